@@ -1,0 +1,96 @@
+"""spark-submit entry point: raw SpaceX /launches JSON -> validated Parquet -> warehouse.
+
+    spark-submit jobs/launches_etl.py [--env local] [--input PATH ...] [--lake ROOT] [--warehouse TARGET]
+
+Exit codes: 0 success or no-op, 2 bad input / failed checks (nothing published), 3 warehouse load
+failed, 1 anything unexpected. A JSON run report is written to <lake>/_reports/<run_id>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import uuid
+from datetime import UTC, date, datetime
+
+from spacex_launches.config import ConfigError, get_dotted, load_config
+from spacex_launches.lake import InputFileError, LakeFS, LakePaths
+from spacex_launches.pipeline import PipelineError, RunOptions, run_pipeline
+from spacex_launches.report import new_report, summary, to_json, utc_now
+from spacex_launches.sparksession import build_session
+from spacex_launches.warehouse import WarehouseError, loader_for
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--env", default="local", help="conf/<env>.yaml to use (local, dev, prod)")
+    parser.add_argument(
+        "--input", nargs="+", help="files, directories or globs (default: the config's input)"
+    )
+    parser.add_argument("--lake", help="lake root: a directory or s3a://bucket/prefix (default: config)")
+    parser.add_argument("--warehouse", help="duckdb | <file>.duckdb | none (default: config)")
+    parser.add_argument("--ingest-date", type=date.fromisoformat, help="only this raw ingest_date partition")
+    parser.add_argument("--from-date", type=date.fromisoformat, help="first ingest_date partition to read")
+    parser.add_argument("--to-date", type=date.fromisoformat, help="last ingest_date partition to read")
+    parser.add_argument("--run-id", help="default: UTC time + random suffix")
+    args = parser.parse_args(argv)
+    if args.ingest_date:
+        args.from_date = args.to_date = args.ingest_date
+    return args
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    started = time.monotonic()
+    try:
+        config = load_config(args.env)
+        loader = loader_for(args.warehouse, config)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    options = RunOptions(
+        inputs=args.input or [get_dotted(config, "input")],
+        lake=args.lake or get_dotted(config, "lake"),
+        run_id=args.run_id or new_run_id(),
+        default_api_version=get_dotted(config, "api.version", "v5"),
+        ingest_date_from=args.from_date,
+        ingest_date_to=args.to_date,
+    )
+    report = new_report(options.run_id, args.env, options.inputs, LakePaths.at(options.lake).root)
+    spark = build_session(config)
+    exit_code = 0
+    try:
+        run_pipeline(spark, options, loader, report)
+    except (InputFileError, PipelineError) as exc:
+        report["status"], report["error"], exit_code = "failed", str(exc), 2
+    except WarehouseError as exc:
+        report["status"], report["error"], exit_code = "failed", str(exc), 3
+    except Exception as exc:
+        report["status"], report["error"], exit_code = "failed", f"{type(exc).__name__}: {exc}", 1
+        raise
+    finally:
+        report["finished_at"] = utc_now()
+        report["durations_s"]["total"] = round(time.monotonic() - started, 3)
+        report_path = LakePaths.at(options.lake).report(options.run_id)
+        try:
+            LakeFS(spark).write_text(report_path, to_json(report))
+            report["report"] = report_path
+        except Exception as exc:  # the run's own outcome matters more than its report
+            print(f"warning: could not write the run report to {report_path}: {exc}", file=sys.stderr)
+        print(summary(report), file=sys.stderr if exit_code else sys.stdout)
+        if report.get("message"):
+            print(f"  note       {report['message']}")
+        print(f"  report     {report_path}")
+        spark.stop()
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

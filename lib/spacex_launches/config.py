@@ -1,0 +1,87 @@
+"""Per-environment settings from conf/<env>.yaml, with documented environment-variable overrides.
+
+No secrets live in these files: credentials come from the AWS chain, IAM roles or Secrets Manager.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+ENVIRONMENTS = ("local", "dev", "prod")
+
+# Environment variable -> dotted key in the config. An empty variable is ignored.
+ENV_OVERRIDES: dict[str, str] = {
+    "SPACEX_LAKE": "lake",
+    "SPACEX_INPUT": "input",
+    "SPACEX_WAREHOUSE": "warehouse.target",
+    "SPACEX_API_BASE_URL": "api.base_url",
+    "SPACEX_API_VERSION": "api.version",
+    "AWS_ENDPOINT_URL": "s3.endpoint_url",
+    "AWS_ENDPOINT_URL_S3": "s3.endpoint_url",
+    "SPACEX_S3_PATH_STYLE": "s3.path_style_access",
+}
+
+
+class ConfigError(ValueError):
+    """A configuration file or value is missing or malformed."""
+
+
+def conf_dir() -> Path:
+    return Path(os.environ.get("SPACEX_CONF_DIR") or PROJECT_DIR / "conf")
+
+
+def sql_dir() -> Path:
+    return Path(os.environ.get("SPACEX_SQL_DIR") or PROJECT_DIR / "sql")
+
+
+def load_config(env: str = "local", environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Read conf/<env>.yaml and apply ENV_OVERRIDES from `environ` (default: os.environ)."""
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"unknown environment {env!r}: expected one of {', '.join(ENVIRONMENTS)}")
+    path = conf_dir() / f"{env}.yaml"
+    try:
+        config = yaml.safe_load(path.read_text())
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    if not isinstance(config, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return apply_overrides(config, os.environ if environ is None else environ)
+
+
+def apply_overrides(config: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+    result = copy.deepcopy(config)
+    for variable, dotted in ENV_OVERRIDES.items():
+        value = environ.get(variable)
+        if value:
+            set_dotted(result, dotted, value)
+    return result
+
+
+def get_dotted(config: dict[str, Any], dotted: str, default: Any = None) -> Any:
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def set_dotted(config: dict[str, Any], dotted: str, value: Any) -> None:
+    *parents, leaf = dotted.split(".")
+    node = config
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+
+
+def require(config: dict[str, Any], dotted: str) -> Any:
+    value = get_dotted(config, dotted)
+    if value in (None, ""):
+        raise ConfigError(f"config key {dotted!r} is not set for env {config.get('env')!r}")
+    return value

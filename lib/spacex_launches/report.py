@@ -1,0 +1,81 @@
+"""The run report: a machine-readable JSON document per run, and its short human summary."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def new_report(run_id: str, env: str, inputs: list[str], lake: str) -> dict[str, Any]:
+    return {
+        "run_id": run_id,
+        "env": env,
+        "status": "running",
+        "started_at": utc_now(),
+        "finished_at": None,
+        "inputs": {"paths": inputs, "files": []},
+        "counts": {},
+        "conservation": {},
+        "rule_failures": {},
+        "outputs": {"lake": lake},
+        "warehouse": None,
+        "durations_s": {},
+        "error": None,
+    }
+
+
+@contextmanager
+def timed(report: dict[str, Any], phase: str):
+    start = time.monotonic()
+    try:
+        yield
+    finally:
+        report["durations_s"][phase] = round(time.monotonic() - start, 3)
+
+
+def to_json(report: dict[str, Any]) -> str:
+    return json.dumps(report, indent=2, sort_keys=False, default=str) + "\n"
+
+
+def summary(report: dict[str, Any]) -> str:
+    counts = report.get("counts", {})
+    lines = [f"run {report['run_id']} ({report['env']}): {report['status'].upper()}"]
+    files = report["inputs"]["files"]
+    if files:
+        lines.append(f"  input      {len(files)} file(s), {sum(f['bytes'] for f in files):,} bytes")
+    if counts:
+        lines.append(
+            "  records    {input_records:,} in = {launches:,} launches + {duplicates_collapsed:,} duplicates"
+            " collapsed + {quarantined:,} quarantined".format(
+                **{
+                    k: counts.get(k, 0)
+                    for k in ("input_records", "launches", "duplicates_collapsed", "quarantined")
+                }
+            )
+        )
+        lines.append(
+            f"  cores      {counts.get('launch_cores', 0):,} launch_cores rows "
+            f"({counts.get('unknown_core_slots', 0):,} with unknown core)"
+        )
+    failing = {rule: n for rule, n in report.get("rule_failures", {}).items() if n}
+    if failing:
+        lines.append("  rules      " + ", ".join(f"{rule}={n}" for rule, n in failing.items()))
+    if report.get("warehouse"):
+        warehouse = report["warehouse"]
+        tables = ", ".join(
+            f"{table} {stats['before']:,}->{stats['after']:,}"
+            for table, stats in warehouse.get("tables", {}).items()
+        )
+        lines.append(f"  warehouse  {warehouse['location']}: {tables}")
+    if report["durations_s"]:
+        lines.append(f"  took       {report['durations_s'].get('total', 0):.1f} s")
+    if report.get("error"):
+        lines.append(f"  error      {report['error']}")
+    return "\n".join(lines)

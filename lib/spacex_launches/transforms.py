@@ -1,0 +1,112 @@
+"""Pure DataFrame -> DataFrame transforms from raw records to the warehouse contract tables."""
+
+from pyspark.sql import Column, DataFrame, Window
+from pyspark.sql import functions as F
+
+from spacex_launches import quality, schemas
+
+_JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": schemas.CORRUPT_RECORD}
+
+
+def parse_launch_records(raw_records: DataFrame) -> DataFrame:
+    """Parse `raw_record` text with the explicit launch schema; add `launch_ts` (UTC timestamp)."""
+    parsed = F.from_json("raw_record", schemas.RAW_LAUNCH, _JSON_OPTIONS)
+    return raw_records.withColumn("launch", parsed).select(
+        *[c for c in raw_records.columns if c != "launch"],
+        "launch.*",
+        F.to_timestamp("launch.date_utc").alias("launch_ts"),
+    )
+
+
+LATEST, DUPLICATE, QUARANTINED = "latest", "duplicate", "quarantined"
+
+
+def with_disposition(records: DataFrame) -> DataFrame:
+    """Add `disposition`: `quarantined` (failed a rule), `duplicate` (an older copy of a valid launch id)
+    or `latest` (the one record kept per launch id).
+
+    The latest snapshot wins: file path order, then position in the file. Raw-zone file names start
+    with the UTC fetch time, so path order is snapshot order.
+    """
+    latest_first = Window.partitionBy(F.col("id"), quality.is_valid()).orderBy(
+        F.col("source_file").desc(), F.col("source_block").desc(), F.col("source_row").desc()
+    )
+    return records.withColumn(
+        "disposition",
+        F.when(~quality.is_valid(), F.lit(QUARANTINED))
+        .when(F.row_number().over(latest_first) == 1, F.lit(LATEST))
+        .otherwise(F.lit(DUPLICATE)),
+    )
+
+
+def _api_version(default_version: str) -> Column:
+    def is_v5_crew_member(member: Column) -> Column:
+        return F.ltrim(member).startswith("{")
+
+    crew = F.coalesce(F.col("crew"), F.array())
+    return (
+        F.when(F.exists(crew, is_v5_crew_member), F.lit("v5"))
+        .when(F.size(crew) > 0, F.lit("v4"))
+        .otherwise(F.lit(default_version))
+    )
+
+
+def to_launches(records: DataFrame, default_api_version: str = "v5") -> DataFrame:
+    """The `launches` contract table. `ingested_at` is when the source snapshot landed."""
+    return records.select(
+        F.col("id").alias("launch_id"),
+        F.col("flight_number").cast("int").alias("flight_number"),
+        F.col("name"),
+        F.col("launch_ts").alias("date_utc"),
+        F.col("launch_ts").cast("long").alias("date_unix"),
+        F.col("date_precision"),
+        F.col("upcoming"),
+        F.col("success"),
+        F.col("rocket").alias("rocket_id"),
+        F.col("launchpad").alias("launchpad_id"),
+        F.col("details"),
+        _api_version(default_api_version).alias("source_api_version"),
+        F.col("source_modified_at").alias("ingested_at"),
+    )
+
+
+def to_launch_cores(records: DataFrame) -> DataFrame:
+    """The `launch_cores` contract table: one row per (launch, core slot).
+
+    A launch with an empty `cores` array has no slot to key a row on; it stays in `launches`.
+    """
+    slots = records.select(
+        F.col("id").alias("launch_id"),
+        F.col("launch_ts").alias("date_utc"),
+        F.col("upcoming"),
+        F.posexplode_outer("cores").alias("core_position", "core"),
+    ).filter(F.col("core_position").isNotNull())
+    return slots.select(
+        "launch_id",
+        F.col("core_position").cast("int").alias("core_position"),
+        F.col("core.core").alias("core_id"),
+        F.col("core.flight").alias("core_flight"),
+        F.col("core.reused").alias("reused"),
+        F.col("core.gridfins").alias("gridfins"),
+        F.col("core.legs").alias("legs"),
+        F.col("core.landing_attempt").alias("landing_attempt"),
+        F.col("core.landing_success").alias("landing_success"),
+        F.col("core.landing_type").alias("landing_type"),
+        F.col("core.landpad").alias("landpad_id"),
+        "date_utc",
+        F.col("date_utc").cast("long").alias("date_unix"),
+        "upcoming",
+    )
+
+
+def to_quarantine(failed_records: DataFrame) -> DataFrame:
+    """Quarantine rows: where the record came from, why it failed, and the record as received."""
+    return failed_records.select(
+        "source_file",
+        "source_block",
+        "source_row",
+        F.col("id").alias("launch_id"),
+        F.col("failed_rules")[0].alias("rule"),
+        "failed_rules",
+        "raw_record",
+    )

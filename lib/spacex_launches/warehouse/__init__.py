@@ -1,0 +1,58 @@
+"""Warehouse loaders: one interface, several targets (embedded DuckDB, PostgreSQL, Redshift).
+
+Every loader stages a run's validated Parquet into `spacex.<table>_staging` and merges it into the
+target tables with `sql/merge.sql` in one transaction: a re-run changes nothing, a later snapshot
+replaces a launch's rows (including its core slots), and a failure leaves the targets as they were.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pyspark.sql import SparkSession
+
+from spacex_launches.config import ConfigError, get_dotted, sql_dir
+
+
+class WarehouseError(RuntimeError):
+    """Loading or querying the warehouse failed; the target tables are unchanged."""
+
+
+class WarehouseLoader(Protocol):
+    target: str
+
+    def describe(self) -> str:
+        """Where the data goes, safe to log: never a password or token."""
+
+    def load(self, spark: SparkSession, validated: dict[str, str]) -> dict[str, dict[str, int]]:
+        """Merge each table's validated Parquet (`validated[table]` is its path) into the warehouse.
+        Returns per table: rows staged, rows before and after."""
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]:
+        """Run one read-only statement; return column names and rows."""
+
+
+def read_sql(name: str) -> str:
+    return (sql_dir() / name).read_text()
+
+
+def sql_statements(text: str) -> list[str]:
+    """Split a .sql file into statements (the project's SQL keeps ';' out of strings and comments)."""
+    without_comments = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
+    return [statement.strip() for statement in without_comments.split(";") if statement.strip()]
+
+
+def loader_for(spec: str | None, config: dict[str, Any]) -> WarehouseLoader | None:
+    """The loader a `--warehouse` value (or the config's `warehouse.target`) asks for.
+
+    `duckdb` or a path ending in .duckdb -> embedded DuckDB; `none` -> no warehouse load.
+    """
+    spec = spec or get_dotted(config, "warehouse.target", "duckdb")
+    if spec == "none":
+        return None
+    if spec == "duckdb" or spec.endswith(".duckdb"):
+        from spacex_launches.warehouse.duckdb import DuckDBLoader
+
+        path = spec if spec.endswith(".duckdb") else get_dotted(config, "warehouse.duckdb_path")
+        return DuckDBLoader(path)
+    raise ConfigError(f"unknown warehouse {spec!r}: expected duckdb, a .duckdb file path or none")

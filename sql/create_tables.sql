@@ -1,0 +1,45 @@
+-- Warehouse contract tables (schema `spacex`), portable DDL for DuckDB and PostgreSQL.
+-- Redshift has its own DDL with distribution and sort keys (redshift/create_tables.sql); the
+-- columns are the same. Names are stable: add columns, never rename.
+--
+-- launches: one row per launch id. date_utc is the launch time in UTC (a naive TIMESTAMP holding
+-- UTC), date_unix the same instant in epoch seconds, date_precision how exact the date is
+-- (half|quarter|year|month|day|hour). ingested_at: when the source snapshot landed in the raw zone.
+CREATE SCHEMA IF NOT EXISTS spacex;
+
+CREATE TABLE IF NOT EXISTS spacex.launches (
+    launch_id          VARCHAR(64)    NOT NULL PRIMARY KEY,
+    flight_number      INTEGER,
+    name               VARCHAR(256),
+    date_utc           TIMESTAMP,
+    date_unix          BIGINT,
+    date_precision     VARCHAR(16),
+    upcoming           BOOLEAN,
+    success            BOOLEAN,
+    rocket_id          VARCHAR(64),
+    launchpad_id       VARCHAR(64),
+    details            VARCHAR(65535),
+    source_api_version VARCHAR(8),
+    ingested_at        TIMESTAMP
+);
+
+-- launch_cores: one row per (launch, core slot). core_position is the 0-based slot in the launch's
+-- cores array; core_id is null for an unknown booster; core_flight is the booster's flight number as
+-- the API reports it. date_utc, date_unix and upcoming repeat the launch's, for windowing.
+CREATE TABLE IF NOT EXISTS spacex.launch_cores (
+    launch_id       VARCHAR(64) NOT NULL,
+    core_position   INTEGER     NOT NULL,
+    core_id         VARCHAR(64),
+    core_flight     INTEGER,
+    reused          BOOLEAN,
+    gridfins        BOOLEAN,
+    legs            BOOLEAN,
+    landing_attempt BOOLEAN,
+    landing_success BOOLEAN,
+    landing_type    VARCHAR(32),
+    landpad_id      VARCHAR(64),
+    date_utc        TIMESTAMP,
+    date_unix       BIGINT,
+    upcoming        BOOLEAN,
+    PRIMARY KEY (launch_id, core_position)
+);

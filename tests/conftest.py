@@ -1,0 +1,63 @@
+"""Shared fixtures: one local SparkSession per test run, paths to the repo's data."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pyspark.sql import SparkSession
+
+from spacex_launches.config import load_config
+from spacex_launches.sparksession import spark_conf
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_DIR = REPO / "sample" / "launches"
+SNAPSHOT_DIR = REPO.parent / "shared" / "data" / "spacex"
+SNAPSHOT_FILE = SNAPSHOT_DIR / "launches-v5-snapshot-2025-06-27.json"
+
+
+@pytest.fixture(scope="session")
+def spark() -> SparkSession:
+    builder = SparkSession.builder.master("local[2]").appName("spacex-launches-tests")
+    for key, value in spark_conf(load_config("local", environ={})).items():
+        builder = builder.config(key, value)
+    session = (
+        builder.config("spark.sql.shuffle.partitions", "2")
+        .config("spark.default.parallelism", "2")
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def snapshot_file() -> Path:
+    """The real 205-launch API v5 snapshot in ../shared (tests using it skip where it is absent)."""
+    if not SNAPSHOT_FILE.is_file():
+        pytest.skip(f"real SpaceX snapshot not available at {SNAPSHOT_FILE}")
+    return SNAPSHOT_FILE
+
+
+def spark_submit(*args: str, env: dict[str, str] | None = None, packages: str | None = None):
+    """Run jobs/launches_etl.py through pyspark's own spark-submit, as `make run` does."""
+    submit = Path(sys.executable).parent / "spark-submit"
+    command = [
+        str(submit),
+        "--master",
+        "local[2]",
+        "--driver-java-options",
+        f"-Dlog4j2.configurationFile=file:{REPO / 'conf' / 'log4j2.properties'}",
+        "--conf",
+        "spark.sql.shuffle.partitions=2",
+    ]
+    if packages:
+        command += ["--packages", packages]
+    command += [str(REPO / "jobs" / "launches_etl.py"), *args]
+    environment = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    environment.update(env or {})
+    return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600)

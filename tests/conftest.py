@@ -61,3 +61,40 @@ def spark_submit(*args: str, env: dict[str, str] | None = None, packages: str | 
     environment = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     environment.update(env or {})
     return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def moto_server():
+    """A real S3 / Secrets Manager / emr-containers protocol server (moto) on a free 127.0.0.1 port,
+    in this process (so tests can drive moto's backends, e.g. an EMR job run's state)."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    yield f"http://127.0.0.1:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def aws_env(moto_server, monkeypatch) -> dict[str, str]:
+    """Point boto3 (and anything reading the standard AWS variables) at the moto server."""
+    values = {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": moto_server,
+    }
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values

@@ -39,21 +39,29 @@ def with_disposition(records: DataFrame) -> DataFrame:
     )
 
 
-def _api_version(default_version: str) -> Column:
-    def is_v5_crew_member(member: Column) -> Column:
-        return F.ltrim(member).startswith("{")
-
+def _crew_shape() -> Column:
+    """`v5` when a crew member is a {crew, role} object, `v4` when it is a bare id, else null.
+    (For a file, the max of its records' shapes: a mixed file counts as v5.)"""
     crew = F.coalesce(F.col("crew"), F.array())
+    return F.when(F.exists(crew, lambda member: F.ltrim(member).startswith("{")), F.lit("v5")).when(
+        F.size(crew) > 0, F.lit("v4")
+    )
+
+
+def with_source_api_version(records: DataFrame, default_version: str = "v5") -> DataFrame:
+    """Add `source_api_version`: the record's own crew shape, else that of its source file (a snapshot
+    comes from one API version), else `default_version`. Only crew tells v4 and v5 launches apart."""
+    file_versions = records.groupBy("source_file").agg(F.max(_crew_shape()).alias("_file_version"))
     return (
-        F.when(F.exists(crew, is_v5_crew_member), F.lit("v5"))
-        .when(F.size(crew) > 0, F.lit("v4"))
-        .otherwise(F.lit(default_version))
+        records.join(F.broadcast(file_versions), "source_file", "left")
+        .withColumn("source_api_version", F.coalesce(_crew_shape(), "_file_version", F.lit(default_version)))
+        .drop("_file_version")
     )
 
 
 def to_launches(records: DataFrame, default_api_version: str = "v5") -> DataFrame:
     """The `launches` contract table. `ingested_at` is when the source snapshot landed."""
-    return records.select(
+    return records.transform(with_source_api_version, default_api_version).select(
         F.col("id").alias("launch_id"),
         F.col("flight_number").cast("int").alias("flight_number"),
         F.col("name"),
@@ -65,7 +73,7 @@ def to_launches(records: DataFrame, default_api_version: str = "v5") -> DataFram
         F.col("rocket").alias("rocket_id"),
         F.col("launchpad").alias("launchpad_id"),
         F.col("details"),
-        _api_version(default_api_version).alias("source_api_version"),
+        F.col("source_api_version"),
         F.col("source_modified_at").alias("ingested_at"),
     )
 

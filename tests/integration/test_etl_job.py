@@ -1,0 +1,315 @@
+"""The Spark job end to end: real files in, validated Parquet + quarantine + DuckDB out, checked by
+querying what it wrote."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from conftest import SAMPLE_DIR, spark_submit
+from spacex_launches.pipeline import RunOptions, run_pipeline
+from spacex_launches.report import new_report
+from spacex_launches.warehouse import read_sql
+from spacex_launches.warehouse.duckdb import DuckDBLoader
+
+pytestmark = pytest.mark.integration
+
+
+def query(warehouse: Path, sql: str) -> list[tuple]:
+    return DuckDBLoader(str(warehouse)).query(sql)[1]
+
+
+def answers(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
+    return (
+        query(warehouse, read_sql("max_core_reuse.sql")),
+        query(warehouse, read_sql("cores_reused_within_50_days.sql")),
+    )
+
+
+def table_dump(warehouse: Path) -> dict[str, list[tuple]]:
+    return {
+        table: query(warehouse, f"SELECT * FROM spacex.{table} ORDER BY ALL")
+        for table in ("launches", "launch_cores")
+    }
+
+
+def read_report(lake: Path) -> dict:
+    reports = sorted((lake / "_reports").glob("*.json"), key=lambda p: p.stat().st_mtime)
+    return json.loads(reports[-1].read_text())
+
+
+def validated_files(lake: Path) -> dict[str, float]:
+    root = lake / "validated"
+    return {str(p.relative_to(root)): p.stat().st_mtime for p in root.rglob("*") if p.is_file()}
+
+
+def run_in_process(spark, inputs, lake: Path, warehouse: Path, run_id: str) -> dict:
+    report = new_report(run_id, "local", [str(i) for i in inputs], str(lake))
+    options = RunOptions(inputs=[str(i) for i in inputs], lake=str(lake), run_id=run_id)
+    return run_pipeline(spark, options, DuckDBLoader(str(warehouse)), report)
+
+
+def write_json(path: Path, launches: list[dict] | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(launches if isinstance(launches, str) else json.dumps(launches))
+    return path
+
+
+def launch(launch_id: str, date_utc: str, cores: list, **fields) -> dict:
+    return {
+        "id": launch_id,
+        "flight_number": 1,
+        "name": launch_id,
+        "date_utc": date_utc,
+        "date_precision": "hour",
+        "upcoming": False,
+        "success": True,
+        "cores": cores,
+        **fields,
+    }
+
+
+def core(core_id: str | None, flight: int | None = 1) -> dict:
+    return {"core": core_id, "flight": flight, "reused": bool(flight and flight > 1)}
+
+
+def test_real_snapshot_end_to_end_through_spark_submit(snapshot_file, tmp_path):
+    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
+    result = spark_submit("--input", str(snapshot_file), "--lake", str(lake), "--warehouse", str(warehouse))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "SUCCEEDED" in result.stdout
+
+    assert query(warehouse, "SELECT COUNT(*), COUNT(DISTINCT launch_id) FROM spacex.launches") == [(205, 205)]
+    assert query(warehouse, "SELECT COUNT(*) FROM spacex.launch_cores") == [(215,)]
+    assert query(warehouse, "SELECT COUNT(*) FROM spacex.launch_cores WHERE core_id IS NULL") == [(19,)]
+    most_reused, quick_reflights = answers(warehouse)
+    assert most_reused == [("5e9e28a7f3591817f23b2663", 13, 14)]
+    assert len(quick_reflights) == 25
+    assert len({row[0] for row in quick_reflights}) == 9
+    assert all(row[5] < 50 for row in quick_reflights)
+
+    report = read_report(lake)
+    assert report["status"] == "succeeded"
+    assert report["counts"]["input_records"] == 205
+    assert report["conservation"]["holds"] is True
+    assert set(report["durations_s"]) >= {
+        "read_parse_validate",
+        "write_outputs",
+        "publish",
+        "warehouse_load",
+        "total",
+    }
+
+
+def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(tmp_path):
+    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
+    result = spark_submit("--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(warehouse))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in result.stdout
+
+    report = read_report(lake)
+    assert report["counts"] == {
+        "input_records": 16,
+        "launches": 14,
+        "duplicates_collapsed": 1,
+        "quarantined": 1,
+        "launch_cores": 18,
+        "unknown_core_slots": 2,
+    }
+    assert report["rule_failures"]["valid_json_object"] == 1
+    assert [f["format"] for f in report["inputs"]["files"]] == ["json_array", "json_lines"]
+
+    quarantine = duckdb.sql(
+        f"SELECT rule, source_file, raw_record FROM read_parquet('{lake}/quarantine/**/*.parquet')"
+    ).fetchall()
+    assert len(quarantine) == 1
+    rule, source_file, raw = quarantine[0]
+    assert rule == "valid_json_object"
+    assert source_file.endswith("20240102T060000Z-api-v4.jsonl")
+    assert raw.startswith('{"id": "5ample00000000000000L015"')
+
+    # launch 8 appears in both snapshots: the later (v4) copy wins
+    assert query(
+        warehouse,
+        "SELECT success, details, source_api_version FROM spacex.launches "
+        "WHERE launch_id = '5ample00000000000000L008'",
+    ) == [(True, "Payload deployed nominally (corrected report)", "v4")]
+    assert query(
+        warehouse, "SELECT source_api_version, COUNT(*) FROM spacex.launches GROUP BY 1 ORDER BY 1"
+    ) == [
+        ("v4", 3),
+        ("v5", 11),  # all three launches of the v4 file, though only one carries crew ids
+    ]
+    most_reused, quick_reflights = answers(warehouse)
+    assert most_reused == [("5ample0000000000000c0a01", 4, 5)]
+    assert sorted({row[0] for row in quick_reflights}) == [
+        "5ample0000000000000c0a01",
+        "5ample0000000000000c0b02",
+        "5ample0000000000000c0c03",
+    ]
+    assert len(quick_reflights) == 4
+    partitions = sorted(p.name for p in (lake / "validated/spacex/launches").iterdir() if p.is_dir())
+    assert partitions == ["launch_year=2020", "launch_year=2021"]
+
+
+def test_rerun_of_the_same_input_changes_nothing(spark, tmp_path):
+    lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
+    first = run_in_process(spark, [SAMPLE_DIR], lake, warehouse, "run-1")
+    before = table_dump(warehouse)
+    second = run_in_process(spark, [SAMPLE_DIR], lake, warehouse, "run-2")
+    assert table_dump(warehouse) == before
+    assert second["warehouse"]["tables"]["launches"] == {"staged": 14, "before": 14, "after": 14}
+    assert second["warehouse"]["tables"]["launch_cores"] == {"staged": 18, "before": 18, "after": 18}
+    assert first["counts"] == second["counts"]
+
+
+def test_later_snapshot_moves_a_core_slot_and_drops_a_stale_one(spark, tmp_path):
+    lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
+    first = write_json(
+        tmp_path / "in1" / "ingest_date=2024-01-01" / "a.json",
+        [
+            launch("FH1", "2020-03-01T20:45:00Z", [core("B1"), core("B2"), core("C1")]),
+            launch("F9", "2020-04-01T20:45:00Z", [core("A1")]),
+        ],
+    )
+    run_in_process(spark, [first], lake, warehouse, "run-1")
+    corrected = write_json(
+        tmp_path / "in2" / "ingest_date=2024-01-02" / "a.json",
+        [
+            launch("FH1", "2020-03-01T20:45:00Z", [core("B1"), core("B9")]),
+        ],
+    )
+    run_in_process(spark, [corrected], lake, warehouse, "run-2")
+    assert query(
+        warehouse, "SELECT launch_id, core_position, core_id FROM spacex.launch_cores ORDER BY 1, 2"
+    ) == [
+        ("F9", 0, "A1"),
+        ("FH1", 0, "B1"),
+        ("FH1", 1, "B9"),
+    ]
+    assert query(warehouse, "SELECT COUNT(*) FROM spacex.launches") == [(2,)]
+
+
+def test_duplicates_across_two_snapshots_in_one_run(spark, tmp_path):
+    lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
+    raw = tmp_path / "raw"
+    write_json(
+        raw / "ingest_date=2024-01-01" / "t1.json",
+        [
+            launch("L1", "2020-01-01T00:00:00Z", [core("A")], details="first"),
+            launch("L2", "2020-02-01T00:00:00Z", [core("B")]),
+        ],
+    )
+    write_json(
+        raw / "ingest_date=2024-01-02" / "t2.jsonl",
+        "\n".join(
+            json.dumps(x)
+            for x in [
+                launch("L1", "2020-01-01T00:00:00Z", [core("A")], details="second"),
+                launch("L1", "2020-01-01T00:00:00Z", [core("A")], details="third, the later line"),
+            ]
+        ),
+    )
+    report = run_in_process(spark, [raw], lake, warehouse, "run-1")
+    assert report["counts"]["duplicates_collapsed"] == 2
+    assert report["counts"]["launches"] == 2
+    assert query(warehouse, "SELECT details FROM spacex.launches WHERE launch_id = 'L1'") == [
+        ("third, the later line",)
+    ]
+
+
+def test_quarantine_reasons_and_conservation_of_counts(spark, tmp_path):
+    lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
+    good = [launch(f"G{i}", "2020-01-01T00:00:00Z", [core(f"C{i}")]) for i in range(5)]
+    bad = [
+        launch(None, "2020-01-01T00:00:00Z", [core("X")]),
+        launch("B1", "yesterday", [core("X")]),
+        launch("B2", "2020-01-01T00:00:00Z", [core("X")], flight_number=-3),
+        launch("B3", "2020-01-01T00:00:00Z", "not-an-array"),
+        launch("B4", "2020-01-01T00:00:00Z", [core("X", flight=0)]),
+    ]
+    lines = [json.dumps(x) for x in good + bad] + ['{"id": "B5", "truncated']
+    source = write_json(tmp_path / "in" / "launches.jsonl", "\n".join([*lines, json.dumps(good[0])]))
+    report = run_in_process(spark, [source], lake, warehouse, "run-q")
+    assert report["counts"]["input_records"] == 12
+    assert (
+        report["counts"]["launches"],
+        report["counts"]["duplicates_collapsed"],
+        report["counts"]["quarantined"],
+    ) == (5, 1, 6)
+    assert report["conservation"]["holds"] is True
+    quarantine = dict(
+        duckdb.sql(
+            f"SELECT coalesce(launch_id, '<none>'), rule FROM read_parquet('{lake}/quarantine/spacex/launches/run_id=run-q/*.parquet')"
+        ).fetchall()
+    )
+    assert quarantine == {
+        "<none>": quarantine["<none>"],
+        "B1": "date_utc_parses",
+        "B2": "flight_number_positive",
+        "B3": "fields_match_schema",
+        "B4": "core_flight_positive",
+    }
+    assert sorted(
+        r[0]
+        for r in duckdb.sql(
+            f"SELECT rule FROM read_parquet('{lake}/quarantine/**/*.parquet') WHERE launch_id IS NULL"
+        ).fetchall()
+    ) == ["id_present", "valid_json_object"]
+    failures = {rule: n for rule, n in report["rule_failures"].items() if n}
+    assert failures["cores_is_array"] == 1 and failures["valid_json_object"] == 1
+
+
+@pytest.mark.parametrize(
+    ("bad_name", "content", "message"),
+    [
+        (
+            "truncated.json",
+            '[{"id": "5ample00000000000000L001", "flight_number": 1',
+            "not a complete JSON array",
+        ),
+        ("error-page.json", "<html><body>502 Bad Gateway</body></html>", "looks like HTML"),
+        ("empty.jsonl", "", "file is empty"),
+    ],
+)
+def test_whole_file_failure_changes_nothing_and_exits_non_zero(tmp_path, bad_name, content, message):
+    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
+    ok = spark_submit("--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(warehouse))
+    assert ok.returncode == 0, ok.stderr[-3000:]
+    validated_before, warehouse_before = validated_files(lake), table_dump(warehouse)
+    quarantine_before = sorted((lake / "quarantine").rglob("*"))
+
+    inputs = tmp_path / "inputs"
+    shutil.copytree(SAMPLE_DIR, inputs)
+    (inputs / bad_name).write_text(content)
+    failed = spark_submit("--input", str(inputs), "--lake", str(lake), "--warehouse", str(warehouse))
+
+    assert failed.returncode == 2
+    output = failed.stdout + failed.stderr  # spark-submit merges the driver's stderr into stdout
+    assert message in output and bad_name in output
+    assert validated_files(lake) == validated_before
+    assert table_dump(warehouse) == warehouse_before
+    assert sorted((lake / "quarantine").rglob("*")) == quarantine_before
+    assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
+    report = read_report(lake)
+    assert report["status"] == "failed" and bad_name in report["error"]
+
+
+def test_empty_array_is_a_no_op_that_says_so(tmp_path):
+    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
+    assert (
+        spark_submit(
+            "--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(warehouse)
+        ).returncode
+        == 0
+    )
+    before = table_dump(warehouse), validated_files(lake)
+    empty = write_json(tmp_path / "empty" / "launches.json", "[]\n")
+    result = spark_submit("--input", str(empty), "--lake", str(lake), "--warehouse", str(warehouse))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "NO_OP" in result.stdout and "no launch records" in result.stdout
+    assert (table_dump(warehouse), validated_files(lake)) == before

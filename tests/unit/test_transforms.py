@@ -1,0 +1,247 @@
+"""Unit tests of the pure transforms and quality rules on small inline DataFrames."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from chispa import assert_df_equality
+from pyspark.sql import functions as F
+
+from spacex_launches import quality, schemas, transforms
+
+LANDED = datetime(2024, 1, 1, 6, 0, 0)
+
+
+def launch(launch_id="L1", **fields) -> dict:
+    record = {
+        "id": launch_id,
+        "flight_number": 1,
+        "name": "Demo",
+        "date_utc": "2020-03-01T20:45:00.000Z",
+        "date_precision": "hour",
+        "upcoming": False,
+        "success": True,
+        "rocket": "R1",
+        "launchpad": "P1",
+        "details": None,
+        "crew": [],
+        "cores": [{"core": "C1", "flight": 1, "reused": False}],
+        "links": {"webcast": None},  # unknown fields are ignored
+    }
+    record.update(fields)
+    return record
+
+
+def raw_records(spark, *texts, source_file="file:/lake/raw/a.json"):
+    rows = [
+        (source_file, 0, position, LANDED, text if isinstance(text, str) else json.dumps(text))
+        for position, text in enumerate(texts)
+    ]
+    return spark.createDataFrame(rows, schemas.RAW_RECORDS)
+
+
+def checked(spark, *texts, **kwargs):
+    return (
+        raw_records(spark, *texts, **kwargs)
+        .transform(transforms.parse_launch_records)
+        .transform(quality.with_failed_rules)
+    )
+
+
+def failed_rules(spark, *texts) -> list[list[str]]:
+    return [row.failed_rules for row in checked(spark, *texts).orderBy("source_row").collect()]
+
+
+def test_parse_keeps_typed_fields_and_utc_timestamp(spark):
+    parsed = raw_records(spark, launch()).transform(transforms.parse_launch_records)
+    row = parsed.collect()[0]
+    assert row.id == "L1"
+    assert row.flight_number == 1
+    assert row.launch_ts == datetime(2020, 3, 1, 20, 45)  # session time zone is UTC
+    assert row.cores[0].core == "C1"
+    assert row[schemas.CORRUPT_RECORD] is None
+
+
+def test_offset_timestamps_are_converted_to_utc(spark):
+    parsed = raw_records(spark, launch(date_utc="2020-03-02T08:45:00+12:00")).transform(
+        transforms.parse_launch_records
+    )
+    assert parsed.collect()[0].launch_ts == datetime(2020, 3, 1, 20, 45)
+
+
+def test_valid_record_fails_no_rule(spark):
+    assert failed_rules(spark, launch()) == [[]]
+
+
+@pytest.mark.parametrize(
+    ("record", "rule"),
+    [
+        (launch(id=None), "id_present"),
+        (launch(id="  "), "id_present"),
+        (launch(flight_number=0), "flight_number_positive"),
+        (launch(flight_number=None), "flight_number_positive"),
+        (launch(date_utc="not a date"), "date_utc_parses"),
+        (launch(date_utc=None), "date_utc_parses"),
+        (launch(date_precision="week"), "date_precision_known"),
+        (launch(upcoming=None), "upcoming_is_boolean"),
+        (launch(cores=None), "cores_is_array"),
+        (launch(cores=[{"core": "C1", "flight": 0}]), "core_flight_positive"),
+    ],
+)
+def test_each_rule_names_its_failure(spark, record, rule):
+    assert failed_rules(spark, record) == [[rule]]
+
+
+def test_wrong_types_fail_schema_rule_and_the_field_rule(spark):
+    wrong_type = launch(flight_number="five")
+    cores_not_array = launch(cores={"core": "C1"})
+    assert failed_rules(spark, wrong_type, cores_not_array) == [
+        ["fields_match_schema", "flight_number_positive"],
+        ["fields_match_schema", "cores_is_array"],
+    ]
+
+
+def test_text_that_is_not_a_json_object_fails_only_valid_json_object(spark):
+    assert failed_rules(spark, '{"id": "L1", "flight', "3", "[1, 2]") == [["valid_json_object"]] * 3
+
+
+def test_missing_optional_fields_become_null_and_pass(spark):
+    minimal = {
+        "id": "L1",
+        "flight_number": 7,
+        "date_utc": "2021-01-01T00:00:00Z",
+        "date_precision": "day",
+        "upcoming": True,
+        "cores": [],
+    }
+    row = checked(spark, minimal).collect()[0]
+    assert row.failed_rules == []
+    assert (row.success, row.rocket, row.details, row.crew) == (None, None, None, None)
+
+
+def test_core_flight_null_is_allowed(spark):
+    assert failed_rules(spark, launch(cores=[{"core": None, "flight": None}])) == [[]]
+
+
+def test_disposition_latest_snapshot_then_latest_line_wins(spark):
+    older_file = raw_records(spark, launch(name="old"), source_file="file:/raw/ingest_date=2024-01-01/a.json")
+    newer_file = raw_records(
+        spark,
+        launch(name="newer"),
+        launch(name="newest"),
+        source_file="file:/raw/ingest_date=2024-01-02/a.json",
+    )
+    records = (
+        older_file.unionByName(newer_file)
+        .transform(transforms.parse_launch_records)
+        .transform(quality.with_failed_rules)
+        .transform(transforms.with_disposition)
+    )
+    by_name = {row.name: row.disposition for row in records.collect()}
+    assert by_name == {"old": "duplicate", "newer": "duplicate", "newest": "latest"}
+
+
+def test_disposition_invalid_copy_does_not_replace_a_valid_one(spark):
+    records = checked(spark, launch(name="valid"), launch(name="bad", flight_number=-1)).transform(
+        transforms.with_disposition
+    )
+    assert {row.name: row.disposition for row in records.collect()} == {
+        "valid": "latest",
+        "bad": "quarantined",
+    }
+
+
+def test_to_launches_matches_the_contract(spark):
+    v5_crew = [{"crew": "P1", "role": "Commander"}]
+    records = checked(spark, launch(crew=v5_crew, success=None, details="d"))
+    expected = spark.createDataFrame(
+        [
+            (
+                "L1",
+                1,
+                "Demo",
+                datetime(2020, 3, 1, 20, 45),
+                1583095500,
+                "hour",
+                False,
+                None,
+                "R1",
+                "P1",
+                "d",
+                "v5",
+                LANDED,
+            )
+        ],
+        schemas.LAUNCHES,
+    )
+    assert_df_equality(transforms.to_launches(records), expected, ignore_nullable=True)
+
+
+@pytest.mark.parametrize(
+    ("crew", "default", "version"),
+    [
+        (["P1", "P2"], "v5", "v4"),
+        ([{"crew": "P1", "role": "Pilot"}], "v4", "v5"),
+        ([], "v4", "v4"),
+        (None, "v5", "v5"),
+    ],
+)
+def test_source_api_version_from_crew_shape_else_default(spark, crew, default, version):
+    launches = transforms.to_launches(checked(spark, launch(crew=crew)), default_api_version=default)
+    assert launches.collect()[0].source_api_version == version
+
+
+def test_crewless_launch_takes_the_api_version_of_its_file(spark):
+    v4_file = checked(spark, launch("A", crew=["P1"]), launch("B", crew=[]), source_file="file:/raw/v4.jsonl")
+    v5_file = checked(spark, launch("C", crew=[]), source_file="file:/raw/other.json")
+    launches = transforms.to_launches(v4_file.unionByName(v5_file), default_api_version="v5")
+    assert {row.launch_id: row.source_api_version for row in launches.collect()} == {
+        "A": "v4",
+        "B": "v4",
+        "C": "v5",
+    }
+
+
+def test_to_launch_cores_one_row_per_slot_including_unknown_cores(spark):
+    falcon_heavy = launch(
+        "FH",
+        cores=[
+            {"core": "B1", "flight": 2, "reused": True, "landing_type": "RTLS", "landpad": "LZ1"},
+            {"core": "B2", "flight": 2, "reused": True, "landing_type": "RTLS", "landpad": "LZ2"},
+            {"core": None, "flight": None, "reused": False},
+        ],
+    )
+    no_cores = launch("NC", cores=[])
+    cores = transforms.to_launch_cores(checked(spark, falcon_heavy, no_cores))
+    when = datetime(2020, 3, 1, 20, 45)
+    expected = spark.createDataFrame(
+        [
+            ("FH", 0, "B1", 2, True, None, None, None, None, "RTLS", "LZ1", when, 1583095500, False),
+            ("FH", 1, "B2", 2, True, None, None, None, None, "RTLS", "LZ2", when, 1583095500, False),
+            ("FH", 2, None, None, False, None, None, None, None, None, None, when, 1583095500, False),
+        ],
+        schemas.LAUNCH_CORES,
+    )
+    assert_df_equality(cores, expected, ignore_row_order=True, ignore_nullable=True)
+
+
+def test_to_quarantine_keeps_raw_record_and_reasons(spark):
+    truncated = '{"id": "L9", "flight'
+    records = checked(spark, launch(flight_number=0), truncated).filter(~quality.is_valid())
+    quarantine = records.transform(transforms.to_quarantine).select(
+        "source_row",
+        "launch_id",
+        "rule",
+        "failed_rules",
+        F.col("raw_record").startswith("{").alias("raw_kept"),
+    )
+    expected = spark.createDataFrame(
+        [
+            (0, "L1", "flight_number_positive", ["flight_number_positive"], True),
+            (1, None, "valid_json_object", ["valid_json_object"], True),
+        ],
+        "source_row long, launch_id string, rule string, failed_rules array<string>, raw_kept boolean",
+    )
+    assert_df_equality(quarantine, expected, ignore_row_order=True, ignore_nullable=True)

@@ -1,0 +1,50 @@
+"""Airflow DAG: ingest the SpaceX API -> Spark job on EMR on EKS -> warehouse checks -> done.
+
+Thin wiring only: the work lives in spacex_launches.airflow_tasks, and the EMR job request is the one
+spacex_launches.emr builds (the same that `make submit` sends). The environment comes from the
+SPACEX_ENV environment variable of the Airflow deployment (dev | prod); settings from conf/<env>.yaml.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from airflow.providers.standard.operators.empty import EmptyOperator
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
+
+from spacex_launches import airflow_tasks
+from spacex_launches.config import load_config, require
+
+ENV = os.environ.get("SPACEX_ENV", "dev")
+config = load_config(ENV)
+
+with DAG(
+    dag_id="spacex_launches",
+    description="SpaceX launches: ingest -> Spark on EMR on EKS -> warehouse checks",
+    schedule=require(config, "airflow.schedule"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=airflow_tasks.default_args(config),
+    tags=["spacex", ENV],
+) as dag:
+    ingest = PythonOperator(
+        task_id="ingest", python_callable=airflow_tasks.ingest_task, op_kwargs={"env": ENV}
+    )
+    spark_job = airflow_tasks.LaunchesEmrJobOperator(
+        task_id="spark_job",
+        env=ENV,
+        aws_conn_id=require(config, "airflow.aws_conn_id"),
+        deferrable=True,
+        poll_interval=60,
+    )
+    checks = PythonOperator(
+        task_id="warehouse_checks",
+        python_callable=airflow_tasks.warehouse_checks_task,
+        op_kwargs={"env": ENV},
+    )
+    done = EmptyOperator(task_id="done")
+
+    ingest >> spark_job >> checks >> done

@@ -1,0 +1,93 @@
+"""Start the Spark job on Amazon EMR on EKS (what `make submit` runs).
+
+    python jobs/submit_emr.py --env dev [--run-date YYYY-MM-DD] [--wait] [--version SHA] [--rerun N]
+
+Sends the request built by spacex_launches.emr.build_job_run_request (the same one the Airflow DAG
+sends), prints the job run id and where its logs are. With --wait, polls the run until it ends.
+Exit codes: 0 started (or COMPLETED with --wait), 1 FAILED or CANCELLED, 2 bad config/request or refused.
+prod is changed only by automation: --env prod refuses unless CI=true.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import UTC, date, datetime
+
+import boto3
+from botocore.exceptions import BotoCoreError, ClientError
+
+from spacex_launches.config import ConfigError, get_dotted, load_config
+from spacex_launches.emr import (
+    EmrRequestError,
+    JobRunFailed,
+    build_job_run_request,
+    log_locations,
+    submit,
+    wait_for_job_run,
+)
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--env", required=True, choices=("dev", "prod"))
+    parser.add_argument(
+        "--run-date", type=date.fromisoformat, help="the ingest_date to process (default: today, UTC)"
+    )
+    parser.add_argument(
+        "--version", help="deployed artifacts version (default: EMR_ARTIFACTS_VERSION or git sha)"
+    )
+    parser.add_argument("--rerun", type=int, default=0, help="> 0: a new run for a date that already ran")
+    parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
+    parser.add_argument("--poll-seconds", type=float, default=30.0)
+    return parser.parse_args(argv)
+
+
+def print_progress(run: dict, elapsed: float) -> None:
+    details = f"  {run['stateDetails']}" if run.get("stateDetails") else ""
+    print(f"  [{elapsed:6.0f}s] {run['state']}{details}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.env == "prod" and os.environ.get("CI", "").lower() != "true":
+        print(
+            "refusing to submit to prod outside automation (prod runs from CI / the DAG; CI=true)",
+            file=sys.stderr,
+        )
+        return 2
+    run_date = args.run_date or datetime.now(UTC).date()
+    try:
+        config = load_config(args.env)
+        request = build_job_run_request(config, run_date, version=args.version, rerun=args.rerun)
+    except (ConfigError, EmrRequestError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    client = boto3.client("emr-containers", region_name=get_dotted(config, "region"))
+    cluster = request["virtualClusterId"]
+    try:
+        job_run_id = submit(client, request)
+    except (BotoCoreError, ClientError) as exc:
+        print(f"error: StartJobRun on virtual cluster {cluster} failed: {exc}", file=sys.stderr)
+        return 2
+    logs = log_locations(request, job_run_id)
+    print(f"job run      {job_run_id}  ({request['name']}, virtual cluster {cluster})")
+    print(f"cloudwatch   log group {logs['log_group']}, streams {logs['log_stream_prefix']}/...")
+    print(f"s3 logs      {logs['s3_logs']}")
+    print("spark ui     EMR console > Virtual clusters > job run > Spark UI (persistent app UI)")
+    if not args.wait:
+        return 0
+    try:
+        run = wait_for_job_run(client, cluster, job_run_id, args.poll_seconds, on_poll=print_progress)
+    except JobRunFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"job run {job_run_id} {run['state']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,362 @@
+"""The EMR on EKS StartJobRun request for one run of the Spark job, and helpers to submit and follow it.
+
+`build_job_run_request` is the one place the request is made: `make submit` (jobs/submit_emr.py) and
+the Airflow DAG both send exactly what it returns. The request is checked before it is sent, against
+botocore's emr-containers service model and, for every Spark setting, against the known Spark keys
+(Spark silently ignores an unknown key such as `spark.executors.memory`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import itertools
+import re
+import shlex
+import subprocess
+import time
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from spacex_launches.config import PROJECT_DIR, ConfigError, get_dotted, require
+
+TERMINAL_STATES = ("COMPLETED", "FAILED", "CANCELLED")
+FAILED_STATES = ("FAILED", "CANCELLED")
+
+# Artifact names under <emr.artifacts_uri>/<version>/, written by jobs/package.py.
+ENTRY_POINT = "launches_etl.py"
+LIB_ZIP = "spacex_launches.zip"
+RESOURCES_ZIP = "resources.zip"  # conf/ and sql/, unpacked as ./resources in the driver's working dir
+POD_TEMPLATE_DIR = "pod-templates"
+
+# Where the Prometheus endpoints are: the driver's UI port. The PodMonitor in k8s/ scrapes these.
+DRIVER_UI_PORT = 4040
+PROMETHEUS_DRIVER_PATH = "/metrics/prometheus"
+PROMETHEUS_EXECUTORS_PATH = "/metrics/executors/prometheus"
+METRICS_NAMESPACE = "spacex_launches"  # stable metric names (Spark's default prefix is the app id)
+
+# Spark keys this project may set. Keys under KNOWN_SPARK_PREFIXES are open-ended by design.
+KNOWN_SPARK_KEYS = frozenset(
+    {
+        "spark.app.name",
+        "spark.archives",
+        "spark.driver.cores",
+        "spark.driver.memory",
+        "spark.driver.memoryOverhead",
+        "spark.driver.maxResultSize",
+        "spark.dynamicAllocation.enabled",
+        "spark.dynamicAllocation.executorIdleTimeout",
+        "spark.dynamicAllocation.initialExecutors",
+        "spark.dynamicAllocation.maxExecutors",
+        "spark.dynamicAllocation.minExecutors",
+        "spark.dynamicAllocation.shuffleTracking.enabled",
+        "spark.dynamicAllocation.shuffleTracking.timeout",
+        "spark.eventLog.dir",
+        "spark.eventLog.enabled",
+        "spark.executor.cores",
+        "spark.executor.instances",
+        "spark.executor.memory",
+        "spark.executor.memoryOverhead",
+        "spark.executor.processTreeMetrics.enabled",
+        "spark.files",
+        "spark.jars",
+        "spark.jars.packages",
+        "spark.kubernetes.container.image",
+        "spark.kubernetes.driver.podTemplateFile",
+        "spark.kubernetes.executor.podTemplateFile",
+        "spark.kubernetes.file.upload.path",
+        "spark.kubernetes.namespace",
+        "spark.metrics.appStatusSource.enabled",
+        "spark.metrics.namespace",
+        "spark.network.timeout",
+        "spark.pyspark.driver.python",
+        "spark.pyspark.python",
+        "spark.serializer",
+        "spark.sql.adaptive.enabled",
+        "spark.sql.adaptive.coalescePartitions.enabled",
+        "spark.sql.parquet.outputTimestampType",
+        "spark.sql.session.timeZone",
+        "spark.sql.shuffle.partitions",
+        "spark.sql.sources.partitionOverwriteMode",
+        "spark.submit.pyFiles",
+        "spark.task.maxFailures",
+        "spark.ui.enabled",
+        "spark.ui.port",
+        "spark.ui.prometheus.enabled",
+        "spark.ui.showConsoleProgress",
+    }
+)
+KNOWN_SPARK_PREFIXES = (
+    "spark.hadoop.",
+    "spark.executorEnv.",
+    "spark.kubernetes.driverEnv.",
+    "spark.kubernetes.driver.annotation.",
+    "spark.kubernetes.driver.label.",
+    "spark.kubernetes.executor.annotation.",
+    "spark.kubernetes.executor.label.",
+    "spark.metrics.conf.",
+    "spark.sql.catalog.",
+)
+
+
+class EmrRequestError(ValueError):
+    """The StartJobRun request is not valid: bad config, unknown Spark key or not what the API accepts."""
+
+
+class JobRunFailed(RuntimeError):
+    """The job run ended FAILED or CANCELLED."""
+
+
+def artifacts_version(config: dict[str, Any], version: str | None = None) -> str:
+    """The deployed artifacts to run: an explicit version, emr.artifacts_version (EMR_ARTIFACTS_VERSION),
+    else the checkout's git short sha (what `make deploy` uploads by default)."""
+    version = version or get_dotted(config, "emr.artifacts_version")
+    if version:
+        return str(version)
+    try:
+        sha = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=PROJECT_DIR,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError) as exc:
+        raise ConfigError(
+            "no artifacts version: set EMR_ARTIFACTS_VERSION (or VERSION=) or run from git"
+        ) from exc
+    return sha
+
+
+def client_token(env: str, job_name: str, run_date: date, rerun: int = 0) -> str:
+    """Idempotency token: the same env, job and run date give the same token, so a retried submit
+    returns the run already started instead of starting a second one. `rerun` > 0 starts a fresh run
+    for the same date on purpose (after a fix)."""
+    return hashlib.sha256(f"{env}|{job_name}|{run_date.isoformat()}|{rerun}".encode()).hexdigest()
+
+
+def build_job_run_request(
+    config: dict[str, Any], run_date: date, version: str | None = None, rerun: int = 0
+) -> dict[str, Any]:
+    """The complete, checked StartJobRun request for the job's run on `run_date`."""
+    env = require(config, "env")
+    job_name = get_dotted(config, "spark.app_name", "spacex-launches-etl")
+    version = artifacts_version(config, version)
+    base = f"{str(require(config, 'emr.artifacts_uri')).rstrip('/')}/{version}"
+    token = client_token(env, job_name, run_date, rerun)
+    run_id = f"{env}-{run_date:%Y%m%d}-{token[:8]}"
+    request = {
+        "name": f"{job_name}-{env}-{run_date.isoformat()}",
+        "virtualClusterId": require(config, "emr.virtual_cluster_id"),
+        "clientToken": token,
+        "executionRoleArn": require(config, "emr.execution_role_arn"),
+        "releaseLabel": require(config, "emr.release_label"),
+        "jobDriver": {
+            "sparkSubmitJobDriver": {
+                "entryPoint": f"{base}/{ENTRY_POINT}",
+                "entryPointArguments": [
+                    "--env",
+                    env,
+                    "--lake",
+                    str(require(config, "lake")),
+                    "--ingest-date",
+                    run_date.isoformat(),
+                    "--run-id",
+                    run_id,
+                ],
+                "sparkSubmitParameters": spark_submit_parameters(config, base),
+            }
+        },
+        "configurationOverrides": {
+            "applicationConfiguration": [
+                {"classification": "spark-defaults", "properties": spark_defaults(config, base)}
+            ],
+            "monitoringConfiguration": {
+                "persistentAppUI": "ENABLED",
+                "cloudWatchMonitoringConfiguration": {
+                    "logGroupName": require(config, "emr.log_group"),
+                    "logStreamNamePrefix": require(config, "emr.log_stream_prefix"),
+                },
+                "s3MonitoringConfiguration": {"logUri": require(config, "emr.log_uri")},
+            },
+        },
+        "retryPolicyConfiguration": {"maxAttempts": int(get_dotted(config, "emr.max_attempts", 2))},
+        "tags": {"env": env, "git_sha": version, "job": job_name},
+    }
+    validate_request(request)
+    return request
+
+
+def spark_submit_parameters(config: dict[str, Any], base: str) -> str:
+    """Executor/driver sizing and the Python package, as spark-submit arguments."""
+    sizing = {
+        "spark.driver.cores": require(config, "emr.driver.cores"),
+        "spark.driver.memory": require(config, "emr.driver.memory"),
+        "spark.executor.cores": require(config, "emr.executors.cores"),
+        "spark.executor.memory": require(config, "emr.executors.memory"),
+    }
+    parts = ["--py-files", f"{base}/{LIB_ZIP}"]
+    for key, value in sizing.items():
+        parts += ["--conf", f"{key}={value}"]
+    return shlex.join(parts)
+
+
+def spark_defaults(config: dict[str, Any], base: str) -> dict[str, str]:
+    """spark-defaults for the run: pod templates, Prometheus metrics, dynamic allocation, connector jars,
+    the conf/ and sql/ resources; extra keys from emr.spark_conf last."""
+    instances = int(require(config, "emr.executors.instances"))
+    annotation = "spark.kubernetes.driver.annotation.prometheus.io"
+    servlet = "spark.metrics.conf.*.sink.prometheusServlet"
+    conf = {
+        "spark.kubernetes.driver.podTemplateFile": f"{base}/{POD_TEMPLATE_DIR}/driver.yaml",
+        "spark.kubernetes.executor.podTemplateFile": f"{base}/{POD_TEMPLATE_DIR}/executor.yaml",
+        "spark.kubernetes.driver.label.app": "spacex-launches",
+        "spark.kubernetes.executor.label.app": "spacex-launches",
+        # Prometheus: driver metrics at PROMETHEUS_DRIVER_PATH, executor metrics at
+        # PROMETHEUS_EXECUTORS_PATH, both on the driver's UI port.
+        "spark.ui.prometheus.enabled": "true",
+        "spark.metrics.namespace": METRICS_NAMESPACE,
+        "spark.metrics.appStatusSource.enabled": "true",
+        "spark.executor.processTreeMetrics.enabled": "true",
+        f"{servlet}.class": "org.apache.spark.metrics.sink.PrometheusServlet",
+        f"{servlet}.path": PROMETHEUS_DRIVER_PATH,
+        f"{annotation}/scrape": "true",
+        f"{annotation}/port": str(DRIVER_UI_PORT),
+        f"{annotation}/path": PROMETHEUS_DRIVER_PATH,
+        # Dynamic allocation with shuffle tracking (no external shuffle service on Kubernetes).
+        "spark.dynamicAllocation.enabled": "true",
+        "spark.dynamicAllocation.shuffleTracking.enabled": "true",
+        "spark.dynamicAllocation.minExecutors": "1",
+        "spark.dynamicAllocation.initialExecutors": str(instances),
+        "spark.dynamicAllocation.maxExecutors": str(
+            get_dotted(config, "emr.executors.max_instances", instances)
+        ),
+        # The Redshift connector and JDBC driver that the EMR image ships.
+        "spark.jars": ",".join(get_dotted(config, "emr.jars") or []),
+        # conf/ and sql/ for the driver (SPACEX_CONF_DIR / SPACEX_SQL_DIR are read by config.py).
+        "spark.archives": f"{base}/{RESOURCES_ZIP}#resources",
+        "spark.kubernetes.driverEnv.SPACEX_CONF_DIR": "resources/conf",
+        "spark.kubernetes.driverEnv.SPACEX_SQL_DIR": "resources/sql",
+    }
+    if not conf["spark.jars"]:
+        del conf["spark.jars"]
+    conf.update({key: str(value) for key, value in (get_dotted(config, "emr.spark_conf") or {}).items()})
+    return conf
+
+
+def check_spark_keys(keys: list[str] | tuple[str, ...] | set[str], where: str) -> None:
+    """Raise for any key that is neither a known Spark key nor under a known open-ended prefix."""
+    unknown = [
+        key for key in keys if key not in KNOWN_SPARK_KEYS and not key.startswith(KNOWN_SPARK_PREFIXES)
+    ]
+    if unknown:
+        problems = []
+        for key in sorted(unknown):
+            close = difflib.get_close_matches(key, KNOWN_SPARK_KEYS, n=1, cutoff=0.8)
+            problems.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        raise EmrRequestError(f"unknown Spark conf key(s) in {where}: {', '.join(problems)}")
+
+
+def submit_parameter_keys(parameters: str) -> list[str]:
+    """The Spark keys set by `--conf key=value` in a sparkSubmitParameters string."""
+    words = shlex.split(parameters)
+    return [value.split("=", 1)[0] for flag, value in itertools.pairwise(words) if flag == "--conf"]
+
+
+def validate_request(request: dict[str, Any]) -> None:
+    """Check the request against botocore's StartJobRun input shape (types, required members, lengths,
+    patterns, enums) and every Spark key against the known keys."""
+    shape = start_job_run_shape()
+    from botocore.validate import ParamValidator
+
+    report = ParamValidator().validate(request, shape)
+    if report.has_errors():
+        raise EmrRequestError(
+            f"StartJobRun request does not match the emr-containers model:\n{report.generate_report()}"
+        )
+    problems = list(_constraint_problems(request, shape, "request"))
+    if problems:
+        raise EmrRequestError(
+            "StartJobRun request does not match the emr-containers model:\n" + "\n".join(problems)
+        )
+    driver = request["jobDriver"]["sparkSubmitJobDriver"]
+    check_spark_keys(submit_parameter_keys(driver.get("sparkSubmitParameters", "")), "sparkSubmitParameters")
+    for classification in request.get("configurationOverrides", {}).get("applicationConfiguration", []):
+        if classification["classification"] == "spark-defaults":
+            check_spark_keys(list(classification.get("properties", {})), "spark-defaults")
+
+
+def start_job_run_shape():
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("emr-containers")
+    return model.operation_model("StartJobRun").input_shape
+
+
+def _constraint_problems(value: Any, shape, path: str):
+    """What ParamValidator leaves out: maximum lengths, regex patterns and enums."""
+    if shape.type_name == "structure":
+        for name, member in shape.members.items():
+            if name in value:
+                yield from _constraint_problems(value[name], member, f"{path}.{name}")
+    elif shape.type_name == "list":
+        for index, item in enumerate(value):
+            yield from _constraint_problems(item, shape.member, f"{path}[{index}]")
+    elif shape.type_name == "map":
+        for key, item in value.items():
+            yield from _constraint_problems(key, shape.key, f"{path} key {key!r}")
+            yield from _constraint_problems(item, shape.value, f"{path}[{key!r}]")
+    elif shape.type_name == "string":
+        limit, pattern = shape.metadata.get("max"), shape.metadata.get("pattern")
+        if limit is not None and len(value) > limit:
+            yield f"{path}: longer than {limit} characters"
+        if pattern and not re.fullmatch(pattern, value):
+            yield f"{path}: {value!r} does not match {pattern}"
+        if shape.enum and value not in shape.enum:
+            yield f"{path}: {value!r} is not one of {', '.join(shape.enum)}"
+    if shape.type_name in ("list", "map") and len(value) > shape.metadata.get("max", len(value)):
+        yield f"{path}: more than {shape.metadata['max']} entries"
+
+
+def log_locations(request: dict[str, Any], job_run_id: str) -> dict[str, str]:
+    """Where a run's logs land (EMR on EKS layout: <prefix>/<virtual cluster>/jobs/<job run id>/...)."""
+    monitoring = request["configurationOverrides"]["monitoringConfiguration"]
+    cloudwatch = monitoring["cloudWatchMonitoringConfiguration"]
+    cluster = request["virtualClusterId"]
+    log_uri = monitoring["s3MonitoringConfiguration"]["logUri"].rstrip("/")
+    return {
+        "log_group": cloudwatch["logGroupName"],
+        "log_stream_prefix": f"{cloudwatch['logStreamNamePrefix']}/{cluster}/jobs/{job_run_id}",
+        "s3_logs": f"{log_uri}/{cluster}/jobs/{job_run_id}/",
+    }
+
+
+def submit(client, request: dict[str, Any]) -> str:
+    """Start the job run; returns its id (the existing run's id when the client token was used before)."""
+    return client.start_job_run(**request)["id"]
+
+
+def wait_for_job_run(
+    client,
+    virtual_cluster_id: str,
+    job_run_id: str,
+    poll_seconds: float = 30,
+    on_poll: Callable[[dict[str, Any], float], None] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Poll describe_job_run until a terminal state; returns the final jobRun.
+    Raises JobRunFailed on FAILED/CANCELLED with the service's stateDetails/failureReason."""
+    started = time.monotonic()
+    while True:
+        run = client.describe_job_run(id=job_run_id, virtualClusterId=virtual_cluster_id)["jobRun"]
+        if on_poll:
+            on_poll(run, time.monotonic() - started)
+        if run["state"] in TERMINAL_STATES:
+            break
+        sleep(poll_seconds)
+    if run["state"] in FAILED_STATES:
+        reason = run.get("failureReason") or "no failureReason"
+        details = run.get("stateDetails") or "no stateDetails"
+        raise JobRunFailed(f"job run {job_run_id} {run['state']}: {reason}: {details}")
+    return run

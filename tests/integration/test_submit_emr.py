@@ -1,0 +1,198 @@
+"""`make submit`, `make deploy` and the DAG's EMR task against moto's server on 127.0.0.1.
+
+moto leaves job runs RUNNING: the tests set the state in moto's backend (the server runs in this
+process), the code under test only talks HTTP to it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import boto3
+import pytest
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.emrcontainers.models import emrcontainers_backends
+
+from spacex_launches.config import load_config
+from spacex_launches.emr import build_job_run_request
+
+pytestmark = pytest.mark.integration
+
+REPO = Path(__file__).resolve().parents[2]
+RUN_DATE = "2026-11-23"
+VERSION = "testsha"
+# The request fields moto keeps (it drops retryPolicyConfiguration).
+STORED = ("name", "virtualClusterId", "clientToken", "executionRoleArn", "releaseLabel", "jobDriver",
+          "configurationOverrides", "tags")  # fmt: skip
+
+
+@pytest.fixture
+def cluster(aws_env, monkeypatch):
+    client = boto3.client("emr-containers", region_name="us-east-1")
+    unique = time.monotonic_ns()  # moto allows one virtual cluster per namespace
+    cluster_id = client.create_virtual_cluster(
+        name=f"spacex-test-{unique}",
+        containerProvider={
+            "id": "spacex-dev",
+            "type": "EKS",
+            "info": {"eksInfo": {"namespace": f"ns-{unique}"}},
+        },
+    )["id"]
+    monkeypatch.setenv("EMR_VIRTUAL_CLUSTER_ID", cluster_id)
+    monkeypatch.delenv("CI", raising=False)
+    return client, cluster_id
+
+
+def expected_request(run_date: str = RUN_DATE) -> dict:
+    return build_job_run_request(load_config("dev"), date.fromisoformat(run_date), version=VERSION)
+
+
+def backend():
+    return emrcontainers_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+
+
+def runs_on(client, cluster_id: str) -> list[dict]:
+    return client.list_job_runs(virtualClusterId=cluster_id)["jobRuns"]
+
+
+def submit_command(*extra: str) -> list[str]:
+    return [
+        sys.executable,
+        "jobs/submit_emr.py",
+        "--env",
+        "dev",
+        "--run-date",
+        RUN_DATE,
+        "--version",
+        VERSION,
+        *extra,
+    ]
+
+
+def run(command: list[str], **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        command, capture_output=True, text=True, cwd=REPO, env=dict(os.environ), timeout=120, **kwargs
+    )
+
+
+def follow(
+    command: list[str], client, cluster_id: str, state: str, **job_fields
+) -> subprocess.CompletedProcess:
+    """Start a waiting submit, let it see RUNNING, then end the run in moto's backend."""
+    process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while not runs_on(client, cluster_id) and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    [job_run] = runs_on(client, cluster_id)
+    time.sleep(1.0)  # a few polls in RUNNING (the progress lines)
+    job = backend().job_runs[job_run["id"]]
+    job.state = state
+    for name, value in job_fields.items():
+        setattr(job, name, value)
+    stdout, stderr = process.communicate(timeout=60)
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def test_submit_starts_the_job_run_with_exactly_the_built_request(cluster):
+    client, cluster_id = cluster
+    result = run(submit_command())
+    assert result.returncode == 0, result.stderr
+    [job_run] = runs_on(client, cluster_id)
+    described = client.describe_job_run(id=job_run["id"], virtualClusterId=cluster_id)["jobRun"]
+    request = expected_request()
+    assert {key: described[key] for key in STORED} == {key: request[key] for key in STORED}
+    assert described["state"] == "RUNNING"
+    assert f"job run      {job_run['id']}" in result.stdout
+    assert (
+        f"log group /emr-on-eks/spacex-launches-dev, streams spacex-launches/{cluster_id}/jobs/{job_run['id']}"
+        in result.stdout
+    )
+    assert f"s3://spacex-logs-dev/emr-on-eks/{cluster_id}/jobs/{job_run['id']}/" in result.stdout
+
+
+def test_make_submit_wait_follows_the_run_to_completed(cluster):
+    client, cluster_id = cluster
+    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "submit", "ENV=dev",
+               f"RUN_DATE={RUN_DATE}", f"VERSION={VERSION}", "WAIT=1", "POLL=0.2"]  # fmt: skip
+    result = follow(command, client, cluster_id, "COMPLETED")
+    assert result.returncode == 0, result.stderr
+    assert "] RUNNING" in result.stdout
+    assert result.stdout.rstrip().endswith("COMPLETED")
+    [job_run] = runs_on(client, cluster_id)
+    assert job_run["clientToken"] == expected_request()["clientToken"]
+
+
+def test_wait_on_a_failed_run_exits_non_zero_with_the_reason(cluster):
+    client, cluster_id = cluster
+    result = follow(
+        submit_command("--wait", "--poll-seconds", "0.2"),
+        client,
+        cluster_id,
+        "FAILED",
+        failure_reason="USER_ERROR",
+        state_details="Driver exited with code 2: bad input file s3://spacex-lake-dev/raw/x.json",
+    )
+    assert result.returncode == 1
+    assert "FAILED: USER_ERROR: Driver exited with code 2: bad input file" in result.stderr
+
+
+def test_prod_refuses_outside_ci_and_starts_nothing(cluster):
+    client, cluster_id = cluster
+    result = run([sys.executable, "jobs/submit_emr.py", "--env", "prod", "--version", VERSION])
+    assert result.returncode == 2
+    assert "refusing to submit to prod" in result.stderr
+    assert runs_on(client, cluster_id) == []
+
+
+def test_deploy_uploads_every_artifact_the_request_points_at(aws_env, monkeypatch, tmp_path):
+    s3 = boto3.client("s3", region_name="us-east-1")
+    s3.create_bucket(Bucket="spacex-artifacts-test")
+    monkeypatch.setenv("EMR_ARTIFACTS_URI", "s3://spacex-artifacts-test/spacex-launches")
+    result = run([sys.executable, "jobs/package.py", "--deploy", "--env", "dev", "--version", VERSION,
+                  "--dist", str(tmp_path / "dist")])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    listed = s3.list_objects_v2(Bucket="spacex-artifacts-test", Prefix=f"spacex-launches/{VERSION}/")
+    keys = {item["Key"] for item in listed["Contents"]}
+    request = expected_request()
+    driver = request["jobDriver"]["sparkSubmitJobDriver"]
+    props = request["configurationOverrides"]["applicationConfiguration"][0]["properties"]
+    referenced = [driver["entryPoint"], driver["sparkSubmitParameters"].split()[1], props["spark.archives"].split("#")[0],
+                  props["spark.kubernetes.driver.podTemplateFile"], props["spark.kubernetes.executor.podTemplateFile"]]  # fmt: skip
+    for uri in referenced:
+        assert uri.startswith("s3://spacex-artifacts-test/"), uri
+        assert uri.removeprefix("s3://spacex-artifacts-test/") in keys, uri
+    assert f"spacex-launches/{VERSION}/MANIFEST.json" in keys
+
+
+def test_the_dag_emr_task_sends_the_built_request(cluster, monkeypatch, tmp_path):
+    """The DAG's own operator, executed against the server: it submits, then defers to the trigger."""
+    from airflow.models import DagBag
+    from airflow.sdk.exceptions import TaskDeferred
+
+    client, cluster_id = cluster
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    monkeypatch.setenv("SPACEX_ENV", "dev")
+    monkeypatch.setenv("EMR_ARTIFACTS_VERSION", VERSION)
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_AWS_DEFAULT",
+        f'{{"conn_type": "aws", "extra": {{"endpoint_url": "{os.environ["AWS_ENDPOINT_URL"]}", '
+        '"region_name": "us-east-1"}}',
+    )
+    dag = DagBag(dag_folder=str(REPO / "dags")).dags["spacex_launches"]
+    task = dag.get_task("spark_job")
+    with pytest.raises(TaskDeferred) as deferred:
+        task.execute({"ds": RUN_DATE})
+    [job_run] = runs_on(client, cluster_id)
+    assert deferred.value.trigger.job_id == job_run["id"]
+    described = client.describe_job_run(id=job_run["id"], virtualClusterId=cluster_id)["jobRun"]
+    request = expected_request()
+    assert {key: described[key] for key in STORED} == {key: request[key] for key in STORED}
+    # The trigger's success event completes the task with the job run id.
+    assert task.execute_complete({}, {"status": "success", "job_id": job_run["id"]}) == job_run["id"]

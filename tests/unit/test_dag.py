@@ -1,0 +1,106 @@
+"""The Airflow DAG parses in a DagBag and is wired as designed; its alert reaches a real HTTP server."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("airflow")
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def dag(tmp_path_factory):
+    patch = pytest.MonkeyPatch()
+    patch.setenv("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
+    patch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    patch.setenv("SPACEX_ENV", "dev")
+    patch.setenv("EMR_ARTIFACTS_VERSION", "abc1234")
+    from airflow.models import DagBag
+
+    bag = DagBag(dag_folder=str(REPO / "dags"))
+    assert bag.import_errors == {}
+    yield bag.dags["spacex_launches"]
+    patch.undo()
+
+
+def test_tasks_order_and_schedule(dag):
+    from spacex_launches.config import load_config
+
+    assert [task.task_id for task in dag.topological_sort()] == [
+        "ingest",
+        "spark_job",
+        "warehouse_checks",
+        "done",
+    ]
+    assert dag.get_task("spark_job").upstream_task_ids == {"ingest"}
+    assert dag.get_task("warehouse_checks").upstream_task_ids == {"spark_job"}
+    assert dag.get_task("done").upstream_task_ids == {"warehouse_checks"}
+    assert dag.timetable.expression == load_config("dev", environ={})["airflow"]["schedule"] == "0 6 * * *"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+
+
+def test_retries_backoff_and_failure_callback(dag):
+    from spacex_launches.airflow_tasks import FailureAlert
+
+    for task in dag.tasks:
+        assert task.retries == 3
+        assert task.retry_exponential_backoff
+        assert task.retry_delay == timedelta(minutes=2)
+        assert task.max_retry_delay == timedelta(minutes=30)
+        [callback] = task.on_failure_callback
+        assert isinstance(callback, FailureAlert)
+        assert callback.webhook_variable == "spacex_alert_webhook_url"
+
+
+def test_emr_task_receives_exactly_the_built_request(dag):
+    from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
+
+    from spacex_launches.airflow_tasks import operator_kwargs
+    from spacex_launches.config import load_config
+    from spacex_launches.emr import build_job_run_request
+
+    task = dag.get_task("spark_job")
+    assert isinstance(task, EmrContainerOperator)
+    assert task.deferrable is True and task.aws_conn_id == "aws_default"
+    request = task.apply_request(date(2026, 11, 23))
+    assert request == build_job_run_request(load_config("dev"), date(2026, 11, 23), version="abc1234")
+    for attribute, value in operator_kwargs(request).items():
+        assert getattr(task, attribute) == value, attribute
+    assert task.client_request_token == request["clientToken"]  # not a fresh uuid per try
+
+
+def test_failure_alert_posts_to_the_webhook_from_the_variable(httpserver, monkeypatch, caplog):
+    from spacex_launches.airflow_tasks import FailureAlert
+
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    monkeypatch.setenv("AIRFLOW_VAR_SPACEX_ALERT_WEBHOOK_URL", httpserver.url_for("/hook"))
+
+    class TI:
+        task_id, try_number = "spark_job", 2
+
+    class Run:
+        run_id = "scheduled__2026-11-23T06:00:00+00:00"
+
+    with caplog.at_level(logging.ERROR):
+        FailureAlert("dev", "spacex_alert_webhook_url")(
+            {"ti": TI(), "dag_run": Run(), "exception": RuntimeError("job FAILED")}
+        )
+    [(request, _)] = httpserver.log
+    text = request.get_json()["text"]
+    assert "spacex_launches (dev) task spark_job failed" in text and "job FAILED" in text and "try 2" in text
+    assert "task spark_job failed" in caplog.text
+
+
+def test_failure_alert_without_webhook_only_logs(monkeypatch, caplog):
+    from spacex_launches.airflow_tasks import FailureAlert
+
+    monkeypatch.delenv("AIRFLOW_VAR_SPACEX_ALERT_WEBHOOK_URL", raising=False)
+    with caplog.at_level(logging.WARNING):
+        FailureAlert("dev", "spacex_alert_webhook_url")({"exception": RuntimeError("boom")})
+    assert "Variable 'spacex_alert_webhook_url' is not set" in caplog.text

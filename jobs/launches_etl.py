@@ -9,6 +9,7 @@ failed, 1 anything unexpected. A JSON run report is written to <lake>/_reports/<
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 import uuid
@@ -48,6 +49,9 @@ def new_run_id() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stdout
+    )
     started = time.monotonic()
     try:
         config = load_config(args.env)

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+log = logging.getLogger("spacex_launches")
 
 
 def utc_now() -> str:
@@ -33,11 +36,14 @@ def new_report(run_id: str, env: str, inputs: list[str], lake: str) -> dict[str,
 
 @contextmanager
 def timed(report: dict[str, Any], phase: str):
+    """Time a phase into the report and log its start and end (the job's progress lines)."""
+    log.info("%s ...", phase)
     start = time.monotonic()
     try:
         yield
     finally:
         report["durations_s"][phase] = round(time.monotonic() - start, 3)
+        log.info("%s done in %.1f s", phase, report["durations_s"][phase])
 
 
 def to_json(report: dict[str, Any]) -> str:

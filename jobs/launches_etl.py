@@ -32,7 +32,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--input", nargs="+", help="files, directories or globs (default: the config's input)"
     )
     parser.add_argument("--lake", help="lake root: a directory or s3a://bucket/prefix (default: config)")
-    parser.add_argument("--warehouse", help="duckdb | <file>.duckdb | none (default: config)")
+    parser.add_argument(
+        "--warehouse",
+        help="duckdb | <file>.duckdb | postgres | postgresql://user@host:port/db | redshift | none (default: config)",
+    )
     parser.add_argument("--ingest-date", type=date.fromisoformat, help="only this raw ingest_date partition")
     parser.add_argument("--from-date", type=date.fromisoformat, help="first ingest_date partition to read")
     parser.add_argument("--to-date", type=date.fromisoformat, help="last ingest_date partition to read")

@@ -13,6 +13,8 @@ from pyspark.sql import SparkSession
 
 from spacex_launches.config import ConfigError, get_dotted, sql_dir
 
+POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
+
 
 class WarehouseError(RuntimeError):
     """Loading or querying the warehouse failed; the target tables are unchanged."""
@@ -45,14 +47,40 @@ def sql_statements(text: str) -> list[str]:
 def loader_for(spec: str | None, config: dict[str, Any]) -> WarehouseLoader | None:
     """The loader a `--warehouse` value (or the config's `warehouse.target`) asks for.
 
-    `duckdb` or a path ending in .duckdb -> embedded DuckDB; `none` -> no warehouse load.
+    `duckdb` or a path ending in .duckdb -> embedded DuckDB; `postgres` (the config's postgres.url /
+    secret_id) or a `postgresql://user@host:port/db` URL -> PostgreSQL; `redshift` -> Redshift (the
+    config's redshift.*); `none` -> no warehouse load.
     """
     spec = spec or get_dotted(config, "warehouse.target", "duckdb")
     if spec == "none":
         return None
+    if spec == "postgres" or spec.startswith(POSTGRES_URL_PREFIXES):
+        from spacex_launches.warehouse.postgres import PostgresLoader
+
+        return PostgresLoader.from_spec(spec, config)
+    if spec == "redshift":
+        from spacex_launches.warehouse.redshift import RedshiftLoader
+
+        return RedshiftLoader.from_config(config)
     if spec == "duckdb" or spec.endswith(".duckdb"):
         from spacex_launches.warehouse.duckdb import DuckDBLoader
 
         path = spec if spec.endswith(".duckdb") else get_dotted(config, "warehouse.duckdb_path")
         return DuckDBLoader(path)
-    raise ConfigError(f"unknown warehouse {spec!r}: expected duckdb, a .duckdb file path or none")
+    raise ConfigError(
+        f"unknown warehouse {spec!r}: expected duckdb, a .duckdb file path, postgres, a postgresql:// URL, "
+        "redshift or none"
+    )
+
+
+def spark_packages(spec: str | None) -> str:
+    """Maven coordinates (comma-separated) that spark-submit needs on the classpath for a warehouse:
+    the JDBC driver / connector jars, which a SparkSession builder cannot add under spark-submit."""
+    from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE, REDSHIFT_PACKAGES
+
+    spec = spec or ""
+    if spec == "postgres" or spec.startswith(POSTGRES_URL_PREFIXES):
+        return POSTGRES_JDBC_PACKAGE
+    if spec == "redshift":
+        return ",".join(REDSHIFT_PACKAGES)
+    return ""

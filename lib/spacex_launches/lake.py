@@ -136,6 +136,12 @@ class LakeFS:
         if not fs.rename(temporary, jpath):
             raise OSError(f"could not write {path}")
 
+    def copy_to_local(self, path: str, local_path: str) -> None:
+        """Copy a file or directory tree (e.g. on s3a://) to `local_path`, which must not exist yet."""
+        fs, jpath = self._resolve(path)
+        target = self._jvm.org.apache.hadoop.fs.Path(f"file://{os.path.abspath(local_path)}")
+        fs.copyToLocalFile(False, jpath, target, True)
+
     def read_text(self, path: str) -> str:
         fs, jpath = self._resolve(path)
         stream = fs.open(jpath)

@@ -7,6 +7,12 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from spacex_launches.config import get_dotted
+from spacex_launches.s3 import S3Settings
+
+# Maven coordinates for s3a://: hadoop-aws at pyspark's bundled Hadoop version (pyspark 3.5.x ships
+# Hadoop 3.3.4) and the AWS SDK bundle that hadoop-aws 3.3.4 declares. Under spark-submit they must be
+# given as --packages on the command line (the Makefile adds them for s3a:// INPUT or LAKE).
+S3A_PACKAGES = "org.apache.hadoop:hadoop-aws:3.3.4,com.amazonaws:aws-java-sdk-bundle:1.12.262"
 
 
 def spark_conf(config: dict[str, Any]) -> dict[str, str]:
@@ -19,18 +25,18 @@ def spark_conf(config: dict[str, Any]) -> dict[str, str]:
 def s3a_conf(config: dict[str, Any]) -> dict[str, str]:
     """S3A settings for a non-default S3 endpoint (a local S3-protocol server); empty for AWS itself.
 
-    Credentials are never set here: S3A's default provider chain reads the environment, the
-    profile or the pod's web identity (IRSA).
+    Credentials are never set here: S3A's default provider chain reads the environment variables
+    (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN) or the instance/pod role.
+    Outside EMR use s3a:// URIs; on EMR, s3:// is EMRFS and is left to EMR's own settings.
     """
-    endpoint = get_dotted(config, "s3.endpoint_url")
-    if not endpoint:
+    s3 = S3Settings.from_config(config)
+    if not s3.endpoint_url:
         return {}
-    path_style = str(get_dotted(config, "s3.path_style_access", True)).lower()
     return {
-        "spark.hadoop.fs.s3a.endpoint": endpoint,
-        "spark.hadoop.fs.s3a.endpoint.region": str(get_dotted(config, "s3.region", "us-east-1")),
-        "spark.hadoop.fs.s3a.path.style.access": path_style,
-        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(endpoint.startswith("https")).lower(),
+        "spark.hadoop.fs.s3a.endpoint": s3.endpoint_url,
+        "spark.hadoop.fs.s3a.endpoint.region": s3.region,
+        "spark.hadoop.fs.s3a.path.style.access": str(s3.path_style).lower(),
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(s3.endpoint_url.startswith("https")).lower(),
     }
 
 

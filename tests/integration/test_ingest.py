@@ -1,0 +1,244 @@
+"""The ingest against a real HTTP server on 127.0.0.1 (pytest-httpserver), landing in a local lake and
+in S3 (moto's server over HTTP): retries, refusals and write-once behaviour, checked by reading back
+what is in the lake with plain file / boto3 calls."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import boto3
+import pytest
+
+from conftest import REPO, SAMPLE_DIR, SNAPSHOT_FILE
+from spacex_launches.config import load_config
+from spacex_launches.ingest import IngestError, PayloadRefused, ingest, raw_store
+from spacex_launches.s3 import S3Settings
+
+pytestmark = pytest.mark.integration
+
+PATH = "/v5/launches"
+RAW = "raw/spacex/launches"
+
+
+@pytest.fixture(scope="session")
+def payload() -> bytes:
+    """The real snapshot when it is there, else the repo's own sample (both API v5 arrays)."""
+    source = SNAPSHOT_FILE if SNAPSHOT_FILE.is_file() else SAMPLE_DIR / "20240101T060000Z-api-v5.json"
+    return source.read_bytes()
+
+
+@pytest.fixture(params=["local", "s3"])
+def lake(request, tmp_path) -> str:
+    if request.param == "local":
+        return str(tmp_path / "lake")
+    request.getfixturevalue("aws_env")
+    bucket = f"ingest-{uuid.uuid4().hex[:12]}"
+    boto3.client("s3").create_bucket(Bucket=bucket)
+    return f"s3://{bucket}/lake"
+
+
+@pytest.fixture
+def config(lake) -> dict:
+    """The local config (with AWS_ENDPOINT_URL pointing S3 at moto), with short timeouts and backoff."""
+    config = load_config("local")
+    config["api"].update(
+        max_attempts=3, backoff_base_s=0.01, backoff_max_s=2, connect_timeout_s=2, read_timeout_s=2
+    )
+    return config
+
+
+def lake_objects(lake: str) -> dict[str, bytes]:
+    """Every object under the lake's raw zone, name relative to the raw root -> content."""
+    if lake.startswith("s3://"):
+        bucket, prefix = lake[5:].split("/", 1)
+        client = boto3.client("s3")
+        listing = client.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}/{RAW}/").get("Contents", [])
+        return {
+            item["Key"][len(f"{prefix}/{RAW}/") :]: client.get_object(Bucket=bucket, Key=item["Key"])[
+                "Body"
+            ].read()
+            for item in listing
+        }
+    root = Path(lake) / RAW
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def data_objects(objects: dict[str, bytes]) -> dict[str, bytes]:
+    return {name: body for name, body in objects.items() if not name.endswith(".manifest.json")}
+
+
+def test_lands_the_body_byte_for_byte_with_a_manifest(httpserver, config, lake, payload):
+    httpserver.expect_request(PATH).respond_with_data(
+        payload, content_type="application/json", headers={"ETag": '"v1"'}
+    )
+
+    result = ingest(config, lake=lake, url=httpserver.url_for(PATH))
+
+    objects = lake_objects(lake)
+    (name, body), *others = data_objects(objects).items()
+    assert not others and body == payload
+    sha256 = hashlib.sha256(payload).hexdigest()
+    partition, filename = name.split("/")
+    assert partition == f"ingest_date={time.strftime('%Y-%m-%d', time.gmtime())}"
+    assert filename.endswith(f"Z-{sha256[:16]}.json")
+    manifest = json.loads(objects[name.removesuffix(".json") + ".manifest.json"])
+    assert manifest["sha256"] == sha256
+    assert manifest["bytes"] == len(payload)
+    assert manifest["records"] == len(json.loads(payload)) == result.records
+    assert (manifest["http_status"], manifest["etag"]) == (200, '"v1"')
+    assert manifest["source_url"] == httpserver.url_for(PATH)
+    assert result.outcome == "landed" and result.location.endswith(name)
+
+
+def test_retries_503_then_lands(httpserver, config, lake, payload, caplog):
+    httpserver.expect_ordered_request(PATH).respond_with_data("busy", status=503)
+    httpserver.expect_ordered_request(PATH).respond_with_data(
+        "busy", status=503, headers={"Retry-After": "1"}
+    )
+    httpserver.expect_ordered_request(PATH).respond_with_data(payload, content_type="application/json")
+
+    with caplog.at_level(logging.WARNING, logger="spacex_launches.ingest"):
+        result = ingest(config, lake=lake, url=httpserver.url_for(PATH))
+
+    retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]
+    assert len(retries) == 2
+    assert all("HTTP 503" in message for message in retries)
+    assert "attempt 1 of 3" in retries[0] and "attempt 2 of 3" in retries[1]
+    assert "Retry-After 1 s" in retries[1] and "retrying in 1.00 s" in retries[1]
+    assert result.attempts == 3
+    assert list(data_objects(lake_objects(lake)).values()) == [payload]
+
+
+def test_always_500_is_a_clear_error_and_writes_nothing(httpserver, config, lake):
+    httpserver.expect_request(PATH).respond_with_data("boom", status=500)
+
+    with pytest.raises(IngestError, match=r"failed after 3 attempt\(s\): HTTP 500"):
+        ingest(config, lake=lake, url=httpserver.url_for(PATH))
+
+    assert len(httpserver.log) == 3
+    assert lake_objects(lake) == {}
+
+
+def test_a_read_timeout_is_a_clear_error(httpserver, config, lake, payload):
+    def slow(request):
+        time.sleep(1.5)
+        from werkzeug import Response
+
+        return Response(payload, content_type="application/json")
+
+    httpserver.expect_request(PATH).respond_with_handler(slow)
+    config["api"].update(read_timeout_s=0.3, max_attempts=2)
+
+    with pytest.raises(IngestError, match=r"failed after 2 attempt\(s\): .*[Tt]imed? ?out"):
+        ingest(config, lake=lake, url=httpserver.url_for(PATH))
+    assert lake_objects(lake) == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"<!DOCTYPE html><html><body>502 Bad Gateway</body></html>", "looks like HTML"),
+        (None, "not valid JSON .* truncated or malformed"),
+        (b'{"id": "x"}', "expected a JSON array of launches, got a JSON dict"),
+        (b'[{"id": "a"}, {"name": "no id"}]', "element 1 has no 'id'"),
+    ],
+    ids=["html", "truncated", "object", "no-id"],
+)
+def test_a_bad_payload_is_refused_and_nothing_written(httpserver, config, lake, payload, body, reason):
+    body = payload[: len(payload) // 2] if body is None else body
+    httpserver.expect_request(PATH).respond_with_data(body, content_type="application/json")
+
+    with pytest.raises(PayloadRefused, match=reason):
+        ingest(config, lake=lake, url=httpserver.url_for(PATH))
+    assert lake_objects(lake) == {}
+
+
+def test_an_identical_second_fetch_writes_nothing(httpserver, config, lake, payload):
+    httpserver.expect_request(PATH).respond_with_data(payload, content_type="application/json")
+    first = ingest(config, lake=lake, url=httpserver.url_for(PATH))
+    before = lake_objects(lake)
+    time.sleep(1.1)  # a later timestamp: the object name alone would differ
+
+    second = ingest(config, lake=lake, url=httpserver.url_for(PATH))
+
+    assert (first.outcome, second.outcome) == ("landed", "unchanged")
+    assert second.location == first.location
+    assert lake_objects(lake) == before
+
+
+def test_a_changed_second_fetch_lands_a_new_object_and_keeps_the_old(httpserver, config, lake, payload):
+    launches = json.loads(payload)
+    launches[0]["details"] = "corrected by the API"
+    changed = json.dumps(launches).encode()
+    httpserver.expect_ordered_request(PATH).respond_with_data(payload, content_type="application/json")
+    httpserver.expect_ordered_request(PATH).respond_with_data(changed, content_type="application/json")
+    first = ingest(config, lake=lake, url=httpserver.url_for(PATH))
+
+    second = ingest(config, lake=lake, url=httpserver.url_for(PATH))
+
+    assert second.outcome == "landed" and second.location != first.location
+    data = data_objects(lake_objects(lake))
+    assert sorted(data.values()) == sorted([payload, changed])
+    assert data[first.location.split(f"{RAW}/")[1]] == payload
+
+
+def test_an_empty_array_after_launches_is_refused(httpserver, config, lake, payload):
+    httpserver.expect_ordered_request(PATH).respond_with_data(payload, content_type="application/json")
+    httpserver.expect_ordered_request(PATH).respond_with_data(b"[]", content_type="application/json")
+    ingest(config, lake=lake, url=httpserver.url_for(PATH))
+    before = lake_objects(lake)
+
+    with pytest.raises(PayloadRefused, match=r"empty launches array, but the previous ingest .* had \d+"):
+        ingest(config, lake=lake, url=httpserver.url_for(PATH))
+    assert lake_objects(lake) == before
+
+
+def test_a_landed_object_is_never_overwritten(config, lake):
+    store = raw_store(lake, S3Settings.from_config(config))
+    name = "ingest_date=2026-01-01/20260101T000000Z-0123456789abcdef.json"
+
+    first = store.put_new(name, b'[{"id": "a"}]', "application/json")
+    second = store.put_new(name, b'[{"id": "b"}]', "application/json")
+
+    assert (first, second) == (True, False)
+    assert lake_objects(lake) == {name: b'[{"id": "a"}]'}
+
+
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(REPO / "jobs" / "ingest_launches.py"), *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env=env,
+        timeout=120,
+    )
+
+
+def test_cli_prints_what_it_did_and_exits_non_zero_on_refusal(httpserver, tmp_path, payload):
+    lake = tmp_path / "lake"
+    httpserver.expect_ordered_request(PATH).respond_with_data(payload, content_type="application/json")
+    httpserver.expect_ordered_request(PATH).respond_with_data(payload, content_type="application/json")
+    httpserver.expect_ordered_request(PATH).respond_with_data(b"<html>oops</html>", content_type="text/html")
+    url = httpserver.url_for(PATH)
+
+    landed = run_cli("--url", url, "--lake", str(lake))
+    unchanged = run_cli("--url", url, "--lake", str(lake))
+    refused = run_cli("--url", url, "--lake", str(lake))
+
+    assert landed.returncode == 0, landed.stderr
+    for text in (url, "HTTP 200", f"{len(payload):,}", f"records    {len(json.loads(payload)):,}"):
+        assert text in landed.stdout
+    landed_at = next(line.split()[-1] for line in landed.stdout.splitlines() if "landed " in line)
+    assert Path(landed_at).read_bytes() == payload
+    assert unchanged.returncode == 0 and "nothing new written" in unchanged.stdout
+    assert refused.returncode == 2
+    assert "REFUSED" in refused.stderr and "looks like HTML" in refused.stderr and url in refused.stderr
+    assert len(data_objects(lake_objects(str(lake)))) == 1

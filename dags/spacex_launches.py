@@ -1,4 +1,4 @@
-"""Airflow DAG: ingest the SpaceX API -> Spark job on EMR on EKS -> warehouse checks -> done.
+"""Airflow DAG: ingest the SpaceX API -> Spark job on EMR on EKS -> run metrics -> warehouse checks -> done.
 
 Thin wiring only: the work lives in spacex_launches.airflow_tasks, and the EMR job request is the one
 spacex_launches.emr builds (the same that `make submit` sends). The environment comes from the
@@ -12,7 +12,7 @@ from datetime import datetime
 
 from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.python import PythonOperator
-from airflow.sdk import DAG
+from airflow.sdk import DAG, TriggerRule
 
 from spacex_launches import airflow_tasks
 from spacex_launches.config import load_config, require
@@ -40,6 +40,13 @@ with DAG(
         deferrable=True,
         poll_interval=60,
     )
+    # all_done: a failed job's report (counts, rule failures) is sent too; the checks still need spark_job.
+    run_metrics = PythonOperator(
+        task_id="run_metrics",
+        python_callable=airflow_tasks.run_metrics_task,
+        op_kwargs={"env": ENV},
+        trigger_rule=TriggerRule.ALL_DONE,
+    )
     checks = PythonOperator(
         task_id="warehouse_checks",
         python_callable=airflow_tasks.warehouse_checks_task,
@@ -47,4 +54,5 @@ with DAG(
     )
     done = EmptyOperator(task_id="done")
 
-    ingest >> spark_job >> checks >> done
+    ingest >> spark_job >> run_metrics >> checks >> done
+    spark_job >> checks

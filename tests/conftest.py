@@ -98,3 +98,16 @@ def aws_env(moto_server, monkeypatch) -> dict[str, str]:
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values
+
+
+@pytest.fixture(scope="session")
+def sample_run_report(tmp_path_factory) -> Path:
+    """The JSON report of a real run of the job (spark-submit) over sample/launches, in a temp lake."""
+    work = tmp_path_factory.mktemp("sample_run")
+    lake = work / "lake"
+    result = spark_submit(
+        "--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(work / "spacex.duckdb"),
+        "--run-id", "sample-run",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    return lake / "_reports" / "sample-run.json"

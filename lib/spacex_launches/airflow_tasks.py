@@ -11,11 +11,13 @@ from typing import Any
 
 import requests
 from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
+from airflow.sdk.observability import stats
 
 from spacex_launches.checks import run_checks
 from spacex_launches.config import get_dotted, load_config, require
 from spacex_launches.emr import build_job_run_request
 from spacex_launches.ingest import ingest
+from spacex_launches.run_metrics import job_arguments, read_run_report, report_metrics
 from spacex_launches.warehouse import loader_for
 
 log = logging.getLogger(__name__)
@@ -147,3 +149,16 @@ class FailureAlert:
             post_alert(url, text)
         except requests.RequestException as exc:  # the URL is a secret: never log it
             log.warning("alert webhook (Variable %r) failed: %s", self.webhook_variable, type(exc).__name__)
+
+
+def run_metrics_task(env: str, **context: Any) -> dict[str, float]:
+    """Read the report of the run spark_job started for this run date (same --lake and --run-id as its
+    request) and send its counts, rule failures, status and duration as statsd gauges."""
+    config = load_config(env)
+    arguments = job_arguments(build_job_run_request(config, run_date(context)))
+    report = read_run_report(config, arguments["--lake"], arguments["--run-id"])
+    metrics = report_metrics(report)
+    for name, value in metrics.items():
+        stats.gauge(name, value)
+    log.info("run %s (%s): sent %d gauges: %s", report["run_id"], report["status"], len(metrics), metrics)
+    return metrics

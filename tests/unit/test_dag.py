@@ -34,11 +34,14 @@ def test_tasks_order_and_schedule(dag):
     assert [task.task_id for task in dag.topological_sort()] == [
         "ingest",
         "spark_job",
+        "run_metrics",
         "warehouse_checks",
         "done",
     ]
     assert dag.get_task("spark_job").upstream_task_ids == {"ingest"}
-    assert dag.get_task("warehouse_checks").upstream_task_ids == {"spark_job"}
+    assert dag.get_task("run_metrics").upstream_task_ids == {"spark_job"}
+    # The checks need the Spark job itself to have succeeded, not only its metrics to have been sent.
+    assert dag.get_task("warehouse_checks").upstream_task_ids == {"spark_job", "run_metrics"}
     assert dag.get_task("done").upstream_task_ids == {"warehouse_checks"}
     assert dag.timetable.expression == load_config("dev", environ={})["airflow"]["schedule"] == "0 6 * * *"
     assert dag.catchup is False
@@ -56,6 +59,17 @@ def test_retries_backoff_and_failure_callback(dag):
         [callback] = task.on_failure_callback
         assert isinstance(callback, FailureAlert)
         assert callback.webhook_variable == "spacex_alert_webhook_url"
+
+
+def test_run_metrics_runs_after_a_failed_job_too(dag):
+    from airflow.sdk import TriggerRule
+
+    from spacex_launches.airflow_tasks import run_metrics_task
+
+    task = dag.get_task("run_metrics")
+    assert task.python_callable is run_metrics_task and task.op_kwargs == {"env": "dev"}
+    assert task.trigger_rule == TriggerRule.ALL_DONE  # a failed run's report has the counts that matter
+    assert dag.get_task("warehouse_checks").trigger_rule == TriggerRule.ALL_SUCCESS
 
 
 def test_emr_task_receives_exactly_the_built_request(dag):

@@ -1,6 +1,7 @@
 """The Grafana dashboard parses and every metric its queries use is one the pipeline really emits:
-Airflow's (its metrics registry through the statsd mappings in k8s/airflow/values.yaml) and the Spark
-driver's (read from a live driver started with the job request's metrics settings)."""
+Airflow's (its metrics registry through the statsd mappings in k8s/airflow/values.yaml), the run
+metrics the DAG's run_metrics task sends (from the report of a real run, through the same mappings) and
+the Spark driver's (read from a live driver started with the job request's metrics settings)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import yaml
 
 from spacex_launches import emr
 from spacex_launches.config import PROJECT_DIR, load_config
+from spacex_launches.run_metrics import report_metrics
 
 K8S = PROJECT_DIR / "k8s"
 DASHBOARD = K8S / "monitoring" / "dashboards" / "spacex-pipeline.json"
-METRIC = re.compile(r"\b((?:airflow|metrics)_[A-Za-z0-9_]+)\b")
+METRIC = re.compile(r"\b((?:airflow|metrics|spacex_launches)_[A-Za-z0-9_]+)\b")
 
 
 def queries() -> list[str]:
@@ -44,6 +46,9 @@ def test_dashboard_shape():
     assert variables["dag_id"]["current"]["value"] == "spacex_launches"
     envs = [load_config(env, environ={})["emr"]["namespace"] for env in ("dev", "prod")]
     assert variables["emr_namespace"]["query"].split(",") == envs
+    assert variables["env"]["query"].split(",") == [
+        load_config(env, environ={})["env"] for env in ("dev", "prod")
+    ]
 
 
 # --- Airflow: registry metric -> statsd name -> statsd exporter mapping -> Prometheus name ----------
@@ -52,8 +57,18 @@ def test_dashboard_shape():
 def glob_regex(pattern: str) -> re.Pattern:
     """statsd_exporter glob: `*` is one dot-separated component."""
     return re.compile(
-        "^" + r"\.".join("[^.]+" if part == "*" else re.escape(part) for part in pattern.split(".")) + "$"
+        "^" + r"\.".join("([^.]+)" if part == "*" else re.escape(part) for part in pattern.split(".")) + "$"
     )
+
+
+def statsd_mappings() -> list[tuple[re.Pattern, dict]]:
+    values = yaml.safe_load((K8S / "airflow" / "values.yaml").read_text())
+    return [(glob_regex(m["match"]), m) for m in values["statsd"]["overrideMappings"]]
+
+
+def run_metric_stats(report_path) -> list[str]:
+    """The statsd names run_metrics_task sends for a real run's report (Airflow's statsd_prefix first)."""
+    return [f"airflow.{name}" for name in report_metrics(json.loads(report_path.read_text()))]
 
 
 def airflow_prometheus_names() -> set[str]:
@@ -75,11 +90,13 @@ def airflow_prometheus_names() -> set[str]:
     return names
 
 
-def test_every_statsd_mapping_matches_a_metric_airflow_emits():
+@pytest.mark.integration
+def test_every_statsd_mapping_matches_a_metric_airflow_emits(sample_run_report):
     registry = pytest.importorskip("airflow._shared.observability.metrics.metrics_registry")
     metrics = registry.read_metrics_yaml(str(registry.YAML_REGISTRY_PATH))
     samples = [f"airflow.{re.sub(r'{[^}]+}', 'x', m.get('legacy_name', '-'))}" for m in metrics]
     samples += [f"airflow.{m['name']}" for m in metrics]
+    samples += run_metric_stats(sample_run_report)
     values = yaml.safe_load((K8S / "airflow" / "values.yaml").read_text())
     for mapping in values["statsd"]["overrideMappings"]:
         assert any(glob_regex(mapping["match"]).match(s) for s in samples), f"dead mapping {mapping['match']}"
@@ -140,3 +157,44 @@ def test_dashboard_spark_metrics_are_emitted_by_a_live_driver():
     assert used, "the dashboard shows no Spark metric"
     missing = used - exposed
     assert not missing, f"not exposed by the Spark driver: {sorted(missing)}"
+
+
+# --- Run metrics: report of a real run -> report_metrics -> statsd exporter mapping -> Prometheus --------
+
+
+def run_metric_series(report_path) -> set[tuple[str, frozenset]]:
+    """(Prometheus name, labels) of every run metric, as the statsd exporter maps it (first match wins)."""
+    series = set()
+    for stat in run_metric_stats(report_path):
+        regex, mapping = next(((r, m) for r, m in statsd_mappings() if r.match(stat)), (None, None))
+        assert mapping, f"no statsd exporter mapping for {stat}: it would not get its labels"
+        found = regex.match(stat)
+        labels = {k: found.expand(re.sub(r"\$(\d)", r"\\\1", v)) for k, v in mapping["labels"].items()}
+        series.add((mapping["name"], frozenset(labels.items())))
+    return series
+
+
+SELECTOR = re.compile(r"\b(spacex_launches_[A-Za-z0-9_]+)\{([^}]*)\}")
+MATCHER = re.compile(r'(\w+)\s*(=~|=)\s*"([^"]*)"')
+
+
+@pytest.mark.integration
+def test_dashboard_run_metrics_are_emitted(sample_run_report):
+    series = run_metric_series(sample_run_report)
+    names = {name for name, _ in series}
+    used = used_metrics("spacex_launches_")
+    assert {"spacex_launches_records", "spacex_launches_rule_failures"} <= used
+    assert not used - names, f"not sent by run_metrics_task through the mappings: {sorted(used - names)}"
+    selectors = [m for expr in queries() for m in SELECTOR.findall(expr)]
+    assert len(selectors) >= len(used)
+    for name, matchers in selectors:
+        labels_seen = [dict(labels) for n, labels in series if n == name]
+        for label, op, value in MATCHER.findall(matchers):
+            assert all(label in labels for labels in labels_seen), f"{name} has no label {label!r}"
+            if value.startswith("$"):
+                continue  # a dashboard variable (env)
+            wanted = value.split("|") if op == "=~" else [value]
+            for one in wanted:
+                assert any(labels[label] == one for labels in labels_seen), (
+                    f'{name}{{{label}="{one}"}} not sent'
+                )

@@ -84,17 +84,22 @@ def moto_server():
     server.stop()
 
 
-@pytest.fixture
-def aws_env(moto_server, monkeypatch) -> dict[str, str]:
-    """Point boto3 (and anything reading the standard AWS variables) at the moto server."""
-    values = {
+def aws_test_environment(endpoint_url: str) -> dict[str, str]:
+    """The standard AWS variables that point boto3 and S3A at a local server, with dummy credentials."""
+    return {
         "AWS_ACCESS_KEY_ID": "testing",
         "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_server,
+        "AWS_ENDPOINT_URL": endpoint_url,
     }
+
+
+@pytest.fixture
+def aws_env(moto_server, monkeypatch) -> dict[str, str]:
+    """Point boto3 (and anything reading the standard AWS variables) at the moto server."""
+    values = aws_test_environment(moto_server)
     for key, value in values.items():
         monkeypatch.setenv(key, value)
     return values

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from pyspark.sql import DataFrame, Observation, SparkSession
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from spacex_launches import quality, transforms
@@ -61,7 +61,7 @@ STAGED_RECORD_COLUMNS = [
 ]
 
 
-def _count_where(condition) -> F.Column:
+def _count_where(condition: Column) -> Column:
     return F.sum(condition.cast("long"))
 
 

@@ -20,7 +20,7 @@ import boto3
 import pytest
 from pytest_httpserver import HTTPServer
 
-from conftest import REPO, SAMPLE_DIR, SNAPSHOT_FILE, spark_submit
+from conftest import REPO, SAMPLE_DIR, SNAPSHOT_FILE, aws_test_environment, spark_submit
 from spacex_launches.config import load_config
 from spacex_launches.ingest import Fetched, land, raw_store
 from spacex_launches.s3 import S3Settings
@@ -42,14 +42,7 @@ def payload_file() -> Path:
 
 @pytest.fixture(scope="module")
 def s3_env(moto_server) -> dict[str, str]:
-    return {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": moto_server,
-    }
+    return aws_test_environment(moto_server)
 
 
 @pytest.fixture(scope="module")

@@ -53,8 +53,9 @@ def new_run_id() -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stdout
+        level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S", stream=sys.stdout
     )
+    logging.getLogger("spacex_launches").setLevel(logging.INFO)  # the job's progress lines, not py4j's
     started = time.monotonic()
     try:
         config = load_config(args.env)

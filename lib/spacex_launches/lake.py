@@ -219,15 +219,21 @@ def read_raw_records(spark: SparkSession, files: Iterable[InputFile]) -> DataFra
         whole = spark.read.text(arrays, wholetext=True).select(
             *_source_columns(), F.from_json("value", T.ArrayType(T.StringType())).alias("elements")
         )
+        # Flag the unreadable file before exploding, so no exploded row refers to (and carries a copy
+        # of) the whole parsed array: that made memory grow with the square of the file's size.
+        flagged = whole.select(
+            "source_file",
+            "source_modified_at",
+            F.col("elements").isNull().alias("unreadable_file"),
+            F.coalesce("elements", F.array(F.lit(None).cast("string"))).alias("elements"),
+        )
         parts.append(
-            whole.select(
+            flagged.select(
                 "source_file",
                 F.lit(0).cast("long").alias("source_block"),
                 "source_modified_at",
-                F.col("elements").isNull().alias("unreadable_file"),
-                F.posexplode(F.coalesce("elements", F.array(F.lit(None).cast("string")))).alias(
-                    "source_row", "raw_record"
-                ),
+                "unreadable_file",
+                F.posexplode("elements").alias("source_row", "raw_record"),
             )
         )
     if lines:

@@ -97,7 +97,7 @@ def stage_records(spark: SparkSession, files, staged_path: str) -> dict[str, Any
         .filter(~F.col("unreadable_file"))
         .drop("unreadable_file")
     )
-    records.write.mode("overwrite").partitionBy("disposition").parquet(staged_path)
+    records.write.mode("overwrite").parquet(staged_path)
     return {key: value if key == "unreadable_example" else (value or 0) for key, value in intake.get.items()}
 
 
@@ -120,9 +120,7 @@ def build_outputs(
     spark: SparkSession, options: RunOptions, intake: dict[str, Any], staged_records: str, staging: str
 ) -> dict[str, int]:
     """From the staged records write quarantine, launches and launch_cores into `staging`.
-
-    An output the intake counted no rows for is not written: Spark prunes a scan of a missing
-    partition to an empty relation, and an observation on it would never report."""
+    An output the intake counted no rows for is not written (nor its empty job run)."""
     written = {"quarantined": 0, "launches": 0, "launch_cores": 0, "unknown_core_slots": 0}
     records = spark.read.parquet(staged_records)
     if intake["quarantined"]:

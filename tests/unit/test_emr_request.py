@@ -203,7 +203,7 @@ def test_package_builds_a_self_contained_python_zip(tmp_path):
         "pod-templates/executor.yaml",
     }
     names = set(zipfile.ZipFile(dist / "resources.zip").namelist())
-    assert {"conf/dev.yaml", "conf/prod.yaml", "sql/merge.sql", "sql/checks/row_counts.sql"} <= names
+    assert {"conf/dev.yaml", "conf/prod.yaml", "sql/load_table.sql", "sql/checks/row_counts.sql"} <= names
     # The zip alone (no site-packages: -S) gives the package and its YAML parser.
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import yaml, spacex_launches.emr, spacex_launches.config;"

@@ -126,12 +126,7 @@ def test_job_execution_role_covers_exactly_the_lake_layout_and_conf(env):
     lake = LakePaths.at(c["lake"])
     grants = allowed(env, "emr-job-execution-policy.json")
     raw = s3_arn(lake.raw_launches) + "/*"
-    outputs = {
-        s3_arn(lake.validated("*")),
-        s3_arn(lake.quarantine("*")),
-        s3_arn(lake.staging("*")),
-        s3_arn(lake.trash("*")),
-    }
+    outputs = {s3_arn(lake.validated) + "/*", s3_arn(lake.staging("*"))}
     tempdir = s3_arn(c["redshift"]["tempdir"]) + "/*"
     assert grants["s3:GetObject"] == {raw, *outputs, s3_arn(lake.report("*")), tempdir} | {
         s3_arn(c["emr"]["artifacts_uri"]) + "/*"
@@ -147,6 +142,15 @@ def test_job_execution_role_covers_exactly_the_lake_layout_and_conf(env):
     assert grants["logs:PutLogEvents"] == {log_group, f"{log_group}:log-stream:*"}
     secret = f"arn:aws:secretsmanager:{c['region']}:{c['aws_account_id']}:secret:{c['redshift']['secret_id']}-??????"
     assert grants["secretsmanager:GetSecretValue"] == {secret}
+    # the lake's Iceberg tables in the env's Glue database, and nothing else of the catalog
+    glue = f"arn:aws:glue:{c['region']}:{c['aws_account_id']}"
+    database = c["lakehouse"]["database"]
+    for action in ("glue:GetTable", "glue:CreateTable", "glue:UpdateTable"):
+        assert grants[action] == {
+            f"{glue}:catalog",
+            f"{glue}:database/{database}",
+            f"{glue}:table/{database}/*",
+        }
     lake_bucket = s3_arn(c["lake"])
     listed = [
         s for s in statements(IAM / env / "emr-job-execution-policy.json") if s["Resource"] == lake_bucket
@@ -228,7 +232,7 @@ def test_redshift_copy_role_reads_validated_and_tempdir_only(env):
     grants = allowed(env, "redshift-copy-policy.json")
     assert set(grants) == {"s3:GetObject", "s3:ListBucket"}
     lake = LakePaths.at(c["lake"])
-    assert grants["s3:GetObject"] == {s3_arn(lake.validated("*")), s3_arn(c["redshift"]["tempdir"]) + "/*"}
+    assert grants["s3:GetObject"] == {s3_arn(lake.validated) + "/*", s3_arn(c["redshift"]["tempdir"]) + "/*"}
     (stmt,) = statements(IAM / env / "redshift-copy-trust.json")
     assert stmt["Principal"] == {"Service": "redshift.amazonaws.com"}
     assert c["redshift"]["iam_role_arn"].endswith(f":role/spacex-redshift-copy-{env}")

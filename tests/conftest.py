@@ -72,8 +72,11 @@ def snapshot_file() -> Path:
     return SNAPSHOT_FILE
 
 
-def spark_submit(*args: str, env: dict[str, str] | None = None, packages: str | None = None):
-    """Run jobs/launches_etl.py through pyspark's own spark-submit, as `make run` does."""
+def spark_submit_command(
+    *args: str, env: dict[str, str] | None = None, packages: str | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run jobs/launches_etl.py through pyspark's own
+    spark-submit, as `make run` does (the Iceberg runtime from --packages)."""
     submit = Path(sys.executable).parent / "spark-submit"
     command = [
         str(submit),
@@ -83,11 +86,19 @@ def spark_submit(*args: str, env: dict[str, str] | None = None, packages: str | 
         f"-Dlog4j2.configurationFile=file:{REPO / 'conf' / 'log4j2.properties'}",
         "--conf",
         "spark.sql.shuffle.partitions=2",
+        "--packages",
+        ",".join(filter(None, [ICEBERG_PACKAGES, packages])),
+        str(REPO / "jobs" / "launches_etl.py"),
+        *args,
     ]
-    command += ["--packages", ",".join(filter(None, [ICEBERG_PACKAGES, packages]))]
-    command += [str(REPO / "jobs" / "launches_etl.py"), *args]
     environment = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     environment.update(env or {})
+    return command, environment
+
+
+def spark_submit(*args: str, env: dict[str, str] | None = None, packages: str | None = None):
+    """Run the job to completion (see spark_submit_command)."""
+    command, environment = spark_submit_command(*args, env=env, packages=packages)
     return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600)
 
 

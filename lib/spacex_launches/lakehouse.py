@@ -170,18 +170,24 @@ class Lakehouse:
     def ensure_tables(self) -> None:
         """Create the namespace and tables if missing (a concurrent run may create them first)."""
         self._refuse_old_layout()
-        self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {self.settings.name}.{self.settings.database}")
+        self._create_if_missing(
+            f"CREATE NAMESPACE IF NOT EXISTS {self.settings.name}.{self.settings.database}"
+        )
         properties = ", ".join(f"'{key}' = '{value}'" for key, value in TABLE_PROPERTIES.items())
         for table, (schema, partitioning) in LAKE_TABLES.items():
             columns = ", ".join(f"{field.name} {field.dataType.simpleString()}" for field in schema.fields)
-            try:
-                self.spark.sql(
-                    f"CREATE TABLE IF NOT EXISTS {self.name(table)} ({columns}) USING iceberg "
-                    f"PARTITIONED BY ({partitioning}) TBLPROPERTIES ({properties})"
-                )
-            except Exception as exc:
-                if "AlreadyExists" not in str(exc) and "already exists" not in str(exc):
-                    raise
+            self._create_if_missing(
+                f"CREATE TABLE IF NOT EXISTS {self.name(table)} ({columns}) USING iceberg "
+                f"PARTITIONED BY ({partitioning}) TBLPROPERTIES ({properties})"
+            )
+
+    def _create_if_missing(self, statement: str) -> None:
+        """Run a CREATE ... IF NOT EXISTS; another run creating the same object first is fine."""
+        try:
+            self.spark.sql(statement)
+        except Exception as exc:
+            if "AlreadyExists" not in str(exc) and "already exists" not in str(exc):
+                raise
 
     def _refuse_old_layout(self) -> None:
         """Before Iceberg, validated/spacex/<table> held plain Parquet; a table must not adopt it."""
@@ -257,6 +263,7 @@ class Lakehouse:
             )
             if base.snapshot_id:
                 writer = writer.option("validate-from-snapshot-id", str(base.snapshot_id))
+            log.info("%s: committing (attempt %d)", table, attempt)
             try:
                 writer.overwrite(overwritten)
             except Exception as exc:
@@ -271,6 +278,7 @@ class Lakehouse:
                 time.sleep(random.uniform(0.5, 2.0) * attempt)
                 continue
             summary = self._java_table(table).currentSnapshot().summary()
+            log.info("%s: committed", table)
             return MergeResult(
                 self.snapshot(table),
                 committed=True,

@@ -6,85 +6,24 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
 from conftest import SAMPLE_DIR, lake_catalog, spark_submit
-from spacex_launches.pipeline import RunOptions, run_pipeline
-from spacex_launches.report import new_report
-from spacex_launches.warehouse import read_sql
-from spacex_launches.warehouse.duckdb import DuckDBLoader
+from integration.lake_helpers import (
+    answers,
+    core,
+    lake_table,
+    launch,
+    query,
+    read_report,
+    run_in_process,
+    table_dump,
+    validated_files,
+    write_json,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    return DuckDBLoader(str(warehouse)).query(sql)[1]
-
-
-def answers(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
-    return (
-        query(warehouse, read_sql("max_core_reuse.sql")),
-        query(warehouse, read_sql("cores_reused_within_50_days.sql")),
-    )
-
-
-def table_dump(warehouse: Path) -> dict[str, list[tuple]]:
-    return {
-        table: query(warehouse, f"SELECT * FROM spacex.{table} ORDER BY ALL")
-        for table in ("launches", "launch_cores")
-    }
-
-
-def read_report(lake: Path) -> dict:
-    reports = sorted((lake / "_reports").glob("*.json"), key=lambda p: p.stat().st_mtime)
-    return json.loads(reports[-1].read_text())
-
-
-def validated_files(lake: Path) -> dict[str, float]:
-    root = lake / "validated"
-    return {str(p.relative_to(root)): p.stat().st_mtime for p in root.rglob("*") if p.is_file()}
-
-
-def run_in_process(spark, inputs, lake: Path, warehouse: Path, run_id: str, **options) -> dict:
-    report = new_report(run_id, "local", [str(i) for i in inputs], str(lake))
-    run = RunOptions(
-        inputs=[str(i) for i in inputs],
-        lake=str(lake),
-        run_id=run_id,
-        catalog=lake_catalog(spark, lake),
-        **options,
-    )
-    return run_pipeline(spark, run, DuckDBLoader(str(warehouse)), report)
-
-
-def lake_table(spark, lake: Path, table: str):
-    return spark.table(lake_catalog(spark, lake).table(table))
-
-
-def write_json(path: Path, launches: list[dict] | str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(launches if isinstance(launches, str) else json.dumps(launches))
-    return path
-
-
-def launch(launch_id: str, date_utc: str, cores: list, **fields) -> dict:
-    return {
-        "id": launch_id,
-        "flight_number": 1,
-        "name": launch_id,
-        "date_utc": date_utc,
-        "date_precision": "hour",
-        "upcoming": False,
-        "success": True,
-        "cores": cores,
-        **fields,
-    }
-
-
-def core(core_id: str | None, flight: int | None = 1) -> dict:
-    return {"core": core_id, "flight": flight, "reused": bool(flight and flight > 1)}
 
 
 def test_real_snapshot_end_to_end_through_spark_submit(snapshot_file, tmp_path):

@@ -7,6 +7,7 @@ with a clear error (exit 3); the next run loads what this one could not.
 
 from __future__ import annotations
 
+import logging
 import os
 import tempfile
 import time
@@ -27,6 +28,8 @@ from spacex_launches.warehouse import (
     sql_statements,
     sync_outcome,
 )
+
+log = logging.getLogger("spacex_launches")
 
 _DUCKDB_TYPES = {
     "StringType()": "VARCHAR",
@@ -124,6 +127,7 @@ class DuckDBLoader:
         scratch: str,
         run_id: str,
     ) -> None:
+        log.info("warehouse: loading %s", ", ".join(pending))
         connection.execute("BEGIN TRANSACTION")
         try:
             for table, snapshot in pending.items():

@@ -12,6 +12,7 @@ secret (`postgres.secret_id`). A password in the URL is refused.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -36,6 +37,8 @@ from spacex_launches.warehouse import (
     sync_outcome,
 )
 from spacex_launches.warehouse.jdbc import DEFAULT_SCHEMA, JdbcWarehouse, split_url
+
+log = logging.getLogger("spacex_launches")
 
 
 def first_line(exc: BaseException) -> str:
@@ -141,6 +144,7 @@ class PostgresLoader(JdbcWarehouse):
                 ) from None
 
     def _load(self, pending: dict[str, TableSnapshot], staging: dict[str, str], run_id: str) -> None:
+        log.info("warehouse: loading %s", ", ".join(pending))
         with self.connect() as connection:
             try:
                 with connection.transaction():

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from pyspark.sql import SparkSession
 
 from spacex_launches.config import ConfigError, get_dotted, sql_dir
+from spacex_launches.redact import redact_location
 
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 
@@ -67,8 +68,9 @@ def loader_for(spec: str | None, config: dict[str, Any]) -> WarehouseLoader | No
 
         path = spec if spec.endswith(".duckdb") else get_dotted(config, "warehouse.duckdb_path")
         return DuckDBLoader(path)
+    # Masked: an unknown spec may be a mistyped URL or DSN with a password in it.
     raise ConfigError(
-        f"unknown warehouse {spec!r}: expected duckdb, a .duckdb file path, postgres, a postgresql:// URL, "
+        f"unknown warehouse {redact_location(spec)!r}: expected duckdb, a .duckdb file path, postgres, a postgresql:// URL, "
         "redshift or none"
     )
 

@@ -122,8 +122,11 @@ def main(argv: list[str]) -> int:
             sys.stdout.write(redact_text(line))
         return 0
     print(command_line(argv), flush=True)
-    os.execvp(argv[0], argv)
-    return 127  # not reached: exec replaces this process or raises
+    try:
+        os.execvp(argv[0], argv)  # replaces this process
+    except OSError as exc:
+        print(f"{redact_location(argv[0])}: {exc.strerror}", file=sys.stderr)
+    return 127
 
 
 if __name__ == "__main__":

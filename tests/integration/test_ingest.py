@@ -396,6 +396,20 @@ def test_a_redirect_loop_ends_with_an_error_naming_the_url_masked(httpserver, lo
     assert lake_objects(local_lake) == {}
 
 
+def test_a_redirect_away_from_http_is_refused(httpserver, local_config, local_lake):
+    httpserver.expect_request(PATH).respond_with_data(
+        "", status=301, headers={"Location": "file://root:Pl4nted@localhost/etc/passwd"}
+    )
+
+    with pytest.raises(IngestError) as error:
+        ingest(local_config, lake=local_lake, url=httpserver.url_for(PATH))
+
+    assert str(error.value) == (
+        f"GET {httpserver.url_for(PATH)}: redirected to file://root:***@localhost/etc/passwd, not http(s)"
+    )
+    assert lake_objects(local_lake) == {}
+
+
 def test_secrets_in_the_url_never_reach_the_terminal_logs_or_lake(httpserver, tmp_path, payload):
     """Four CLI runs with a URL carrying user:password@ and api_key=, redirected to one carrying its
     own: landed, unchanged after a 503 (a logged retry), refused (HTML), a redirect loop."""

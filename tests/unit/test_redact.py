@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
 
 import pytest
 
+from spacex_launches import answers
 from spacex_launches.config import ConfigError, load_config
 from spacex_launches.redact import RedactingFilter, carries_secret, command_line, redact_location, redact_text
+from spacex_launches.report import new_report, summary, to_json
 from spacex_launches.warehouse import loader_for
 from spacex_launches.warehouse.jdbc import split_url
 
@@ -201,3 +204,24 @@ def test_a_bad_port_error_shows_the_url_masked():
     with pytest.raises(ConfigError, match="bad port") as error:
         split_url("postgresql://u@h:54x/db", "postgresql")
     assert "postgresql://u@h:54x/db" in str(error.value)
+
+
+def test_the_run_report_and_its_summary_show_locations_masked():
+    report = new_report("r1", "local", ["s3a://AKIAX:Pl4nted@bucket/raw"], "s3a://AKIAX:Pl4nted@bucket/lake")
+    report["rule_failures"] = {"id_present": 1}
+    report["error"] = "WarehouseError: cannot connect to host=h password=Pl4nted"
+
+    document = json.loads(to_json(report))
+    text = summary(report)
+
+    assert document["inputs"]["paths"] == ["s3a://AKIAX:***@bucket/raw"]
+    assert document["outputs"]["lake"] == "s3a://AKIAX:***@bucket/lake"
+    assert document["error"] == "WarehouseError: cannot connect to host=h password=***"
+    assert document["rule_failures"] == {"id_present": 1}
+    assert "error      WarehouseError: cannot connect to host=h password=***" in text
+    assert "Pl4nted" not in json.dumps(document) + text
+
+
+def test_answers_report_a_warehouse_error_with_its_exit_code(tmp_path, capsys):
+    assert answers.main(["--warehouse", str(tmp_path / "missing.duckdb")]) == 3
+    assert "no such warehouse file" in capsys.readouterr().err

@@ -10,13 +10,14 @@ Masked (the value is replaced by `***`; scheme, host, port, path, database and u
   A name is secret-looking when, case-insensitively, it is one of SECRET_NAMES or ends with one of
   SECRET_NAME_SUFFIXES: this covers password, passwd, pwd, api_key, apikey, token, access_token,
   X-Amz-Security-Token, secret, client_secret, key, signature, X-Amz-Signature, X-Amz-Credential, sig,
-  auth. `=` and the separators may be percent-encoded (`%3D`, `%26`, `%3B`). A value runs to the
-  next separator that starts another `name=`, or to whitespace: a password holding `&`, `;` or `=` is
-  masked whole.
+  auth. `=` and the separators may be percent-encoded (`%3D`, `%26`, `%3B`). A value runs to
+  whitespace or to the next `&` or `;` that starts another `name=`: a password holding `&`, `;` or
+  `=` is masked whole unless what follows the `&` or `;` looks like a parameter.
 
 When in doubt it masks: a URL with a port and an `@` later in its path shows as `host:***@...`.
 Not masked: secrets without a name or a URL around them (a bare token given as a URL's user name, a
-JSON document's fields, HTTP headers). Nothing here imports pyspark.
+JSON document's fields, HTTP headers); in free text (redact_text) a URL ends at whitespace, so the part
+of a URL password after a space. Nothing here imports pyspark.
 
     python -m spacex_launches.redact             # a filter: stdin to stdout, masked line by line
     python -m spacex_launches.redact CMD ARG...  # print the command masked, then run it (exec)

@@ -118,6 +118,16 @@ class LakeFS:
                 found.append((child.getPath().toString(), child.getLen()))
         return sorted(found)
 
+    def children(self, path: str) -> list[tuple[str, float]]:
+        """(uri, modification time in epoch seconds) of each entry directly under `path`, if it exists."""
+        fs, jpath = self._resolve(path)
+        if not fs.exists(jpath):
+            return []
+        return [
+            (status.getPath().toString(), status.getModificationTime() / 1000)
+            for status in fs.listStatus(jpath)
+        ]
+
     def read_head(self, path: str, size: int = _HEAD_BYTES) -> bytes:
         fs, jpath = self._resolve(path)
         stream = fs.open(jpath)

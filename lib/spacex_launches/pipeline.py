@@ -9,6 +9,8 @@ at its old or its new snapshot; re-running (same or new run id) finishes the wor
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -34,6 +36,11 @@ class RunOptions:
     ingest_date_to: date | None = None
     snapshot_time: datetime | None = None  # for files whose name or manifest carries no fetch time
 
+
+log = logging.getLogger("spacex_launches")
+# A run's staging outlives it only when the run died; a retry with the same run id reuses it. Anything
+# older than this is left by a run that nobody retried, and is removed by the next run.
+STALE_STAGING_S = 24 * 3600
 
 STAGED_RECORD_COLUMNS = [
     "source_file",
@@ -172,6 +179,7 @@ def run_pipeline(
     paths = LakePaths.at(options.lake)
     staging = paths.staging(options.run_id)
     lake = Lakehouse(spark, options.catalog)
+    remove_stale_staging(lakefs, paths)
     try:
         with timed(report, "discover_inputs"):
             files = find_input_files(
@@ -231,6 +239,15 @@ def run_pipeline(
         return report
     finally:
         lakefs.delete(staging)
+
+
+def remove_stale_staging(lakefs: LakeFS, paths: LakePaths) -> None:
+    """Delete the staging of runs that died over STALE_STAGING_S ago (never a live run's)."""
+    cutoff = time.time() - STALE_STAGING_S
+    for uri, modified in lakefs.children(paths.staging("")):
+        if modified < cutoff:
+            log.info("removing the staging of a run that died: %s", uri)
+            lakefs.delete(uri)
 
 
 def _counts(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, int]:

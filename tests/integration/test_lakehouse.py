@@ -389,3 +389,15 @@ def test_history_shows_when_and_from_which_file_a_core_slot_changed(spark, tmp_p
     printed = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600)
     assert printed.returncode == 0, printed.stderr[-3000:]
     assert "B2 -> B9" in printed.stdout and second.name in printed.stdout and "(5 changes)" in printed.stdout
+
+
+def test_staging_left_by_a_run_nobody_retried_is_removed_after_a_day(spark, tmp_path):
+    lake = tmp_path / "lake"
+    dead, live = lake / "_staging" / "dead-run" / "records", lake / "_staging" / "live-run" / "records"
+    for folder in (dead, live):
+        folder.mkdir(parents=True)
+        (folder / "part-0.parquet").write_bytes(b"x")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(dead.parent, (two_days_ago, two_days_ago))
+    run_in_process(spark, [SAMPLE_DIR], lake, None, "today")
+    assert sorted(p.name for p in (lake / "_staging").iterdir()) == ["live-run"]  # a live run keeps its own

@@ -52,6 +52,11 @@ def spark(tmp_path_factory) -> SparkSession:
     session.stop()
 
 
+def hid(name: str) -> str:
+    """An id in the contract's form (24 lowercase hex characters) that still reads as `name`."""
+    return name.encode().hex().rjust(24, "0")[-24:]
+
+
 _catalogs: dict[str, CatalogSettings] = {}
 
 

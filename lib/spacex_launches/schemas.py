@@ -102,6 +102,24 @@ QUARANTINE = T.StructType(
     ]
 )
 
-# Warehouse tables and their keys; every loader and the merge SQL follow this.
+# The id contract: SpaceX ids are MongoDB ObjectIds, 24 lowercase hex characters. An id that differs
+# only by case or surrounding whitespace is not normalised into another launch's id: it fails the rule
+# `id_format` and is quarantined, so near-duplicates never become launches of their own.
+ID_PATTERN = r"^[0-9a-f]{24}$"
+# The contract's text columns and their size in bytes as the warehouse stores them (VARCHAR(n) in
+# sql/create_tables.sql; Redshift counts bytes, not characters): the raw field -> (column, bytes).
+LAUNCH_TEXT_BYTES = {
+    "name": ("name", 256),
+    "rocket": ("rocket_id", 64),
+    "launchpad": ("launchpad_id", 64),
+    "details": ("details", 65535),
+}
+CORE_TEXT_BYTES = {
+    "core": ("core_id", 64),
+    "landing_type": ("landing_type", 32),
+    "landpad": ("landpad_id", 64),
+}
+
+# Warehouse tables and their keys; every loader and the load SQL follow this.
 TABLES = {"launches": LAUNCHES, "launch_cores": LAUNCH_CORES}
 TABLE_KEYS = {"launches": ("launch_id",), "launch_cores": ("launch_id", "core_position")}

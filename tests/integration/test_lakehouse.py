@@ -97,7 +97,7 @@ def test_a_small_run_after_the_full_data_set_keeps_the_data_set(spark, tmp_path)
         tmp_path / "raw",
         "20240103T060000",
         [
-            launch(f"5ample00000000000000L00{i}", "2020-01-10T14:00:00Z", [core("5ample0000000000000c0a01")])
+            launch(f"5a3b1e00000000000000d00{i}", "2020-01-10T14:00:00Z", [core("5a3b1e0000000000000c0a01")])
             for i in (1, 2, 3)
         ],
     )
@@ -173,10 +173,10 @@ def test_a_locked_warehouse_waits_then_says_which_file(tmp_path):
 
 NEW_SNAPSHOT = [
     launch(
-        "5ample00000000000000L001", "2020-01-10T14:00:00Z", [core("5ample0000000000000c0b02")], details="fix"
+        "5a3b1e00000000000000d001", "2020-01-10T14:00:00Z", [core("5a3b1e0000000000000c0b02")], details="fix"
     ),
-    launch("5ample00000000000000L099", "2023-05-01T00:00:00Z", [core("5ample0000000000000c0a01", 6)]),
-    launch("5ample00000000000000L098", "bad date", [core("X")]),  # quarantined
+    launch("5a3b1e00000000000000d099", "2023-05-01T00:00:00Z", [core("5a3b1e0000000000000c0a01", 6)]),
+    launch("5a3b1e00000000000000d098", "bad date", [core("X")]),  # quarantined
 ]
 
 

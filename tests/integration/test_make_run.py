@@ -31,7 +31,7 @@ def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):
     first = make_run(tmp_path, archive)
     assert first.returncode == 0, first.stderr[-3000:]
     assert "SUCCEEDED" in first.stdout
-    assert "5ample0000000000000c0a01  4       5" in first.stdout  # most-reused core: 4 reuses, 5 flights
+    assert "5a3b1e0000000000000c0a01  4       5" in first.stdout  # most-reused core: 4 reuses, 5 flights
     assert "(4 rows)" in first.stdout  # re-flights within 50 days
     assert not Path(f"{archive}.tmp").exists()
     if not jvm_can_save_class_archives():

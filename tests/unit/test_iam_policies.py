@@ -10,7 +10,7 @@ import parliament
 import pytest
 
 from spacex_launches.config import PROJECT_DIR, load_config
-from spacex_launches.lake import LakePaths
+from spacex_launches.layout import LakePaths
 
 IAM = PROJECT_DIR / "k8s" / "iam"
 ENVS = ("dev", "prod")

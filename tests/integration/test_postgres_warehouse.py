@@ -4,12 +4,8 @@ injected between staging and merge, and credentials from a Secrets Manager secre
 
 from __future__ import annotations
 
-import glob
 import json
-import os
 import shutil
-import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -17,7 +13,7 @@ import boto3
 import psycopg
 import pytest
 
-from conftest import SAMPLE_DIR, free_port, spark_submit
+from conftest import SAMPLE_DIR, spark_submit
 from spacex_launches.config import sql_dir
 from spacex_launches.warehouse import read_sql, spark_packages
 from spacex_launches.warehouse.duckdb import DuckDBLoader
@@ -30,54 +26,6 @@ ANALYTICS = sorted(
     path.name for path in sql_dir().glob("*.sql") if path.name not in {"create_tables.sql", "merge.sql"}
 )
 KEYS = {"launches": "launch_id", "launch_cores": "launch_id, core_position"}
-
-
-def postgres_bindir() -> str | None:
-    try:
-        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-    except FileNotFoundError:
-        bindir = ""
-    if bindir and Path(bindir, "initdb").exists():
-        return bindir
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return str(Path(found[-1]).parent) if found else None
-
-
-@pytest.fixture(scope="session")
-def postgres_port():
-    """A throw-away PostgreSQL cluster (initdb + pg_ctl, trust auth) on 127.0.0.1; stopped afterwards.
-    initdb and pg_ctl refuse to run as root, so as root they run as the `postgres` user."""
-    bindir = postgres_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not installed (Debian: apt-get install postgresql)")
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    base = Path(tempfile.mkdtemp(prefix="spacex-pg-"))
-    if as_owner:
-        shutil.chown(base, user="postgres")
-    data, port = base / "data", free_port()
-
-    def run(*command: str) -> None:
-        subprocess.run([*as_owner, *command], check=True, capture_output=True, timeout=60)
-
-    run(f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
-    options = f"-p {port} -k {base} -h 127.0.0.1 -c fsync=off"
-    run(f"{bindir}/pg_ctl", "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "start")
-    try:
-        yield port
-    finally:
-        run(f"{bindir}/pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def database(postgres_port) -> str:
-    """A fresh database per test; returns its password-less URL (trust auth)."""
-    name = f"spacex_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(
-        host="127.0.0.1", port=postgres_port, user="postgres", autocommit=True
-    ) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return f"postgresql://postgres@127.0.0.1:{postgres_port}/{name}"
 
 
 def run_job(inputs, lake: Path, warehouse: str, env: dict[str, str] | None = None):
@@ -139,7 +87,7 @@ def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(snapshot_file, d
     report = last_report(lake)
     assert report["warehouse"]["tables"]["launches"] == {"staged": 205, "before": 0, "after": 205}
     assert report["warehouse"]["tables"]["launch_cores"] == {"staged": 215, "before": 0, "after": 215}
-    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5e9e28a7f3591817f23b2663", 13, 14)]
+    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5e9e28a7f3591817f23b2663", None, 13, 14)]
     within_50_days = pg_query(database, read_sql("cores_reused_within_50_days.sql"))
     assert (len(within_50_days), len({row[0] for row in within_50_days})) == (25, 9)
     assert_same_as_duckdb(database, lake, tmp_path)
@@ -168,7 +116,7 @@ def test_sample_corrected_snapshot_and_a_failed_merge(database, tmp_path):
     assert_ok(run_job([SAMPLE_DIR], lake, database))
     tables = last_report(lake)["warehouse"]["tables"]
     assert (tables["launches"]["after"], tables["launch_cores"]["after"]) == (14, 18)
-    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5ample0000000000000c0a01", 4, 5)]
+    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5ample0000000000000c0a01", None, 4, 5)]
     within_50_days = pg_query(database, read_sql("cores_reused_within_50_days.sql"))
     assert (len(within_50_days), len({row[0] for row in within_50_days})) == (4, 3)
     assert_same_as_duckdb(database, lake, tmp_path)

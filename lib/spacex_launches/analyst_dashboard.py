@@ -31,6 +31,10 @@ def only(*fields: str) -> dict[str, Any]:
     return {"id": "filterFieldsByName", "options": {"include": {"names": list(fields)}}}
 
 
+def legend(show: bool) -> dict[str, Any]:
+    return {"showLegend": show, "displayMode": "list", "placement": "bottom"}
+
+
 def display_names(names: dict[str, str]) -> list[dict[str, Any]]:
     return [
         {
@@ -50,7 +54,7 @@ VISUALS: dict[str, dict[str, Any]] = {
             "orientation": "horizontal",
             "xField": "core_label",
             "showValue": "auto",
-            "legend": {"showLegend": False, "displayMode": "list", "placement": "bottom"},
+            "legend": legend(False),
         },
         "fieldConfig": {"defaults": {"decimals": 0}, "overrides": []},
         "height": 16,
@@ -58,13 +62,13 @@ VISUALS: dict[str, dict[str, Any]] = {
     "turnaround_distribution": {
         "type": "histogram",
         "transformations": [only("gap_days")],
-        "options": {"bucketCount": 40, "combine": False, "legend": {"showLegend": False}},
+        "options": {"bucketSize": 25, "bucketOffset": 0, "combine": False, "legend": legend(False)},
         "fieldConfig": {"defaults": {}, "overrides": display_names({"gap_days": "days"})},
     },
     "turnaround_trend": {
         "type": "timeseries",
         "transformations": [only("date_utc", "gap_days")],
-        "options": {"legend": {"showLegend": False}, "tooltip": {"mode": "single"}},
+        "options": {"legend": legend(False), "tooltip": {"mode": "single", "sort": "none"}},
         "fieldConfig": {
             "defaults": {
                 "custom": {
@@ -91,7 +95,7 @@ VISUALS: dict[str, dict[str, Any]] = {
             "xField": "launch_year",
             "stacking": "normal",
             "showValue": "never",
-            "legend": {"showLegend": True, "displayMode": "list", "placement": "bottom"},
+            "legend": legend(True),
         },
         "fieldConfig": {
             "defaults": {"decimals": 0},

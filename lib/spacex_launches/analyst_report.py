@@ -24,7 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import altair as alt
+import duckdb
 import jinja2
+import psycopg
 import vl_convert
 
 from spacex_launches.config import ConfigError, load_config
@@ -123,8 +125,9 @@ def fetch(loader: WarehouseLoader) -> dict[str, QueryResult]:
     for name, sql_file in QUERIES.items():
         try:
             columns, rows = loader.query(read_sql(sql_file))
-        except Exception as exc:
-            raise WarehouseError(f"{loader.describe()}: sql/{sql_file} failed: {exc}") from exc
+        except (WarehouseError, duckdb.Error, psycopg.Error) as exc:
+            cause = exc if isinstance(exc, WarehouseError) else f"{loader.describe()}: {exc}"
+            raise WarehouseError(f"sql/{sql_file} failed: {cause}") from exc
         data[name] = QueryResult(
             columns, rows, [{c: json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
         )

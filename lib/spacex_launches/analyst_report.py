@@ -307,13 +307,17 @@ PAGE = ENVIRONMENT.from_string(
   function noteReportError(message) {
     window.reportErrors.push(String(message));
     document.documentElement.setAttribute("data-script-errors", String(window.reportErrors.length));
+    showReportErrors();
+  }
+  function showReportErrors() {  // before the body exists, the errors wait for its last script
     var list = document.getElementById("report-errors");
-    if (list) {
+    if (!list || !window.reportErrors.length) { return; }
+    while (list.children.length < window.reportErrors.length) {
       var item = document.createElement("li");
-      item.textContent = String(message);
+      item.textContent = window.reportErrors[list.children.length];
       list.appendChild(item);
-      list.hidden = false;
     }
+    list.hidden = false;
   }
   window.addEventListener("error", function (event) { noteReportError(event.message); });
   window.addEventListener("unhandledrejection", function (event) { noteReportError(event.reason); });
@@ -358,9 +362,7 @@ details; each chart's menu saves it as SVG or PNG.</p>
 {%- endfor %}
 <script>
   (function () {
-    var errors = window.reportErrors.slice();
-    window.reportErrors = [];
-    errors.forEach(noteReportError);
+    showReportErrors();
     var specs = {{ specs_json | safe }};
     var options = {renderer: "svg", actions: {export: true, source: false, compiled: false, editor: false}};
     Promise.all(Object.keys(specs).map(function (key) {
@@ -424,8 +426,13 @@ def write_report(loader: WarehouseLoader, out: Path, now: datetime | None = None
     with tempfile.NamedTemporaryFile(
         "w", dir=out.parent, suffix=".tmp", delete=False, encoding="utf-8"
     ) as tmp:
-        tmp.write(html)
-    os.replace(tmp.name, out)
+        try:
+            tmp.write(html)
+            tmp.close()
+            os.replace(tmp.name, out)
+        except BaseException:
+            os.unlink(tmp.name)
+            raise
     rows = {panel.key: len(data[panel.query].rows) for panel in PANELS}
     return ReportResult(out.resolve(), rows, headline(data), out.stat().st_size)
 

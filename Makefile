@@ -63,6 +63,7 @@ SPARK_SUBMIT = $(VENV)/bin/spark-submit --master '$(SPARK_MASTER)' --driver-memo
 .PHONY: package deploy submit
 .PHONY: sample bench
 .PHONY: ingest history
+.PHONY: report dashboard
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -75,7 +76,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,airflow]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,airflow,report]'
 	@touch $@
 
 install: $(VENV)/.installed ## create the virtualenv and install the job's dependencies
@@ -102,6 +103,19 @@ ingest: install ## fetch the SpaceX API once into LAKE's raw zone, write-once: [
 
 answers: install ## print the two core-reuse answers from WAREHOUSE
 	@$(PY) -m spacex_launches.answers --env $(ENV) --warehouse $(call q,$(WAREHOUSE))
+
+# The analysts' report (README "Report for analysts"): OUT defaults to reports/booster-reuse.html (the
+# `OUT ?=` further down belongs to `make sample`, so only an OUT given on the command line is passed).
+$(VENV)/.installed-report: $(VENV)/.installed
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[report]'
+	@touch $@
+
+report: $(VENV)/.installed-report ## self-contained HTML report on booster reuse from WAREHOUSE: [OUT=reports/booster-reuse.html]
+	@$(PY) -m spacex_launches.analyst_report --env $(ENV) --warehouse $(WAREHOUSE) \
+		$(if $(filter command line environment,$(origin OUT)),--out $(OUT))
+
+dashboard: $(VENV)/.installed-report ## regenerate the analytics Grafana dashboard from the report's SQL
+	$(PY) -m spacex_launches.analyst_dashboard
 
 lint: install-dev ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -145,4 +159,4 @@ bench: install-dev ## the job at 10k/100k/1M launches vs pandas, medians of 3 ->
 	$(PY) tests/bench/bench_launches.py $(BENCH_ARGS)
 
 clean: ## remove the local lake, warehouse and build outputs
-	rm -rf lake warehouse dist build .pytest_cache
+	rm -rf lake warehouse reports dist build .pytest_cache

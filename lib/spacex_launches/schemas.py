@@ -1,4 +1,5 @@
-"""Explicit schemas: the raw /launches record (v4 and v5) and the warehouse contract tables.
+"""Explicit schemas: the raw /launches record (v4 and v5), the raw /cores record (v4) and the warehouse
+contract tables.
 
 Only the fields the pipeline uses are declared; unknown extra fields are ignored and missing ones
 become null. The raw record itself is kept as text, so nothing the API sent is lost.
@@ -38,6 +39,26 @@ RAW_LAUNCH = T.StructType(
         # as their JSON text, which is how the API version of a record is told apart.
         T.StructField("crew", T.ArrayType(T.StringType())),
         T.StructField("cores", T.ArrayType(RAW_CORE)),
+        T.StructField(CORRUPT_RECORD, T.StringType()),
+    ]
+)
+
+# One element of the API's /cores response (GET /v4/cores; the API serves cores only as v4): a JSON
+# array of these. serial (B1049) is unique and required by the API; block is null when unknown; status
+# is one of active|inactive|unknown|expended|lost|retired; the counts are the API's own. Its `launches`
+# (launch ids) is not declared: the warehouse counts flights from launch_cores, and the raw text keeps it.
+RAW_CORE_RECORD = T.StructType(
+    [
+        T.StructField("id", T.StringType()),
+        T.StructField("serial", T.StringType()),
+        T.StructField("block", T.IntegerType()),
+        T.StructField("status", T.StringType()),
+        T.StructField("reuse_count", T.IntegerType()),
+        T.StructField("rtls_attempts", T.IntegerType()),
+        T.StructField("rtls_landings", T.IntegerType()),
+        T.StructField("asds_attempts", T.IntegerType()),
+        T.StructField("asds_landings", T.IntegerType()),
+        T.StructField("last_update", T.StringType()),
         T.StructField(CORRUPT_RECORD, T.StringType()),
     ]
 )
@@ -87,6 +108,24 @@ LAUNCH_CORES = T.StructType(
         T.StructField("date_utc", T.TimestampType()),
         T.StructField("date_unix", T.LongType()),
         T.StructField("upcoming", T.BooleanType()),
+    ]
+)
+
+# The warehouse's `cores` table (sql/create_tables.sql): one row per core id. Not in TABLES yet: the
+# job does not load it until the /cores ingest is wired in.
+CORES = T.StructType(
+    [
+        T.StructField("core_id", T.StringType(), False),
+        T.StructField("serial", T.StringType()),
+        T.StructField("block", T.IntegerType()),
+        T.StructField("status", T.StringType()),
+        T.StructField("reuse_count", T.IntegerType()),
+        T.StructField("rtls_attempts", T.IntegerType()),
+        T.StructField("rtls_landings", T.IntegerType()),
+        T.StructField("asds_attempts", T.IntegerType()),
+        T.StructField("asds_landings", T.IntegerType()),
+        T.StructField("last_update", T.StringType()),
+        T.StructField("ingested_at", T.TimestampType()),
     ]
 )
 

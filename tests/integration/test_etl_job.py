@@ -36,10 +36,10 @@ def test_real_snapshot_end_to_end_through_spark_submit(snapshot_file, tmp_path):
     assert query(warehouse, "SELECT COUNT(*) FROM spacex.launch_cores") == [(215,)]
     assert query(warehouse, "SELECT COUNT(*) FROM spacex.launch_cores WHERE core_id IS NULL") == [(19,)]
     most_reused, quick_reflights = answers(warehouse)
-    assert most_reused == [("5e9e28a7f3591817f23b2663", 13, 14)]
+    assert most_reused == [("5e9e28a7f3591817f23b2663", None, 13, 14)]  # no cores file: serial null
     assert len(quick_reflights) == 25
     assert len({row[0] for row in quick_reflights}) == 9
-    assert all(row[5] < 50 for row in quick_reflights)
+    assert all(row[1] is None and row[6] < 50 for row in quick_reflights)  # serial, gap_days
 
     report = read_report(lake)
     assert report["status"] == "succeeded"
@@ -86,7 +86,7 @@ def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, t
         ("v5", 11),  # all three launches of the v4 file, though only one carries crew ids
     ]
     most_reused, quick_reflights = answers(warehouse)
-    assert most_reused == [("5a3b1e0000000000000c0a01", 4, 5)]
+    assert most_reused == [("5a3b1e0000000000000c0a01", None, 4, 5)]
     assert sorted({row[0] for row in quick_reflights}) == [
         "5a3b1e0000000000000c0a01",
         "5a3b1e0000000000000c0b02",

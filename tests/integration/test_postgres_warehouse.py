@@ -92,7 +92,7 @@ def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(spark, snapshot_
         "launches": (0, 205, True),
         "launch_cores": (0, 215, True),
     }
-    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5e9e28a7f3591817f23b2663", 13, 14)]
+    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5e9e28a7f3591817f23b2663", None, 13, 14)]
     within_50_days = pg_query(database, read_sql("cores_reused_within_50_days.sql"))
     assert (len(within_50_days), len({row[0] for row in within_50_days})) == (25, 9)
     assert_same_as_duckdb(spark, database, lake, tmp_path)
@@ -126,7 +126,7 @@ def test_sample_corrected_snapshot_and_a_failed_load(spark, database, tmp_path):
     assert_ok(run_job([SAMPLE_DIR], lake, database))
     tables = last_report(lake)["warehouse"]["tables"]
     assert (tables["launches"]["after"], tables["launch_cores"]["after"]) == (14, 18)
-    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5a3b1e0000000000000c0a01", 4, 5)]
+    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5a3b1e0000000000000c0a01", None, 4, 5)]
     within_50_days = pg_query(database, read_sql("cores_reused_within_50_days.sql"))
     assert (len(within_50_days), len({row[0] for row in within_50_days})) == (4, 3)
     assert_same_as_duckdb(spark, database, lake, tmp_path)

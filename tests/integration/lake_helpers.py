@@ -4,12 +4,14 @@ the test's Spark session, and reading back what a run left in the lake and the w
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
-from conftest import lake_catalog
+from conftest import hid, lake_catalog
 from spacex_launches import schemas
 from spacex_launches.pipeline import RunOptions, run_pipeline
 from spacex_launches.report import new_report
+from spacex_launches.schemas import ID_PATTERN
 from spacex_launches.warehouse import read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 
@@ -65,9 +67,10 @@ def write_json(path: Path, launches: list[dict] | str) -> Path:
     return path
 
 
-def launch(launch_id: str, date_utc: str, cores: list, **fields) -> dict:
+def launch(launch_id: str | None, date_utc: str, cores: list, **fields) -> dict:
+    """A launch record; a readable test name for its id (`"FH1"`) becomes a contract id (`hid`)."""
     return {
-        "id": launch_id,
+        "id": launch_id if launch_id is None or re.fullmatch(ID_PATTERN, launch_id) else hid(launch_id),
         "flight_number": 1,
         "name": launch_id,
         "date_utc": date_utc,

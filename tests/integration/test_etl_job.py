@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import SAMPLE_DIR, lake_catalog, spark_submit
+from conftest import SAMPLE_DIR, hid, lake_catalog, spark_submit
 from integration.lake_helpers import (
     answers,
     core,
@@ -64,7 +64,7 @@ def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, t
         "unknown_core_slots": 2,
     }
     assert report["rule_failures"]["valid_json_object"] == 1
-    assert [f["format"] for f in report["inputs"]["files"]] == ["json_array", "json_lines"]
+    assert [f["format"] for f in report["inputs"]["files"]] == ["json_document", "json_lines"]
 
     quarantine = lake_table(spark, lake, "quarantine").select("rule", "source_file", "raw_record").collect()
     assert len(quarantine) == 1
@@ -129,24 +129,24 @@ def test_later_snapshot_moves_a_core_slot_and_drops_a_stale_one(spark, tmp_path)
     first = write_json(
         tmp_path / "in1" / "ingest_date=2024-01-01" / "20240101T000000Z-0000000000000001.json",
         [
-            launch("FH1", "2020-03-01T20:45:00Z", [core("B1"), core("B2"), core("C1")]),
-            launch("F9", "2020-04-01T20:45:00Z", [core("A1")]),
+            launch(hid("FH1"), "2020-03-01T20:45:00Z", [core("B1"), core("B2"), core("C1")]),
+            launch(hid("F9"), "2020-04-01T20:45:00Z", [core("A1")]),
         ],
     )
     run_in_process(spark, [first], lake, warehouse, "run-1")
     corrected = write_json(
         tmp_path / "in2" / "ingest_date=2024-01-02" / "20240102T000000Z-0000000000000002.json",
         [
-            launch("FH1", "2020-03-01T20:45:00Z", [core("B1"), core("B9")]),
+            launch(hid("FH1"), "2020-03-01T20:45:00Z", [core("B1"), core("B9")]),
         ],
     )
     run_in_process(spark, [corrected], lake, warehouse, "run-2")
     assert query(
         warehouse, "SELECT launch_id, core_position, core_id FROM spacex.launch_cores ORDER BY 1, 2"
     ) == [
-        ("F9", 0, "A1"),
-        ("FH1", 0, "B1"),
-        ("FH1", 1, "B9"),
+        (hid("F9"), 0, "A1"),
+        (hid("FH1"), 0, "B1"),
+        (hid("FH1"), 1, "B9"),
     ]
     assert query(warehouse, "SELECT COUNT(*) FROM spacex.launches") == [(2,)]
 
@@ -157,8 +157,8 @@ def test_duplicates_across_two_snapshots_in_one_run(spark, tmp_path):
     write_json(
         raw / "ingest_date=2024-01-01" / "20240101T000000Z-0000000000000001.json",
         [
-            launch("L1", "2020-01-01T00:00:00Z", [core("A")], details="first"),
-            launch("L2", "2020-02-01T00:00:00Z", [core("B")]),
+            launch(hid("L1"), "2020-01-01T00:00:00Z", [core("A")], details="first"),
+            launch(hid("L2"), "2020-02-01T00:00:00Z", [core("B")]),
         ],
     )
     write_json(
@@ -166,15 +166,15 @@ def test_duplicates_across_two_snapshots_in_one_run(spark, tmp_path):
         "\n".join(
             json.dumps(x)
             for x in [
-                launch("L1", "2020-01-01T00:00:00Z", [core("A")], details="second"),
-                launch("L1", "2020-01-01T00:00:00Z", [core("A")], details="third, the later line"),
+                launch(hid("L1"), "2020-01-01T00:00:00Z", [core("A")], details="second"),
+                launch(hid("L1"), "2020-01-01T00:00:00Z", [core("A")], details="third, the later line"),
             ]
         ),
     )
     report = run_in_process(spark, [raw], lake, warehouse, "run-1")
     assert report["counts"]["duplicates_collapsed"] == 2
     assert report["counts"]["launches"] == 2
-    assert query(warehouse, "SELECT details FROM spacex.launches WHERE launch_id = 'L1'") == [
+    assert query(warehouse, f"SELECT details FROM spacex.launches WHERE launch_id = '{hid('L1')}'") == [
         ("third, the later line",)
     ]
 
@@ -203,10 +203,10 @@ def test_quarantine_reasons_and_conservation_of_counts(spark, tmp_path):
     quarantine = {row.launch_id or "<none>": row.rule for row in rows}
     assert quarantine == {
         "<none>": quarantine["<none>"],
-        "B1": "date_utc_parses",
-        "B2": "flight_number_positive",
-        "B3": "fields_match_schema",
-        "B4": "core_flight_positive",
+        hid("B1"): "date_utc_parses",
+        hid("B2"): "flight_number_positive",
+        hid("B3"): "fields_match_schema",
+        hid("B4"): "core_flight_positive",
     }
     assert sorted(row.rule for row in rows if row.launch_id is None) == ["id_present", "valid_json_object"]
     failures = {rule: n for rule, n in report["rule_failures"].items() if n}
@@ -219,7 +219,7 @@ def test_quarantine_reasons_and_conservation_of_counts(spark, tmp_path):
         (
             "truncated.json",
             '[{"id": "5a3b1e00000000000000d001", "flight_number": 1',
-            "not a complete JSON array",
+            "not valid JSON (truncated or malformed)",
         ),
         ("error-page.json", "<html><body>502 Bad Gateway</body></html>", "looks like HTML"),
         ("empty.jsonl", "", "file is empty"),

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from conftest import REPO, SAMPLE_DIR, lake_catalog, spark_submit, spark_submit_command
+from conftest import REPO, SAMPLE_DIR, hid, lake_catalog, spark_submit, spark_submit_command
 from integration.lake_helpers import (
     assert_warehouse_mirrors_lake,
     core,
@@ -49,17 +49,17 @@ def test_a_backfill_of_an_older_snapshot_keeps_the_newer_rows(spark, tmp_path):
         raw,
         "20240102T060000",
         [
-            launch("L1", "2020-03-01T20:45:00Z", [core("B2")], details="corrected"),
-            launch("L2", "2021-03-01T20:45:00Z", []),
+            launch(hid("L1"), "2020-03-01T20:45:00Z", [core("B2")], details="corrected"),
+            launch(hid("L2"), "2021-03-01T20:45:00Z", []),
         ],
     )
     older = raw_file(
         raw,
         "20240101T060000",
         [
-            launch("L1", "2020-03-01T20:45:00Z", [core("B1"), core("B3")], details="original"),
-            launch("L2", "2021-03-01T20:45:00Z", [core("B4")]),  # the newer snapshot dropped this slot
-            launch("L3", "2019-03-01T20:45:00Z", [core("B5")]),  # only the old snapshot knows L3
+            launch(hid("L1"), "2020-03-01T20:45:00Z", [core("B1"), core("B3")], details="original"),
+            launch(hid("L2"), "2021-03-01T20:45:00Z", [core("B4")]),  # the newer snapshot dropped this slot
+            launch(hid("L3"), "2019-03-01T20:45:00Z", [core("B5")]),  # only the old snapshot knows L3
         ],
     )
     run_in_process(spark, [newer], lake, warehouse, "newer")
@@ -73,15 +73,15 @@ def test_a_backfill_of_an_older_snapshot_keeps_the_newer_rows(spark, tmp_path):
     }
     assert backfill["lake"]["launch_cores"]["launches"]["kept_newer"] == 2
     assert query(warehouse, "SELECT launch_id, details, ingested_at FROM spacex.launches ORDER BY 1") == [
-        ("L1", "corrected", datetime(2024, 1, 2, 6)),
-        ("L2", None, datetime(2024, 1, 2, 6)),
-        ("L3", None, datetime(2024, 1, 1, 6)),
+        (hid("L1"), "corrected", datetime(2024, 1, 2, 6)),
+        (hid("L2"), None, datetime(2024, 1, 2, 6)),
+        (hid("L3"), None, datetime(2024, 1, 1, 6)),
     ]
     assert query(
         warehouse, "SELECT launch_id, core_position, core_id FROM spacex.launch_cores ORDER BY 1, 2"
     ) == [
-        ("L1", 0, "B2"),
-        ("L3", 0, "B5"),
+        (hid("L1"), 0, "B2"),
+        (hid("L3"), 0, "B5"),
     ]
     assert_warehouse_mirrors_lake(spark, lake, warehouse)
     # the same order of events in one run gives the same tables
@@ -136,13 +136,17 @@ def test_a_failed_warehouse_load_is_healed_by_the_next_run(spark, tmp_path):
         holder.kill()
         holder.wait()
     # the lake committed the new launch; the warehouse did not get it
-    assert ("NEW1",) in {row[:1] for row in lake_rows(spark, lake, "launches")}
-    assert query(warehouse, "SELECT COUNT(*) FROM spacex.launches WHERE launch_id = 'NEW1'") == [(0,)]
+    assert (hid("NEW1"),) in {row[:1] for row in lake_rows(spark, lake, "launches")}
+    assert query(warehouse, f"SELECT COUNT(*) FROM spacex.launches WHERE launch_id = '{hid('NEW1')}'") == [
+        (0,)
+    ]
 
     healed = run_in_process(spark, [SAMPLE_DIR], lake, warehouse, "next")  # nothing new to commit
     assert not healed["lake"]["launches"]["committed"]
     assert healed["warehouse"]["tables"]["launches"]["loaded"] is True
-    assert query(warehouse, "SELECT COUNT(*) FROM spacex.launches WHERE launch_id = 'NEW1'") == [(1,)]
+    assert query(warehouse, f"SELECT COUNT(*) FROM spacex.launches WHERE launch_id = '{hid('NEW1')}'") == [
+        (1,)
+    ]
     assert_warehouse_mirrors_lake(spark, lake, warehouse)
 
 
@@ -330,7 +334,7 @@ def test_a_commit_that_lost_to_a_concurrent_one_is_decided_again(spark, tmp_path
     lake = tmp_path / "lake"
     run_in_process(
         spark,
-        [raw_file(tmp_path / "raw", "20240101T000000", [launch("L1", "2020-01-01T00:00:00Z", [])])],
+        [raw_file(tmp_path / "raw", "20240101T000000", [launch(hid("L1"), "2020-01-01T00:00:00Z", [])])],
         lake,
         None,
         "seed",
@@ -357,18 +361,20 @@ def test_a_commit_that_lost_to_a_concurrent_one_is_decided_again(spark, tmp_path
 def test_history_shows_when_and_from_which_file_a_core_slot_changed(spark, tmp_path):
     lake, raw = tmp_path / "lake", tmp_path / "raw"
     first = raw_file(
-        raw, "20240101T060000", [launch("FH1", "2020-03-01T20:45:00Z", [core("B1"), core("B2"), core("C1")])]
+        raw,
+        "20240101T060000",
+        [launch(hid("FH1"), "2020-03-01T20:45:00Z", [core("B1"), core("B2"), core("C1")])],
     )
     second = raw_file(
-        raw, "20240102T060000", [launch("FH1", "2020-03-01T20:45:00Z", [core("B1"), core("B9", 2)])]
+        raw, "20240102T060000", [launch(hid("FH1"), "2020-03-01T20:45:00Z", [core("B1"), core("B9", 2)])]
     )
     third = raw_file(
-        raw, "20240103T060000", [launch("FH1", "2020-03-01T20:45:00Z", [core("B1"), core("B9", 2)])]
+        raw, "20240103T060000", [launch(hid("FH1"), "2020-03-01T20:45:00Z", [core("B1"), core("B9", 2)])]
     )
     for run_id, source in (("first", first), ("second", second), ("third", third)):
         run_in_process(spark, [source], lake, None, run_id)
 
-    changes = slot_changes(Lakehouse(spark, lake_catalog(spark, lake)), "FH1")
+    changes = slot_changes(Lakehouse(spark, lake_catalog(spark, lake)), hid("FH1"))
     seen = [(c.run_id, c.core_position, c.change, c.old_core, c.new_core, c.other_changes) for c in changes]
     assert seen == [
         ("first", 0, "added", None, "B1", ""),
@@ -380,11 +386,11 @@ def test_history_shows_when_and_from_which_file_a_core_slot_changed(spark, tmp_p
     assert changes[3].source_file.endswith(second.name) and changes[3].snapshot_time == datetime(
         2024, 1, 2, 6
     )
-    with_refreshes = slot_changes(Lakehouse(spark, lake_catalog(spark, lake)), "FH1", refreshes=True)
+    with_refreshes = slot_changes(Lakehouse(spark, lake_catalog(spark, lake)), hid("FH1"), refreshes=True)
     refreshed = [(c.run_id, c.core_position) for c in with_refreshes if c.change == "refreshed"]
     assert refreshed == [("second", 0), ("third", 0), ("third", 1)]
 
-    command, environment = spark_submit_command("--launch", "FH1", "--lake", str(lake))
+    command, environment = spark_submit_command("--launch", hid("FH1"), "--lake", str(lake))
     command[command.index(str(REPO / "jobs" / "launches_etl.py"))] = str(REPO / "jobs" / "launch_history.py")
     printed = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600)
     assert printed.returncode == 0, printed.stderr[-3000:]

@@ -79,4 +79,35 @@ def test_both_ddl_files_declare_the_same_contract_tables_as_the_spark_schemas():
     redshift = create_table_columns(sql_dir() / "redshift" / "create_tables.sql", "redshift")
     assert portable == redshift
     expected = {**schemas.TABLES, "cores": schemas.CORES}
-    assert portable == {table: schema.fieldNames() for table, schema in expected.items()}
+    contract = {table: columns for table, columns in portable.items() if table != "lake_loads"}
+    assert contract == {table: schema.fieldNames() for table, schema in expected.items()}
+
+
+def test_the_byte_limits_of_the_quality_rules_are_the_ddl_column_sizes():
+    """text_fits_warehouse checks what the warehouse stores: the VARCHAR sizes of both DDL files."""
+    from spacex_launches import schemas
+
+    limits = {
+        **{("launches", column): size for column, size in schemas.LAUNCH_TEXT_BYTES.values()},
+        **{("launch_cores", column): size for column, size in schemas.CORE_TEXT_BYTES.values()},
+    }
+    for path, dialect in (
+        (sql_dir() / "create_tables.sql", "postgres"),
+        (sql_dir() / "redshift" / "create_tables.sql", "redshift"),
+    ):
+        sizes = {}
+        for statement in sql_statements(path.read_text()):
+            tree = sqlglot.parse_one(statement, read=dialect)
+            if isinstance(tree, sqlglot.exp.Create) and tree.kind == "TABLE":
+                for column in tree.this.expressions:
+                    if (
+                        isinstance(column, sqlglot.exp.ColumnDef)
+                        and column.args["kind"].this == sqlglot.exp.DataType.Type.VARCHAR
+                    ):
+                        sizes[(tree.this.this.name, column.name)] = int(
+                            column.args["kind"].expressions[0].name
+                        )
+        assert {key: sizes[key] for key in limits} == limits, path.name
+    # and every text column of the two tables is covered, bar the ones that have rules of their own
+    covered = {key[1] for key in limits} | {"launch_id", "date_precision", "source_api_version"}
+    assert {column for (table, column) in sizes if table in ("launches", "launch_cores")} <= covered

@@ -2,10 +2,10 @@
 
     spark-submit jobs/launches_etl.py [--env local] [--input PATH ...] [--lake ROOT] [--warehouse TARGET]
 
-Exit codes: 0 success or no-op; 2 bad input or configuration (nothing committed); 3 warehouse load
-failed (the lake is committed; the next run loads it); 4 the lake commit lost to concurrent runs
-after every retry (nothing of this run committed to that table: re-run); 1 anything unexpected.
-A JSON run report is written to <lake>/_reports/<run_id>.json.
+Exit codes (spacex_launches.errors): 0 success or no-op; 2 bad input, configuration or lake; 3 the
+warehouse load failed (the lake is committed; the next run loads it); 4 a lake commit lost to
+concurrent runs every time (re-run); 1 a bug (its trace in a log file the message names). A failure
+prints one paragraph, no stack trace. A JSON run report is written to <lake>/_reports/<run_id>.json.
 """
 
 from __future__ import annotations
@@ -19,14 +19,15 @@ import uuid
 from datetime import UTC, date, datetime
 
 from spacex_launches.config import ConfigError, get_dotted, load_config
-from spacex_launches.discovery import InputFileError
+from spacex_launches.errors import EXIT_INPUT, describe, root_cause, write_trace
 from spacex_launches.hadoopfs import LakeFS
-from spacex_launches.lakehouse import CatalogSettings, CommitConflict, LakeError, catalog_conf
+from spacex_launches.lakehouse import CatalogSettings, catalog_conf
 from spacex_launches.layout import LakePaths
 from spacex_launches.pipeline import RunOptions, run_pipeline
+from spacex_launches.redact import redact_text
 from spacex_launches.report import new_report, summary, to_json, utc_now
 from spacex_launches.sparksession import build_session
-from spacex_launches.warehouse import WarehouseError, loader_for
+from spacex_launches.warehouse import loader_for
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 
@@ -94,18 +95,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     logging.getLogger("spacex_launches").setLevel(logging.INFO)  # the job's progress lines, not py4j's
     started = time.monotonic()
+    run_id = args.run_id or new_run_id()
     try:
         config = load_config(args.env)
         loader = loader_for(args.warehouse, config)
         lake = LakePaths.at(args.lake or get_dotted(config, "lake"))
         catalog = CatalogSettings.from_config(config, lake.root)
+        spark = build_session(config, extra_conf=catalog_conf(catalog))
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
+        return EXIT_INPUT
     options = RunOptions(
         inputs=args.input or [get_dotted(config, "input")],
         lake=lake.root,
-        run_id=args.run_id or new_run_id(),
+        run_id=run_id,
         catalog=catalog,
         default_api_version=get_dotted(config, "api.version", "v5"),
         ingest_date_from=args.from_date,
@@ -113,32 +116,29 @@ def main(argv: list[str] | None = None) -> int:
         snapshot_time=args.snapshot_time,
     )
     report = new_report(options.run_id, args.env, options.inputs, lake.root)
-    spark = build_session(config, extra_conf=catalog_conf(catalog))
     exit_code = 0
     try:
         run_pipeline(spark, options, loader, report)
-    except (InputFileError, LakeError) as exc:
-        report["status"], report["error"], exit_code = "failed", str(exc), 2
-    except WarehouseError as exc:
-        report["status"], report["error"], exit_code = "failed", str(exc), 3
-    except CommitConflict as exc:
-        report["status"], report["error"], exit_code = "failed", str(exc), 4
     except Exception as exc:
-        report["status"], report["error"], exit_code = "failed", f"{type(exc).__name__}: {exc}", 1
-        raise
+        failure = describe(exc, lake.root)
+        exit_code, report["status"], report["error"] = failure.exit_code, "failed", failure.message
+        if failure.bug:
+            log_file = write_trace(
+                exc, options.run_id, None if "://" in lake.root else f"{lake.root}/_reports"
+            )
+            report["error"] += f" (the trace is in {log_file})"
     finally:
         report["finished_at"] = utc_now()
         report["durations_s"]["total"] = round(time.monotonic() - started, 3)
         report_path = lake.report(options.run_id)
         try:
             LakeFS(spark).write_text(report_path, to_json(report))
-            report["report"] = report_path
         except Exception as exc:  # the run's own outcome matters more than its report
-            print(f"warning: could not write the run report to {report_path}: {exc}", file=sys.stderr)
+            report_path = f"not written ({root_cause(exc)})"
         print(summary(report), file=sys.stderr if exit_code else sys.stdout)
         if report.get("message"):
             print(f"  note       {report['message']}")
-        print(f"  report     {report_path}")
+        print(redact_text(f"  report     {report_path}"))
         spark.stop()
     return exit_code
 

@@ -67,9 +67,50 @@ def load_config(env: str = "local", environ: dict[str, str] | None = None) -> di
         config = yaml.safe_load(path.read_text())
     except FileNotFoundError as exc:
         raise ConfigError(f"config file not found: {path}") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
+    check_shape(config, str(path))
     return apply_overrides(config, os.environ if environ is None else environ)
+
+
+# The shape of the settings the code reads: a dotted key -> the YAML type it must have when set.
+SHAPE: dict[str, type | tuple[type, ...]] = {
+    "env": str,
+    "lake": str,
+    "input": str,
+    "api": dict,
+    "s3": dict,
+    "spark": dict,
+    "spark.conf": dict,
+    "lakehouse": dict,
+    "lakehouse.catalog": str,
+    "lakehouse.type": str,
+    "lakehouse.database": str,
+    "warehouse": dict,
+    "warehouse.target": str,
+    "warehouse.duckdb_path": str,
+    "warehouse.lock_timeout_s": (int, float),
+    "postgres": dict,
+    "redshift": dict,
+    "emr": dict,
+    "airflow": dict,
+}
+
+
+def check_shape(config: dict[str, Any], where: str) -> None:
+    """Refuse a setting of the wrong type by its file and key (`lake: [a, b]`, `spark: 5`)."""
+    for dotted, expected in SHAPE.items():
+        kinds = expected if isinstance(expected, tuple) else (expected,)
+        value = get_dotted(config, dotted)
+        if value is None or (isinstance(value, kinds) and not isinstance(value, bool)):
+            continue
+        wanted = {dict: "a mapping", str: "a string", int: "a number", float: "a number"}[kinds[0]]
+        raise ConfigError(f"{where}: `{dotted}` must be {wanted}, got {type(value).__name__} {value!r:.60}")
 
 
 def apply_overrides(config: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:

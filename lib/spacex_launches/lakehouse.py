@@ -246,6 +246,8 @@ class Lakehouse:
             base = self.snapshot(table)
             if base.snapshot_id == 0:
                 # An empty table: every incoming launch is new and the whole table is written.
+                if incoming.isEmpty():  # e.g. launch_cores of launches that all have no cores
+                    return MergeResult(base, committed=False, launches=dict.fromkeys(precedence.CHANGES, 0))
                 counts, rows, overwritten = None, incoming, F.lit(True)
             else:
                 current = self.read(table, base)

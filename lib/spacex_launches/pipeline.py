@@ -10,6 +10,7 @@ at its old or its new snapshot; re-running (same or new run id) finishes the wor
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -122,7 +123,20 @@ def stage_records(spark: SparkSession, files, staged_path: str) -> dict[str, Any
         .drop("file_problem")
     )
     records.write.mode("overwrite").parquet(staged_path)
-    return {key: value if key == "unreadable_example" else (value or 0) for key, value in intake.get.items()}
+    metrics = observed(intake, "intake")
+    return {key: value if key == "unreadable_example" else (value or 0) for key, value in metrics.items()}
+
+
+def observed(observation: Observation, what: str, timeout_s: float = 120) -> dict[str, Any]:
+    """An observation's metrics. Spark sends them when the action ends, so the wait is bounded: a
+    plan that never reports them (no task ran) is a clear error, not a hang."""
+    metrics: dict[str, Any] = {}
+    waiter = threading.Thread(target=lambda: metrics.update(observation.get), daemon=True)
+    waiter.start()
+    waiter.join(timeout_s)
+    if waiter.is_alive():
+        raise RuntimeError(f"Spark did not report the {what} counts within {timeout_s:.0f} s")
+    return metrics
 
 
 def commit_records(
@@ -170,7 +184,10 @@ def _merge_outcome(merged: MergeResult, first_load: dict[str, int]) -> dict[str,
     return {
         **merged.snapshot.as_dict(),
         "committed": merged.committed,
-        "launches": {**dict.fromkeys(precedence.CHANGES, 0), **(merged.launches or first_load)},
+        "launches": {
+            **dict.fromkeys(precedence.CHANGES, 0),
+            **(first_load if merged.launches is None else merged.launches),
+        },
         "rows_added": merged.rows_added,
         "rows_removed": merged.rows_removed,
         "attempts": merged.attempts,

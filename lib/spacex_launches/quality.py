@@ -38,8 +38,10 @@ def _json_nesting_within_limit() -> Column:
 
 
 def _is_json_object() -> Column:
-    # json_object_keys is null for invalid JSON and for JSON that is not an object.
-    return F.col(CORRUPT_RECORD).isNull() | F.json_object_keys("raw_record").isNotNull()
+    # json_object_keys is null for invalid JSON and for JSON that is not an object; the parser reads a
+    # text's first value only, so the reader says whether there was exactly one (`one_value`).
+    parsed = F.col(CORRUPT_RECORD).isNull() | F.json_object_keys("raw_record").isNotNull()
+    return F.col("one_value") & parsed
 
 
 def _fields_match_schema() -> Column:

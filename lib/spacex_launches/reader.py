@@ -19,12 +19,15 @@ STRINGS = T.ArrayType(T.StringType())
 # Splitting a file into records must not stop at a record's size or depth: the quality rules judge
 # each record (and quarantine it) under the parser's usual limits.
 _SPLIT = {"maxNestingDepth": str(1 << 30), "maxStringLen": str((1 << 31) - 1)}
+# `one_value`: the record's text is exactly one JSON value (false for a line that is not: two values
+# side by side, trailing text, a truncated record), which the JSON parser alone would not tell.
 RAW_RECORD_COLUMNS = [
     "source_file",
     "source_block",
     "source_row",
     "snapshot_time",
     "raw_record",
+    "one_value",
     "file_problem",
 ]
 
@@ -117,6 +120,7 @@ def _documents(spark: SparkSession, files: list[InputFile]) -> DataFrame:
         F.lit(0).cast("long").alias("source_block"),
         "snapshot_time",
         "file_problem",
+        F.lit(True).alias("one_value"),  # split from a parsed document
         F.posexplode("records").alias("source_row", "raw_record"),
     )
 
@@ -128,9 +132,14 @@ def _lines(spark: SparkSession, files: list[InputFile]) -> DataFrame:
         _snapshot_time(files).alias("snapshot_time"),
         _without_bom("value").alias("line"),
     )
-    records = F.coalesce(F.flatten(F.transform(json_values(F.col("line")), records_of)), F.array("line"))
+    values = json_values(F.col("line"))
+    records = F.coalesce(F.flatten(F.transform(values, records_of)), F.array("line"))
     exploded = lines.filter(F.trim("line") != "").select(
-        "source_file", "source_block", "snapshot_time", F.explode(records).alias("raw_record")
+        "source_file",
+        "source_block",
+        "snapshot_time",
+        values.isNotNull().alias("one_value"),
+        F.explode(records).alias("raw_record"),
     )
     # In the order the records stand in the file: line order, then position within the line.
     return exploded.select(
@@ -140,6 +149,7 @@ def _lines(spark: SparkSession, files: list[InputFile]) -> DataFrame:
         F.lit(None).cast("string").alias("file_problem"),
         F.monotonically_increasing_id().alias("source_row"),
         "raw_record",
+        "one_value",
     )
 
 

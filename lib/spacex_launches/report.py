@@ -71,6 +71,13 @@ def summary(report: dict[str, Any]) -> str:
     files = report["inputs"]["files"]
     if files:
         lines.append(f"  input      {len(files)} file(s), {sum(f['bytes'] for f in files):,} bytes")
+    skipped = report["inputs"].get("skipped") or []
+    if skipped:
+        names = ", ".join(entry["path"].rsplit("/", 1)[-1] for entry in skipped[:3])
+        more = f" and {len(skipped) - 3:,} more" if len(skipped) > 3 else ""
+        lines.append(
+            f"  skipped    {len(skipped):,} file(s): {names}{more} (not launches data: see the report)"
+        )
     if counts:
         lines.append(
             "  records    {input_records:,} in = {launches:,} launches + {duplicates_collapsed:,} duplicates"

@@ -71,6 +71,7 @@ RAW_RECORDS = T.StructType(
         T.StructField("source_row", T.LongType(), False),
         T.StructField("snapshot_time", T.TimestampType()),
         T.StructField("raw_record", T.StringType()),
+        T.StructField("one_value", T.BooleanType()),
     ]
 )
 

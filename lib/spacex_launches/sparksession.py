@@ -6,7 +6,7 @@ from typing import Any
 
 from pyspark.sql import SparkSession
 
-from spacex_launches.config import get_dotted
+from spacex_launches.config import ConfigError, get_dotted
 from spacex_launches.s3 import S3Settings
 
 # Maven coordinates for s3a://: hadoop-aws at pyspark's bundled Hadoop version (pyspark 3.5.x ships
@@ -49,6 +49,12 @@ def build_session(
     )
     for key, value in {**spark_conf(config), **(extra_conf or {})}.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    try:
+        spark = builder.getOrCreate()
+    except Exception as exc:  # a setting Spark refuses (a bad value in spark.conf), or no Java
+        reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise ConfigError(
+            f"Spark did not start with the settings of conf/{config.get('env')}.yaml: {reason}"
+        ) from None
     spark.sparkContext.setLogLevel("WARN")
     return spark

@@ -38,7 +38,7 @@ def launch(launch_id="L1", **fields) -> dict:
 
 def raw_records(spark, *texts, source_file="file:/lake/raw/a.json", snapshot_time=LANDED):
     rows = [
-        (source_file, 0, position, snapshot_time, text if isinstance(text, str) else json.dumps(text))
+        (source_file, 0, position, snapshot_time, text if isinstance(text, str) else json.dumps(text), True)
         for position, text in enumerate(texts)
     ]
     return spark.createDataFrame(rows, schemas.RAW_RECORDS)

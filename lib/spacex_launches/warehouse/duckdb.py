@@ -73,7 +73,8 @@ class DuckDBLoader:
         while True:
             connection = duckdb.connect()
             try:
-                connection.execute(f"ATTACH '{self.path}' AS warehouse{' (READ_ONLY)' if read_only else ''}")
+                quoted = self.path.replace("'", "''")
+                connection.execute(f"ATTACH '{quoted}' AS warehouse{' (READ_ONLY)' if read_only else ''}")
                 break
             except duckdb.Error as exc:
                 connection.close()

@@ -22,6 +22,7 @@ from pyspark.sql import types as T
 
 from spacex_launches import schemas
 from spacex_launches.config import ConfigError, get_dotted
+from spacex_launches.errors import first_line
 from spacex_launches.lakehouse import Lakehouse, TableSnapshot
 from spacex_launches.secrets import DatabaseCredentials, SecretError, database_credentials
 from spacex_launches.warehouse import (
@@ -39,11 +40,6 @@ from spacex_launches.warehouse import (
 from spacex_launches.warehouse.jdbc import DEFAULT_SCHEMA, JdbcWarehouse, split_url
 
 log = logging.getLogger("spacex_launches")
-
-
-def first_line(exc: BaseException) -> str:
-    """A JVM error's first line: the cause, without a page of stack trace."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
 
 
 class PostgresLoader(JdbcWarehouse):

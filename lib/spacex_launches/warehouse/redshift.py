@@ -26,6 +26,7 @@ import psycopg
 from pyspark.sql import SparkSession
 
 from spacex_launches.config import ConfigError, get_dotted, require
+from spacex_launches.errors import first_line
 from spacex_launches.lakehouse import Lakehouse, TableSnapshot
 from spacex_launches.redact import redact_location
 from spacex_launches.secrets import DatabaseCredentials, SecretError, database_credentials
@@ -42,7 +43,6 @@ from spacex_launches.warehouse import (
     sync_outcome,
 )
 from spacex_launches.warehouse.jdbc import DEFAULT_SCHEMA, JdbcWarehouse, in_schema, split_url
-from spacex_launches.warehouse.postgres import first_line
 
 CONNECTOR_FORMAT = "io.github.spark_redshift_community.spark.redshift"
 # Parquet: typed and compressed columns, no CSV quoting or null-sentinel pitfalls, and Redshift loads

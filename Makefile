@@ -7,6 +7,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 ENV ?= local
 INPUT ?= sample/launches
+# The API's /cores (booster serials): the sample's beside the sample's launches, else none unless given.
+CORES_INPUT ?= $(if $(filter sample/launches,$(INPUT)),sample/cores)
 LAKE ?= lake
 WAREHOUSE ?= warehouse/spacex.duckdb
 SPARK_MASTER ?= local[2]
@@ -87,6 +89,7 @@ run: install ## run the job on INPUT (default: the sample) into LAKE and WAREHOU
 	@$(if $(filter -XX:ArchiveClassesAtExit%,$(CDS_OPTS)),echo "first run: the JVM saves Spark's classes\
 	 to $(CDS_ARCHIVE) at exit (about 10 s, once) for faster start-ups (CDS= turns it off)")
 	@$(SHOWN) $(SPARK_SUBMIT) jobs/launches_etl.py --env $(ENV) --input $(call q,$(INPUT)) --lake $(call q,$(LAKE)) \
+		$(if $(CORES_INPUT),--cores-input $(call q,$(CORES_INPUT))) \
 		--warehouse $(call q,$(WAREHOUSE))
 	@if [ -f $(CDS_ARCHIVE).tmp ]; then mv -f $(CDS_ARCHIVE).tmp $(CDS_ARCHIVE); fi
 	@$(MAKE) --no-print-directory answers
@@ -98,8 +101,10 @@ history: install ## how a launch's core slots changed across the lake's snapshot
 	@$(SHOWN) $(SPARK_SUBMIT) jobs/launch_history.py --env $(ENV) --lake $(call q,$(LAKE)) --launch $(call q,$(LAUNCH)) $(if $(ALL),--all)
 
 API_URL ?=
-ingest: install ## fetch the SpaceX API once into LAKE's raw zone, write-once: [API_URL=...] [LAKE=dir|s3://bucket/prefix]
-	@$(SHOWN) $(PY) jobs/ingest_launches.py --env $(ENV) --lake $(call q,$(LAKE)) $(if $(API_URL),--url $(call q,$(API_URL)))
+DATASET ?= launches
+ingest: install ## fetch the SpaceX API once into LAKE's raw zone, write-once: [DATASET=launches|cores] [API_URL=...] [LAKE=...]
+	@$(SHOWN) $(PY) jobs/ingest_launches.py --env $(ENV) --lake $(call q,$(LAKE)) --dataset $(DATASET) \
+		$(if $(API_URL),--url $(call q,$(API_URL)))
 
 answers: install ## print the two core-reuse answers from WAREHOUSE
 	@$(PY) -m spacex_launches.answers --env $(ENV) --warehouse $(call q,$(WAREHOUSE))

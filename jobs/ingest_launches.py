@@ -15,7 +15,7 @@ import logging
 import sys
 
 from spacex_launches.config import ConfigError, load_config
-from spacex_launches.ingest import IngestError, PayloadRefused, ingest
+from spacex_launches.ingest import DATASETS, IngestError, PayloadRefused, ingest
 from spacex_launches.redact import RedactingFilter, redact_text
 
 
@@ -28,6 +28,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--url", help="the launches endpoint (default: <api.base_url>/<api.version>/launches from config)"
     )
     parser.add_argument("--lake", help="lake root: a directory or s3://bucket/prefix (default: config)")
+    parser.add_argument(
+        "--dataset",
+        choices=DATASETS,
+        default="launches",
+        help="which of the API's endpoints: launches (default) or cores (the boosters' serials, from /v4/cores)",
+    )
     return parser.parse_args(argv)
 
 
@@ -38,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         handler.addFilter(RedactingFilter())
     try:
         config = load_config(args.env)
-        result = ingest(config, lake=args.lake, url=args.url)
+        result = ingest(config, lake=args.lake, url=args.url, dataset=args.dataset)
     except ConfigError as exc:
         print(redact_text(f"error: {exc}"), file=sys.stderr)
         return 2

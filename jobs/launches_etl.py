@@ -59,6 +59,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--input", nargs="+", help="files, directories or globs (default: the config's input)"
     )
+    parser.add_argument(
+        "--cores-input",
+        nargs="+",
+        help="the API's /cores files (booster serials) (default: the config's cores_input, when --input is "
+        "not given either)",
+    )
     parser.add_argument("--lake", help="lake root: a directory or s3a://bucket/prefix (default: config)")
     parser.add_argument(
         "--warehouse",
@@ -105,8 +111,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
+    cores_default = (
+        [] if args.input or not get_dotted(config, "cores_input") else [get_dotted(config, "cores_input")]
+    )
     options = RunOptions(
         inputs=args.input or [get_dotted(config, "input")],
+        cores_inputs=args.cores_input or cores_default,
+        cores_optional=not args.cores_input,
         lake=lake.root,
         run_id=run_id,
         catalog=catalog,

@@ -22,6 +22,7 @@ from spacex_launches.sparksession import spark_conf
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO / "sample" / "launches"
+SAMPLE_CORES = REPO / "sample" / "cores"
 SNAPSHOT_DIR = REPO.parent / "shared" / "data" / "spacex"
 SNAPSHOT_FILE = SNAPSHOT_DIR / "launches-v5-snapshot-2025-06-27.json"
 

@@ -19,6 +19,7 @@ ENVIRONMENTS = ("local", "dev", "prod")
 ENV_OVERRIDES: dict[str, str] = {
     "SPACEX_LAKE": "lake",
     "SPACEX_INPUT": "input",
+    "SPACEX_CORES_INPUT": "cores_input",
     "SPACEX_WAREHOUSE": "warehouse.target",
     "SPACEX_WAREHOUSE_LOCK_TIMEOUT_S": "warehouse.lock_timeout_s",
     "SPACEX_API_BASE_URL": "api.base_url",
@@ -83,6 +84,7 @@ SHAPE: dict[str, type | tuple[type, ...]] = {
     "env": str,
     "lake": str,
     "input": str,
+    "cores_input": str,
     "api": dict,
     "s3": dict,
     "spark": dict,

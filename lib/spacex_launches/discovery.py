@@ -44,6 +44,10 @@ class InputFileError(ValueError):
     """A whole input file cannot be used; the message names it and says why."""
 
 
+class NoInputFiles(InputFileError):
+    """An input path holds no data files at all (or does not exist)."""
+
+
 @dataclass(frozen=True)
 class InputFile:
     path: str
@@ -185,7 +189,7 @@ def find_input_files(
                 raise InputFileError(f"{link}: cannot be read: a symbolic link to a file that does not exist")
         found = lakefs.list_files(normalise_root(path))
         if found is None:
-            raise InputFileError(f"input not found: {path}")
+            raise NoInputFiles(f"input not found: {path}")
         listed += found
     selected, skipped = [], []
     for uri, size in sorted(set(listed)):
@@ -197,7 +201,7 @@ def find_input_files(
             skipped.append({"path": uri, "reason": "not a .json, .jsonl or .ndjson file (optionally .gz)"})
     if not selected:
         window = f" for ingest dates {start or '...'} to {end or '...'}" if (start or end) else ""
-        raise InputFileError(f"no .json/.jsonl/.ndjson input files under {', '.join(paths)}{window}")
+        raise NoInputFiles(f"no .json/.jsonl/.ndjson input files under {', '.join(paths)}{window}")
     files = [with_snapshot_time(lakefs, classify(lakefs, uri, size), snapshot_time) for uri, size in selected]
     return Discovery(files, skipped)
 

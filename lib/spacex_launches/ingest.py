@@ -40,6 +40,7 @@ from spacex_launches.s3 import S3Settings, is_s3_uri, split_s3_uri
 log = logging.getLogger(__name__)
 
 API_VERSIONS = ("v4", "v5")
+DATASETS = ("launches", "cores")  # the API's endpoints this pipeline lands, each in a raw zone of its own
 SHA_PREFIX_CHARS = 16
 MIB = 1024 * 1024
 CHUNK_BYTES = 64 * 1024
@@ -102,13 +103,20 @@ class FetchSettings:
         return redact_location(self.url)
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], url: str | None = None) -> FetchSettings:
-        """`url` (the full endpoint) overrides `<api.base_url>/<api.version>/launches`."""
+    def from_config(
+        cls, config: dict[str, Any], url: str | None = None, dataset: str = "launches"
+    ) -> FetchSettings:
+        """`url` (the full endpoint) overrides `<api.base_url>/<api.version>/launches`, or for
+        `dataset` "cores" `<api.base_url>/v4/cores` (the API serves /cores under v4 only)."""
         version = str(get_dotted(config, "api.version", "v5"))
         if version not in API_VERSIONS:
             raise ConfigError(f"api.version must be one of {', '.join(API_VERSIONS)}, got {version!r}")
+        if dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {dataset!r}: expected one of {', '.join(DATASETS)}")
+        if dataset == "cores":
+            version = "v4"
         if not url:
-            url = f"{str(require(config, 'api.base_url')).rstrip('/')}/{version}/launches"
+            url = f"{str(require(config, 'api.base_url')).rstrip('/')}/{version}/{dataset}"
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"the API URL must be http(s)://host/..., got {redact_location(url)!r}")
@@ -454,8 +462,8 @@ class S3Raw:
         return True
 
 
-def raw_store(lake: str, settings: S3Settings) -> LocalRaw | S3Raw:
-    root = LakePaths.at(lake).raw_launches
+def raw_store(lake: str, settings: S3Settings, dataset: str = "launches") -> LocalRaw | S3Raw:
+    root = LakePaths.at(lake).raw(dataset)
     return S3Raw(root, settings) if is_s3_uri(root) else LocalRaw(root)
 
 
@@ -496,8 +504,8 @@ def land(store: LocalRaw | S3Raw, fetched: Fetched, api_version: str) -> IngestR
         previous = _previous_manifest(store, names)
         if records == 0 and previous and previous.get("records"):
             raise PayloadRefused(
-                f"empty launches array, but the previous ingest ({previous.get('object')}) had "
-                f"{previous['records']} launches"
+                f"empty array, but the previous ingest ({previous.get('object')}) had "
+                f"{previous['records']} records"
             )
     except PayloadRefused as exc:
         raise PayloadRefused(
@@ -539,8 +547,11 @@ def land(store: LocalRaw | S3Raw, fetched: Fetched, api_version: str) -> IngestR
     return IngestResult("landed", location=store.uri(name), manifest=store.uri(manifest_name), **result)
 
 
-def ingest(config: dict[str, Any], lake: str | None = None, url: str | None = None) -> IngestResult:
-    """Fetch once (with retries) and land the response in `lake` (default: the config's lake)."""
-    settings = FetchSettings.from_config(config, url)
-    store = raw_store(lake or require(config, "lake"), S3Settings.from_config(config))
+def ingest(
+    config: dict[str, Any], lake: str | None = None, url: str | None = None, dataset: str = "launches"
+) -> IngestResult:
+    """Fetch one of the API's datasets once (with retries) and land the response in `lake`'s raw zone
+    for it (default: the config's lake)."""
+    settings = FetchSettings.from_config(config, url, dataset)
+    store = raw_store(lake or require(config, "lake"), S3Settings.from_config(config), dataset)
     return land(store, fetch(settings), settings.api_version)

@@ -113,8 +113,8 @@ class MergeResult:
 
 
 # Lake tables: the contract columns plus where each row came from. Partitioned by launch year (few,
-# evenly sized partitions: a merge rewrites only the years it touches); the quarantine by run, so a
-# retried run replaces its own rows and nothing else.
+# evenly sized partitions: a merge rewrites only the years it touches); cores (a few hundred rows) not
+# at all; the quarantine by run, so a retried run replaces its own rows and nothing else.
 PROVENANCE = [T.StructField("source_file", T.StringType()), T.StructField("run_id", T.StringType())]
 LAKE_TABLES = {
     "launches": (T.StructType([*schemas.LAUNCHES.fields, *PROVENANCE]), "years(date_utc)"),
@@ -124,11 +124,20 @@ LAKE_TABLES = {
         ),
         "years(date_utc)",
     ),
+    "cores": (T.StructType([*schemas.CORES.fields, *PROVENANCE]), None),
     "quarantine": (
-        T.StructType([T.StructField("run_id", T.StringType()), *schemas.QUARANTINE.fields]),
+        T.StructType(
+            [
+                T.StructField("run_id", T.StringType()),
+                T.StructField("dataset", T.StringType()),
+                *schemas.QUARANTINE.fields,
+            ]
+        ),
         "run_id",
     ),
 }
+# The key a merge decides on: a launch (its row, or all its core slots together), a core.
+TABLE_KEYS = {"launches": "launch_id", "launch_cores": "launch_id", "cores": "core_id"}
 TABLE_PROPERTIES = {
     "format-version": "2",
     "write.distribution-mode": "hash",  # one file per partition and task, whatever the input order
@@ -176,9 +185,10 @@ class Lakehouse:
         properties = ", ".join(f"'{key}' = '{value}'" for key, value in TABLE_PROPERTIES.items())
         for table, (schema, partitioning) in LAKE_TABLES.items():
             columns = ", ".join(f"{field.name} {field.dataType.simpleString()}" for field in schema.fields)
+            partitioned = f"PARTITIONED BY ({partitioning}) " if partitioning else ""
             self._create_if_missing(
                 f"CREATE TABLE IF NOT EXISTS {self.name(table)} ({columns}) USING iceberg "
-                f"PARTITIONED BY ({partitioning}) TBLPROPERTIES ({properties})"
+                f"{partitioned}TBLPROPERTIES ({properties})"
             )
 
     def _create_if_missing(self, statement: str) -> None:
@@ -236,12 +246,13 @@ class Lakehouse:
     ) -> MergeResult:
         """Merge `incoming` (the table's columns but run_id) into `table` by precedence.
 
-        `decide(current)` returns the per-launch changes (precedence.launch_changes or
-        slot_set_changes). Only the partitions (years) holding changed launches are rewritten, in one
-        commit that Iceberg validates against the snapshot the decision was made on: if another run
-        committed to the table in between, the commit fails and the merge is decided again."""
+        `decide(current)` returns the changes per key (precedence.row_changes or slot_set_changes).
+        Only the partitions (years) holding changed keys are rewritten (an unpartitioned table whole),
+        in one commit that Iceberg validates against the snapshot the decision was made on: if another
+        run committed to the table in between, the commit fails and the merge is decided again."""
         incoming = incoming.withColumn("run_id", F.lit(run_id))
-        columns = LAKE_TABLES[table][0].fieldNames()
+        schema, partitioning = LAKE_TABLES[table]
+        columns, key = schema.fieldNames(), TABLE_KEYS[table]
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             base = self.snapshot(table)
             if base.snapshot_id == 0:
@@ -255,8 +266,12 @@ class Lakehouse:
                 counts, years = precedence.change_summary(changes)
                 if not any(counts[change] for change in precedence.CHANGED):
                     return MergeResult(base, committed=False, launches=counts, attempts=attempt)
-                rows = precedence.rewritten_partitions(current, incoming, changes, years)
-                overwritten = years_filter(years)
+                if partitioning is None:
+                    rows = precedence.rewritten_partitions(current, incoming, changes, None, key)
+                    overwritten = F.lit(True)
+                else:
+                    rows = precedence.rewritten_partitions(current, incoming, changes, years, key)
+                    overwritten = years_filter(years)
             writer = (
                 rows.select(*columns)
                 .writeTo(self.name(table))

@@ -2,7 +2,7 @@
 and the metrics import this without pyspark).
 
 ```
-<lake>/raw/spacex/launches/ingest_date=YYYY-MM-DD/<UTC fetch time>-<sha256 prefix>.json (+ .manifest.json)
+<lake>/raw/spacex/{launches,cores}/ingest_date=YYYY-MM-DD/<UTC fetch time>-<sha256 prefix>.json (+ manifest)
 <lake>/validated/<database>/<table>/{data,metadata}     Iceberg tables (lakehouse.py)
 <lake>/_staging/<run_id>/                               a run's parsed records while it runs
 <lake>/_reports/<run_id>.json                           the run report
@@ -40,7 +40,11 @@ class LakePaths:
 
     @property
     def raw_launches(self) -> str:
-        return f"{self.root}/raw/spacex/launches"
+        return self.raw("launches")
+
+    def raw(self, dataset: str) -> str:
+        """The raw zone of one of the API's datasets (`launches`, `cores`)."""
+        return f"{self.root}/raw/spacex/{dataset}"
 
     @property
     def validated(self) -> str:

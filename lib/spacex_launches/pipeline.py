@@ -1,10 +1,11 @@
-"""One run of the launches job: raw JSON -> staged records -> Iceberg commits -> warehouse load.
+"""One run of the job: raw JSON -> staged records -> Iceberg commits -> warehouse load.
 
-The raw input is scanned once: records are parsed, checked and written to a staging Parquet in a single
-pass whose counts come from `DataFrame.observe`; every later step reads that Parquet. Each lake table
-then changes in one Iceberg commit (or not at all), by precedence of snapshot time (precedence.py), and
-the warehouse is brought to the tables' committed snapshots. A crash at any point leaves every table
-at its old or its new snapshot; re-running (same or new run id) finishes the work.
+Two datasets go through it the same way: the API's `/launches` (required) and `/cores` (booster
+serials, when given). Each input is scanned once: records are parsed, checked and written to a staging
+Parquet in a single pass whose counts come from `DataFrame.observe`; every later step reads that
+Parquet. Each lake table then changes in one Iceberg commit (or not at all), by precedence of snapshot
+time (precedence.py), and the warehouse is brought to the tables' committed snapshots. A crash at any
+point leaves every table at its old or its new snapshot; re-running (same or new run id) finishes it.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import unquote
@@ -20,14 +22,19 @@ from urllib.parse import unquote
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from spacex_launches import precedence, quality, schemas, transforms
-from spacex_launches.discovery import InputFileError, find_input_files
+from spacex_launches import cores, precedence, quality, schemas, transforms
+from spacex_launches.discovery import InputFile, InputFileError, NoInputFiles, find_input_files
 from spacex_launches.hadoopfs import LakeFS
 from spacex_launches.lakehouse import CatalogSettings, Lakehouse, MergeResult
 from spacex_launches.layout import LakePaths
 from spacex_launches.reader import read_raw_records
 from spacex_launches.report import timed
 from spacex_launches.warehouse import WarehouseLoader
+
+log = logging.getLogger("spacex_launches")
+# A run's staging outlives it only when the run died; a retry with the same run id reuses it. Anything
+# older than this is left by a run that nobody retried, and is removed by the next run.
+STALE_STAGING_S = 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -40,43 +47,74 @@ class RunOptions:
     ingest_date_from: date | None = None
     ingest_date_to: date | None = None
     snapshot_time: datetime | None = None  # for files whose name or manifest carries no fetch time
-
-
-log = logging.getLogger("spacex_launches")
-# A run's staging outlives it only when the run died; a retry with the same run id reuses it. Anything
-# older than this is left by a run that nobody retried, and is removed by the next run.
-STALE_STAGING_S = 24 * 3600
-
-STAGED_RECORD_COLUMNS = [
-    "source_file",
-    "source_block",
-    "source_row",
-    "snapshot_time",
-    "id",
-    "flight_number",
-    "name",
-    "launch_ts",
-    "date_precision",
-    "upcoming",
-    "success",
-    "rocket",
-    "launchpad",
-    "details",
-    "crew",
-    "cores",
-    "failed_rules",
-]
-LAUNCH_COLUMNS = [field.name for field in schemas.LAUNCHES.fields if field.name != "launch_id"]
-SLOT_COLUMNS = [
-    field.name for field in schemas.LAUNCH_CORES.fields if field.name not in ("launch_id", "core_position")
-] + ["ingested_at"]
+    cores_inputs: list[str] = field(default_factory=list)  # the API's /cores; none: the table stays
+    cores_optional: bool = False  # cores_inputs holding no files is no error (the configured default)
 
 
 def _count_where(condition: Column) -> Column:
     return F.sum(condition.cast("long"))
 
 
-def _intake_metrics() -> list:
+def _slot_metrics() -> list[Column]:
+    """The core slots of the launches kept, and how many name no core (an unknown booster)."""
+    latest = F.col("disposition") == transforms.LATEST
+    return [
+        F.sum(F.when(latest, F.size(F.coalesce("cores", F.array())))).alias("slots"),
+        F.sum(F.when(latest, F.size(F.filter("cores", lambda core: core["core"].isNull())))).alias(
+            "unknown_core_slots"
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """How one of the API's datasets is parsed, checked and staged."""
+
+    name: str
+    parse: Callable[[DataFrame], DataFrame]
+    check: Callable[[DataFrame], DataFrame]
+    rule_names: tuple[str, ...]
+    fields: list[str]  # the parsed fields staged beside the record's origin
+    metrics: Callable[[], list[Column]] = list
+
+
+LAUNCH_DATA = Dataset(
+    "launches",
+    transforms.parse_launch_records,
+    quality.with_failed_rules,
+    quality.RULE_NAMES,
+    [
+        "id",
+        "flight_number",
+        "name",
+        "launch_ts",
+        "date_precision",
+        "upcoming",
+        "success",
+        "rocket",
+        "launchpad",
+        "details",
+        "crew",
+        "cores",
+    ],
+    _slot_metrics,
+)
+CORE_DATA = Dataset(
+    "cores",
+    cores.parse_core_records,
+    cores.with_core_failed_rules,
+    cores.CORE_RULE_NAMES,
+    ["id", "serial", "block", "status", *cores.COUNTS, "last_update"],
+)
+ORIGIN = ["source_file", "source_block", "source_row", "snapshot_time"]
+LAUNCH_COLUMNS = [name for name in schemas.LAUNCHES.fieldNames() if name != "launch_id"]
+SLOT_COLUMNS = [
+    name for name in schemas.LAUNCH_CORES.fieldNames() if name not in ("launch_id", "core_position")
+] + ["ingested_at"]
+CORE_COLUMNS = [name for name in schemas.CORES.fieldNames() if name != "core_id"]
+
+
+def _intake_metrics(dataset: Dataset) -> list[Column]:
     unreadable = F.col("file_problem").isNotNull()
     readable = ~unreadable
     disposition = F.col("disposition")
@@ -89,42 +127,42 @@ def _intake_metrics() -> list:
         _count_where(readable & (disposition == transforms.QUARANTINED)).alias("quarantined"),
         _count_where(readable & (disposition == transforms.DUPLICATE)).alias("duplicates_collapsed"),
         _count_where(readable & (disposition == transforms.LATEST)).alias("latest"),
-        # the core slots of the launches kept, and how many name no core (an unknown booster)
-        F.sum(F.when(disposition == transforms.LATEST, F.size(F.coalesce("cores", F.array())))).alias(
-            "slots"
-        ),
-        F.sum(
-            F.when(
-                disposition == transforms.LATEST,
-                F.size(F.filter("cores", lambda core: core["core"].isNull())),
-            )
-        ).alias("unknown_core_slots"),
+        *dataset.metrics(),
         *[
             _count_where(readable & F.array_contains("failed_rules", rule)).alias(f"rule:{rule}")
-            for rule in quality.RULE_NAMES
+            for rule in dataset.rule_names
         ],
     ]
 
 
-def stage_records(spark: SparkSession, files, staged_path: str) -> dict[str, Any]:
-    """The one scan of the raw input: parse, apply the rules, mark duplicates, write every record
-    with its disposition to `staged_path` (replacing what a crashed attempt of the run left there).
-    The raw text is kept only for quarantined records."""
-    intake = Observation("intake")
+def stage_records(
+    spark: SparkSession, files: list[InputFile], staged_path: str, dataset: Dataset
+) -> dict[str, Any]:
+    """The one scan of a dataset's raw input: parse, apply the rules, mark duplicates, write every
+    record with its disposition to `staged_path` (replacing what a crashed attempt of the run left
+    there). The raw text is kept only for quarantined records. Raises InputFileError for a file that
+    cannot be read whole."""
+    intake = Observation(dataset.name)
     raw_if_failed = F.when(~quality.is_valid(), F.col("raw_record")).alias("raw_record")
     records = (
         read_raw_records(spark, files)
-        .transform(transforms.parse_launch_records)
-        .transform(quality.with_failed_rules)
-        .select(*STAGED_RECORD_COLUMNS, raw_if_failed, "file_problem")
+        .transform(dataset.parse)
+        .transform(dataset.check)
+        .select(*ORIGIN, *dataset.fields, "failed_rules", raw_if_failed, "file_problem")
         .transform(transforms.with_disposition)
-        .observe(intake, *_intake_metrics())
+        .observe(intake, *_intake_metrics(dataset))
         .filter(F.col("file_problem").isNull())
         .drop("file_problem")
     )
     records.write.mode("overwrite").parquet(staged_path)
-    metrics = observed(intake, "intake")
-    return {key: value if key == "unreadable_example" else (value or 0) for key, value in metrics.items()}
+    metrics = observed(intake, dataset.name)
+    counts = {key: value if key == "unreadable_example" else (value or 0) for key, value in metrics.items()}
+    if counts["unreadable_files"]:
+        more = counts["unreadable_files"] - 1
+        raise InputFileError(
+            unquote(counts["unreadable_example"]) + (f"; {more} more such file(s)" if more else "")
+        )
+    return counts
 
 
 def observed(observation: Observation, what: str, timeout_s: float = 120) -> dict[str, Any]:
@@ -139,48 +177,84 @@ def observed(observation: Observation, what: str, timeout_s: float = 120) -> dic
     return metrics
 
 
-def commit_records(
-    lake: Lakehouse, staged: DataFrame, intake: dict[str, Any], options: RunOptions
-) -> dict[str, Any]:
-    """Commit the run's records: its quarantine, then launches, then launch_cores, each table in one
-    Iceberg commit (skipped when nothing changes). Returns per table what happened."""
-    outcome: dict[str, Any] = {}
-    if intake["quarantined"]:
-        quarantined = staged.filter(F.col("disposition") == transforms.QUARANTINED)
-        snapshot, rows = lake.replace_quarantine(
-            quarantined.transform(transforms.to_quarantine), options.run_id
-        )
-        outcome["quarantine"] = {"rows": rows, **snapshot.as_dict(), "committed": True}
-    if not intake["latest"]:
-        return outcome
+def _by_disposition(staged: DataFrame, disposition: str) -> DataFrame:
+    return staged.filter(F.col("disposition") == disposition)
 
-    latest = staged.filter(F.col("disposition") == transforms.LATEST)
-    launches = transforms.to_launches(latest, options.default_api_version)
-    slots = transforms.to_launch_cores(latest)
-    merged = lake.merge(
-        "launches",
-        launches,
-        lambda current: precedence.launch_changes(launches, current, LAUNCH_COLUMNS),
-        options.run_id,
-    )
-    outcome["launches"] = _merge_outcome(merged, first_load={precedence.INSERT: merged.rows_added})
-    merged = lake.merge(
-        "launch_cores",
-        slots,
-        lambda current: precedence.slot_set_changes(
-            slots, launches, current, lake.read("launches"), SLOT_COLUMNS
-        ),
-        options.run_id,
-    )
-    outcome["launch_cores"] = _merge_outcome(merged, first_load={precedence.INSERT: intake["latest"]})
-    if merged.launches is None and merged.rows_added != intake["slots"]:  # a bug, not bad input
-        raise RuntimeError(f"launch_cores: {merged.rows_added} rows written for {intake['slots']} core slots")
+
+def commit_records(
+    lake: Lakehouse, staged: dict[str, DataFrame], intake: dict[str, dict[str, Any]], options: RunOptions
+) -> dict[str, Any]:
+    """Commit the run's records: its quarantine, then launches, launch_cores and cores, each table in
+    one Iceberg commit (skipped when nothing changes). Returns per table what happened."""
+    outcome: dict[str, Any] = {}
+    quarantined = [
+        _by_disposition(staged[name], transforms.QUARANTINED)
+        .transform(transforms.to_quarantine)
+        .withColumn("dataset", F.lit(name))
+        for name in staged
+        if intake[name]["quarantined"]
+    ]
+    if quarantined:
+        rows = quarantined[0]
+        for more in quarantined[1:]:
+            rows = rows.unionByName(more)
+        snapshot, _ = lake.replace_quarantine(rows, options.run_id)
+        per_dataset = (
+            lake.read("quarantine", snapshot)
+            .filter(F.col("run_id") == options.run_id)
+            .groupBy("dataset")
+            .count()
+        )
+        counted = {row["dataset"]: row["count"] for row in per_dataset.collect()}
+        outcome["quarantine"] = {
+            "rows": sum(counted.values()),
+            "by_dataset": counted,
+            **snapshot.as_dict(),
+            "committed": True,
+        }
+
+    if intake["launches"]["latest"]:
+        latest = _by_disposition(staged["launches"], transforms.LATEST)
+        launches = transforms.to_launches(latest, options.default_api_version)
+        slots = transforms.to_launch_cores(latest)
+        merged = lake.merge(
+            "launches",
+            launches,
+            lambda current: precedence.row_changes(launches, current, LAUNCH_COLUMNS),
+            options.run_id,
+        )
+        outcome["launches"] = _merge_outcome(merged, first_load={precedence.INSERT: merged.rows_added})
+        merged = lake.merge(
+            "launch_cores",
+            slots,
+            lambda current: precedence.slot_set_changes(
+                slots, launches, current, lake.read("launches"), SLOT_COLUMNS
+            ),
+            options.run_id,
+        )
+        outcome["launch_cores"] = _merge_outcome(
+            merged, first_load={precedence.INSERT: intake["launches"]["latest"]}
+        )
+        if merged.launches is None and merged.rows_added != intake["launches"]["slots"]:  # a bug, not input
+            raise RuntimeError(
+                f"launch_cores: {merged.rows_added} rows written for {intake['launches']['slots']} slots"
+            )
+
+    if "cores" in staged and intake["cores"]["latest"]:
+        boosters = cores.to_cores(_by_disposition(staged["cores"], transforms.LATEST))
+        merged = lake.merge(
+            "cores",
+            boosters,
+            lambda current: precedence.row_changes(boosters, current, CORE_COLUMNS, key="core_id"),
+            options.run_id,
+        )
+        outcome["cores"] = _merge_outcome(merged, first_load={precedence.INSERT: merged.rows_added})
     return outcome
 
 
 def _merge_outcome(merged: MergeResult, first_load: dict[str, int]) -> dict[str, Any]:
-    """What the report says of a merge; `first_load`: the launch counts of a first load, which
-    writes without comparing (for launches the rows its commit added: one per launch)."""
+    """What the report says of a merge; `first_load`: the counts of a first load, which writes without
+    comparing (for launches and cores the rows its commit added: one per key)."""
     return {
         **merged.snapshot.as_dict(),
         "committed": merged.committed,
@@ -192,6 +266,20 @@ def _merge_outcome(merged: MergeResult, first_load: dict[str, int]) -> dict[str,
         "rows_removed": merged.rows_removed,
         "attempts": merged.attempts,
     }
+
+
+def _file_entries(files: list[InputFile]) -> list[dict[str, Any]]:
+    return [
+        {
+            "path": f.path,
+            "format": f.format,
+            "bytes": f.size,
+            "compressed": f.compressed,
+            "snapshot_time": f.snapshot_time.isoformat() if f.snapshot_time else None,
+            "snapshot_time_from": f.snapshot_time_from,
+        }
+        for f in files
+    ]
 
 
 def run_pipeline(
@@ -206,63 +294,56 @@ def run_pipeline(
     remove_stale_staging(lakefs, paths)
     try:
         with timed(report, "discover_inputs"):
-            discovery = find_input_files(
-                lakefs,
-                options.inputs,
-                options.ingest_date_from,
-                options.ingest_date_to,
-                options.snapshot_time,
-            )
-        files = discovery.files
-        report["inputs"]["skipped"] = discovery.skipped
-        report["inputs"]["files"] = [
-            {
-                "path": f.path,
-                "format": f.format,
-                "bytes": f.size,
-                "compressed": f.compressed,
-                "snapshot_time": f.snapshot_time.isoformat() if f.snapshot_time else None,
-                "snapshot_time_from": f.snapshot_time_from,
-            }
-            for f in files
-        ]
+            window = (options.ingest_date_from, options.ingest_date_to, options.snapshot_time)
+            discovery = {"launches": find_input_files(lakefs, options.inputs, *window)}
+            if options.cores_inputs:
+                try:
+                    discovery["cores"] = find_input_files(lakefs, options.cores_inputs, *window)
+                except NoInputFiles as exc:
+                    if not options.cores_optional:
+                        raise
+                    report["cores"] = {"skipped": str(exc)}
+        report["inputs"]["files"] = _file_entries(discovery["launches"].files)
+        report["inputs"]["skipped"] = [entry for found in discovery.values() for entry in found.skipped]
+        if "cores" in discovery:
+            report["inputs"]["cores_files"] = _file_entries(discovery["cores"].files)
 
         with timed(report, "read_parse_validate"):
-            intake = stage_records(spark, files, f"{staging}/records")
-        if intake["unreadable_files"]:
-            raise InputFileError(
-                unquote(intake["unreadable_example"])
-                + (
-                    f"; {intake['unreadable_files'] - 1} more such file(s)"
-                    if intake["unreadable_files"] > 1
-                    else ""
-                )
-            )
-        report["rule_failures"] = {rule: intake[f"rule:{rule}"] for rule in quality.RULE_NAMES}
+            datasets = {"launches": LAUNCH_DATA, "cores": CORE_DATA}
+            intake = {
+                name: stage_records(spark, found.files, f"{staging}/{name}", datasets[name])
+                for name, found in discovery.items()
+            }
+        report["rule_failures"] = {rule: intake["launches"][f"rule:{rule}"] for rule in quality.RULE_NAMES}
 
         with timed(report, "commit"):
             lake.ensure_tables()
-            if intake["input_records"]:
-                staged = spark.read.parquet(f"{staging}/records")
-                report["lake"] = commit_records(lake, staged, intake, options)
-            else:
-                report["lake"] = {}
-                report["message"] = "the input holds no launch records: the lake is unchanged"
-        report["counts"] = _counts(intake, report["lake"])
-        _check_conservation(report)
-        if intake["input_records"] and not intake["latest"]:
+            staged = {
+                name: spark.read.parquet(f"{staging}/{name}")
+                for name in intake
+                if intake[name]["input_records"]
+            }
+            report["lake"] = commit_records(lake, staged, intake, options) if staged else {}
+        report["counts"] = _counts(intake["launches"], report["lake"])
+        report["conservation"] = _check_conservation(report["counts"], "launches")
+        if "cores" in intake:
+            report["cores"] = _core_report(intake["cores"], report["lake"])
+            report["cores"]["conservation"] = _check_conservation(report["cores"]["counts"], "cores")
+        if not intake["launches"]["input_records"]:
+            report["message"] = "the input holds no launch records: launches are unchanged"
+        elif not intake["launches"]["latest"]:
             report["message"] = (
-                f"every one of the {intake['input_records']} input records failed the quality rules: they "
-                f"are in the quarantine (run_id {options.run_id}); launches and warehouse are unchanged"
+                f"every one of the {intake['launches']['input_records']} input records failed the quality rules: "
+                f"they are in the quarantine (run_id {options.run_id}); launches and warehouse are unchanged"
             )
 
-        snapshots = {table: lake.snapshot(table) for table in ("launches", "launch_cores")}
+        snapshots = {table: lake.snapshot(table) for table in schemas.TABLES}
         report["lake_snapshots"] = {table: snapshot.as_dict() for table, snapshot in snapshots.items()}
         if loader is not None:
             report["warehouse"] = {"target": loader.target, "location": loader.describe()}
             with timed(report, "warehouse_load"):
                 report["warehouse"].update(loader.sync(spark, lake, snapshots, options.run_id))
-        report["status"] = "succeeded" if intake["input_records"] else "no_op"
+        report["status"] = "succeeded" if intake["launches"]["input_records"] else "no_op"
         return report
     finally:
         lakefs.delete(staging)
@@ -277,29 +358,41 @@ def remove_stale_staging(lakefs: LakeFS, paths: LakePaths) -> None:
             lakefs.delete(uri)
 
 
+def _quarantined(lake: dict[str, Any], dataset: str) -> int:
+    return lake.get("quarantine", {}).get("by_dataset", {}).get(dataset, 0)
+
+
 def _counts(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, int]:
     return {
         "input_records": intake["input_records"],
         "launches": sum(lake.get("launches", {}).get("launches", {}).values()),
         "duplicates_collapsed": intake["duplicates_collapsed"],
-        "quarantined": lake.get("quarantine", {}).get("rows", 0),
+        "quarantined": _quarantined(lake, "launches"),
         "launch_cores": intake["slots"],
         "unknown_core_slots": intake["unknown_core_slots"],
     }
 
 
-def _check_conservation(report: dict[str, Any]) -> None:
-    """Every input record is a launch the merge decided on, a collapsed duplicate or a quarantined
-    row read back from the committed table: counted apart from the intake's own counts."""
-    counts = report["counts"]
-    accounted = counts["launches"] + counts["duplicates_collapsed"] + counts["quarantined"]
-    report["conservation"] = {
-        "rule": "input_records = launches + duplicates_collapsed + quarantined",
-        "holds": accounted == counts["input_records"],
+def _core_report(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "counts": {
+            "input_records": intake["input_records"],
+            "cores": sum(lake.get("cores", {}).get("launches", {}).values()),
+            "duplicates_collapsed": intake["duplicates_collapsed"],
+            "quarantined": _quarantined(lake, "cores"),
+        },
+        "rule_failures": {rule: intake[f"rule:{rule}"] for rule in cores.CORE_RULE_NAMES},
     }
-    if not report["conservation"]["holds"]:  # a bug, not bad input: every commit is still whole
-        raise RuntimeError(
-            f"record conservation failed: {counts['input_records']} in, {accounted} accounted for "
-            f"({counts['launches']} launches decided, {counts['duplicates_collapsed']} duplicates, "
-            f"{counts['quarantined']} quarantined rows committed)"
-        )
+
+
+def _check_conservation(counts: dict[str, int], dataset: str) -> dict[str, Any]:
+    """Every input record is a row the merge decided on, a collapsed duplicate or a quarantined row
+    read back from the committed table: counted apart from the intake's own counts."""
+    kept = counts["launches"] if dataset == "launches" else counts["cores"]
+    accounted = kept + counts["duplicates_collapsed"] + counts["quarantined"]
+    if accounted == counts["input_records"]:
+        return {"rule": f"input_records = {dataset} + duplicates_collapsed + quarantined", "holds": True}
+    raise RuntimeError(  # a bug, not bad input: every commit is still whole
+        f"{dataset}: record conservation failed: {counts['input_records']} in, {accounted} accounted for "
+        f"({kept} decided, {counts['duplicates_collapsed']} duplicates, {counts['quarantined']} quarantined)"
+    )

@@ -38,22 +38,24 @@ def _same_values(columns: list[str], left: str = "i", right: str = "c") -> Colum
     return same
 
 
-def launch_changes(incoming: DataFrame, current: DataFrame, compared: list[str]) -> DataFrame:
-    """Per incoming launch: `change` (insert | update | unchanged | kept_newer) and the years of its
-    current and incoming rows (the partitions a rewrite touches). `compared`: the columns whose
-    difference makes an update (the contract's, `ingested_at` included)."""
-    joined = incoming.alias("i").join(current.alias("c"), F.col(f"i.{KEY}") == F.col(f"c.{KEY}"), "left")
+def row_changes(incoming: DataFrame, current: DataFrame, compared: list[str], key: str = KEY) -> DataFrame:
+    """Per incoming row (a launch, or a core of the API's /cores): `change` (insert | update |
+    unchanged | kept_newer) and, for tables partitioned by launch year, the years of its current and
+    incoming rows (the partitions a rewrite touches). `compared`: the columns whose difference makes an
+    update (the contract's, `ingested_at` included)."""
+    joined = incoming.alias("i").join(current.alias("c"), F.col(f"i.{key}") == F.col(f"c.{key}"), "left")
     change = (
-        F.when(F.col(f"c.{KEY}").isNull(), F.lit(INSERT))
+        F.when(F.col(f"c.{key}").isNull(), F.lit(INSERT))
         .when(precedence("i.ingested_at") < precedence("c.ingested_at"), F.lit(KEPT_NEWER))
         .when(_same_values(compared), F.lit(UNCHANGED))
         .otherwise(F.lit(UPDATE))
     )
+    dated = "date_utc" in incoming.columns
     return joined.select(
-        F.col(f"i.{KEY}").alias(KEY),
+        F.col(f"i.{key}").alias(key),
         change.alias("change"),
-        F.year("c.date_utc").alias("current_year"),
-        F.year("i.date_utc").alias("incoming_year"),
+        (F.year("c.date_utc") if dated else F.lit(None).cast("int")).alias("current_year"),
+        (F.year("i.date_utc") if dated else F.lit(None).cast("int")).alias("incoming_year"),
     )
 
 
@@ -107,13 +109,15 @@ def slot_set_changes(
 
 
 def rewritten_partitions(
-    current: DataFrame, incoming: DataFrame, changes: DataFrame, years: list[int]
+    current: DataFrame, incoming: DataFrame, changes: DataFrame, years: list[int] | None, key: str = KEY
 ) -> DataFrame:
-    """What the table's rows in `years` become: the rows held there, less those of changed launches,
-    plus the incoming rows of changed launches. `current` and `incoming` share the table's columns."""
-    changed = changes.filter(F.col("change").isin(*CHANGED)).select(KEY)
-    kept = current.filter(F.year("date_utc").isin(years)).join(changed, KEY, "left_anti")
-    replacing = incoming.join(changed, KEY, "left_semi")
+    """What the table's rows in `years` (None: the whole table) become: the rows held there, less those
+    of changed keys, plus the incoming rows of changed keys. `current` and `incoming` share the
+    table's columns."""
+    changed = changes.filter(F.col("change").isin(*CHANGED)).select(key)
+    held = current if years is None else current.filter(F.year("date_utc").isin(years))
+    kept = held.join(changed, key, "left_anti")
+    replacing = incoming.join(changed, key, "left_semi")
     return kept.unionByName(replacing)
 
 

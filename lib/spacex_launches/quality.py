@@ -140,12 +140,13 @@ def _failures(rules: dict) -> Column:
     )
 
 
-def with_failed_rules(records: DataFrame) -> DataFrame:
-    """Add `failed_rules` (array of rule names, empty when the record is valid)."""
+def with_failed_rules(records: DataFrame, record_rules: dict | None = None) -> DataFrame:
+    """Add `failed_rules` (array of rule names, empty when the record is valid). `record_rules`:
+    the rules after the text rules (default: a launch record's)."""
     text_failures = _failures(TEXT_RULES)
     return records.withColumn(
         "failed_rules",
-        F.when(F.size(text_failures) > 0, text_failures).otherwise(_failures(RECORD_RULES)),
+        F.when(F.size(text_failures) > 0, text_failures).otherwise(_failures(record_rules or RECORD_RULES)),
     )
 
 

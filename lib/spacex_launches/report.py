@@ -92,11 +92,17 @@ def summary(report: dict[str, Any]) -> str:
             f"  cores      {counts.get('launch_cores', 0):,} launch_cores rows "
             f"({counts.get('unknown_core_slots', 0):,} with unknown core)"
         )
+    if report.get("cores", {}).get("counts"):
+        core_counts = report["cores"]["counts"]
+        lines.append(
+            "  boosters   {input_records:,} /cores records = {cores:,} cores + {duplicates_collapsed:,} duplicates"
+            " collapsed + {quarantined:,} quarantined".format(**core_counts)
+        )
     failing = {rule: n for rule, n in report.get("rule_failures", {}).items() if n}
     if failing:
         lines.append("  rules      " + ", ".join(f"{rule}={n}" for rule, n in failing.items()))
     for table, outcome in report.get("lake", {}).items():
-        lines.append(f"  lake       {table}: {_lake_line(outcome)}")
+        lines.append(f"  lake       {table}: {_lake_line(table, outcome)}")
     if report.get("warehouse") and report["warehouse"].get("tables"):
         warehouse = report["warehouse"]
         tables = ", ".join(
@@ -112,7 +118,10 @@ def summary(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _lake_line(outcome: dict[str, Any]) -> str:
+KEYED_BY = {"launches": "launches", "launch_cores": "launches' core slots", "cores": "cores"}
+
+
+def _lake_line(table: str, outcome: dict[str, Any]) -> str:
     """`launches: 3 new, 2 updated, 200 unchanged, 1 kept (lake newer) -> snapshot 123`."""
     commit = (
         f"snapshot {outcome['snapshot_id']}" if outcome.get("committed") else "no commit (nothing changed)"
@@ -127,4 +136,4 @@ def _lake_line(outcome: dict[str, Any]) -> str:
     ]
     if launches.get("kept_newer"):
         parts.append(f"{launches['kept_newer']:,} kept (the lake holds a newer snapshot)")
-    return f"{', '.join(parts)} launches -> {commit}"
+    return f"{', '.join(parts)} {KEYED_BY.get(table, 'rows')} -> {commit}"

@@ -135,7 +135,7 @@ QUARANTINE = T.StructType(
         T.StructField("source_file", T.StringType(), False),
         T.StructField("source_block", T.LongType(), False),
         T.StructField("source_row", T.LongType(), False),
-        T.StructField("launch_id", T.StringType()),
+        T.StructField("record_id", T.StringType()),  # the record's id as it came (a launch's, a core's)
         T.StructField("rule", T.StringType()),
         T.StructField("failed_rules", T.ArrayType(T.StringType())),
         T.StructField("raw_record", T.StringType()),
@@ -154,6 +154,11 @@ LAUNCH_TEXT_BYTES = {
     "launchpad": ("launchpad_id", 64),
     "details": ("details", 65535),
 }
+CORES_TABLE_TEXT_BYTES = {  # the cores table's (the API's /cores)
+    "serial": ("serial", 32),
+    "status": ("status", 16),
+    "last_update": ("last_update", 65535),
+}
 CORE_TEXT_BYTES = {
     "core": ("core_id", 64),
     "landing_type": ("landing_type", 32),
@@ -161,5 +166,9 @@ CORE_TEXT_BYTES = {
 }
 
 # Warehouse tables and their keys; every loader and the load SQL follow this.
-TABLES = {"launches": LAUNCHES, "launch_cores": LAUNCH_CORES}
-TABLE_KEYS = {"launches": ("launch_id",), "launch_cores": ("launch_id", "core_position")}
+TABLES = {"launches": LAUNCHES, "launch_cores": LAUNCH_CORES, "cores": CORES}
+TABLE_KEYS = {
+    "launches": ("launch_id",),
+    "launch_cores": ("launch_id", "core_position"),
+    "cores": ("core_id",),
+}

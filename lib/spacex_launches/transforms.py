@@ -123,7 +123,7 @@ def to_quarantine(failed_records: DataFrame) -> DataFrame:
         "source_file",
         "source_block",
         "source_row",
-        F.col("id").alias("launch_id"),
+        F.col("id").alias("record_id"),
         F.col("failed_rules")[0].alias("rule"),
         "failed_rules",
         "raw_record",

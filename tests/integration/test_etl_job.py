@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import SAMPLE_DIR, hid, lake_catalog, spark_submit
+from conftest import SAMPLE_CORES, SAMPLE_DIR, hid, lake_catalog, spark_submit
 from integration.lake_helpers import (
     answers,
     core,
@@ -50,9 +50,12 @@ def test_real_snapshot_end_to_end_through_spark_submit(snapshot_file, tmp_path):
 
 def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, tmp_path):
     lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
-    result = spark_submit("--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(warehouse))
+    result = spark_submit(
+        "--input", str(SAMPLE_DIR), "--cores-input", str(SAMPLE_CORES), "--lake", str(lake), "--warehouse", str(warehouse)
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     assert "16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in result.stdout
+    assert "boosters   5 /cores records = 5 cores + 0 duplicates collapsed + 0 quarantined" in result.stdout
 
     report = read_report(lake)
     assert report["counts"] == {
@@ -86,7 +89,12 @@ def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, t
         ("v5", 11),  # all three launches of the v4 file, though only one carries crew ids
     ]
     most_reused, quick_reflights = answers(warehouse)
-    assert most_reused == [("5a3b1e0000000000000c0a01", None, 4, 5)]
+    assert most_reused == [("5a3b1e0000000000000c0a01", "B9001", 4, 5)]  # the serial from sample/cores
+    assert {(row[0], row[1]) for row in quick_reflights} == {
+        ("5a3b1e0000000000000c0a01", "B9001"),
+        ("5a3b1e0000000000000c0b02", "B9002"),
+        ("5a3b1e0000000000000c0c03", None),  # a core the cores file lacks keeps its rows, serial unknown
+    }
     assert sorted({row[0] for row in quick_reflights}) == [
         "5a3b1e0000000000000c0a01",
         "5a3b1e0000000000000c0b02",
@@ -200,7 +208,7 @@ def test_quarantine_reasons_and_conservation_of_counts(spark, tmp_path):
     ) == (5, 1, 6)
     assert report["conservation"]["holds"] is True
     rows = lake_table(spark, lake, "quarantine").filter("run_id = 'run-q'").collect()
-    quarantine = {row.launch_id or "<none>": row.rule for row in rows}
+    quarantine = {row.record_id or "<none>": row.rule for row in rows}
     assert quarantine == {
         "<none>": quarantine["<none>"],
         hid("B1"): "date_utc_parses",
@@ -208,7 +216,7 @@ def test_quarantine_reasons_and_conservation_of_counts(spark, tmp_path):
         hid("B3"): "fields_match_schema",
         hid("B4"): "core_flight_positive",
     }
-    assert sorted(row.rule for row in rows if row.launch_id is None) == ["id_present", "valid_json_object"]
+    assert sorted(row.rule for row in rows if row.record_id is None) == ["id_present", "valid_json_object"]
     failures = {rule: n for rule, n in report["rule_failures"].items() if n}
     assert failures["cores_is_array"] == 1 and failures["valid_json_object"] == 1
 

@@ -111,7 +111,7 @@ def test_every_file_is_read_and_every_bad_record_named_for_its_cause(spark, host
         "unknown_core_slots": 0,
     }
     quarantine = lake_table(spark, lake, "quarantine").collect()
-    by_rule = sorted((row.rule, row.launch_id) for row in quarantine)
+    by_rule = sorted((row.rule, row.record_id) for row in quarantine)
     assert by_rule == sorted(
         [
             ("date_utc_in_range", hid("ANCIENT")),

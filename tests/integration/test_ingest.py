@@ -196,7 +196,7 @@ def test_an_empty_array_after_launches_is_refused(httpserver, config, lake, payl
     ingest(config, lake=lake, url=httpserver.url_for(PATH))
     before = lake_objects(lake)
 
-    with pytest.raises(PayloadRefused, match=r"empty launches array, but the previous ingest .* had \d+"):
+    with pytest.raises(PayloadRefused, match=r"empty array, but the previous ingest .* had \d+ records"):
         ingest(config, lake=lake, url=httpserver.url_for(PATH))
     assert lake_objects(lake) == before
 

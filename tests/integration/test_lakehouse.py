@@ -32,7 +32,7 @@ from spacex_launches import precedence
 from spacex_launches.history import slot_changes
 from spacex_launches.lakehouse import Lakehouse
 from spacex_launches.pipeline import LAUNCH_COLUMNS
-from spacex_launches.warehouse import WarehouseError
+from spacex_launches.warehouse import WarehouseError, read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 
 pytestmark = pytest.mark.integration
@@ -348,10 +348,10 @@ def test_a_commit_that_lost_to_a_concurrent_one_is_decided_again(spark, tmp_path
     def decide(held):
         if not decisions:  # the concurrent run commits its newer snapshot now
             lakehouse.merge(
-                "launches", fast, lambda c: precedence.launch_changes(fast, c, LAUNCH_COLUMNS), "fast"
+                "launches", fast, lambda c: precedence.row_changes(fast, c, LAUNCH_COLUMNS), "fast"
             )
         decisions.append(1)
-        return precedence.launch_changes(slow, held, LAUNCH_COLUMNS)
+        return precedence.row_changes(slow, held, LAUNCH_COLUMNS)
 
     result = lakehouse.merge("launches", slow, decide, "slow")
     assert (result.attempts, result.committed, result.launches["kept_newer"]) == (2, False, 1)
@@ -407,3 +407,38 @@ def test_staging_left_by_a_run_nobody_retried_is_removed_after_a_day(spark, tmp_
     os.utime(dead.parent, (two_days_ago, two_days_ago))
     run_in_process(spark, [SAMPLE_DIR], lake, None, "today")
     assert sorted(p.name for p in (lake / "_staging").iterdir()) == ["live-run"]  # a live run keeps its own
+
+
+def test_cores_go_through_the_same_precedence_quarantine_and_load(spark, tmp_path):
+    lake, warehouse, raw = tmp_path / "lake", tmp_path / "w.duckdb", tmp_path / "raw"
+    launches = raw_file(
+        raw / "launches", "20240101T000000", [launch("L1", "2020-01-01T00:00:00Z", [core(hid("B1"))])]
+    )
+
+    def booster(serial: str, status: str) -> dict:
+        return {"id": hid("B1"), "serial": serial, "status": status, "block": 5, "reuse_count": 0}
+
+    newer = raw_file(
+        raw / "cores", "20240103T000000", [booster("B1001", "retired"), {"id": "bad", "serial": "X"}]
+    )
+    older = raw_file(raw / "cores", "20240102T000000", [booster("B1001-old", "active")])
+    first = run_in_process(spark, [launches], lake, warehouse, "newer", cores_inputs=[str(newer)])
+    assert first["cores"]["counts"] == {
+        "input_records": 2,
+        "cores": 1,
+        "duplicates_collapsed": 0,
+        "quarantined": 1,
+    }
+    quarantined = lake_table(spark, lake, "quarantine").filter("run_id = 'newer'").collect()
+    assert [(row.dataset, row.rule, row.record_id) for row in quarantined] == [("cores", "id_format", "bad")]
+
+    backfill = run_in_process(spark, [launches], lake, warehouse, "older", cores_inputs=[str(older)])
+    assert backfill["lake"]["cores"]["launches"]["kept_newer"] == 1
+    assert query(warehouse, "SELECT core_id, serial, status FROM spacex.cores") == [
+        (hid("B1"), "B1001", "retired")
+    ]
+    assert query(warehouse, read_sql("max_core_reuse.sql"))[0][:2] == (
+        hid("B1"),
+        "B1001",
+    )  # the serial beside the id
+    assert_warehouse_mirrors_lake(spark, lake, warehouse)

@@ -23,7 +23,7 @@ def slots(spark, *rows):
     return spark.createDataFrame(list(rows), SLOT)
 
 
-def test_launch_changes_by_snapshot_time_then_values(spark):
+def test_row_changes_by_snapshot_time_then_values(spark):
     current = launches(
         spark,
         ("same", "a", D2020, T2),
@@ -43,7 +43,7 @@ def test_launch_changes_by_snapshot_time_then_values(spark):
         ("unknown_in_lake", "b", D2020, T1),  # any known time beats an unknown one
         ("new", "a", D2021, None),
     )
-    changes = precedence.launch_changes(incoming, current, ["name", "date_utc", "ingested_at"])
+    changes = precedence.row_changes(incoming, current, ["name", "date_utc", "ingested_at"])
     expected = spark.createDataFrame(
         [
             ("same", "unchanged", 2020, 2020),
@@ -140,7 +140,7 @@ def test_rewrite_keeps_only_the_touched_years_and_moves_a_launch_between_them(sp
         spark, ("a", "x", D2020, T1), ("b", "x", D2020, T1), ("c", "x", datetime(2019, 1, 1), T1)
     )
     incoming = launches(spark, ("a", "x", D2021, T2))
-    changes = precedence.launch_changes(incoming, current, ["name", "date_utc", "ingested_at"])
+    changes = precedence.row_changes(incoming, current, ["name", "date_utc", "ingested_at"])
     counts, years = precedence.change_summary(changes)
     assert (counts["update"], years) == (1, [2020, 2021])
     rewritten = precedence.rewritten_partitions(current, incoming, changes, years)
@@ -155,5 +155,5 @@ def test_rewrite_keeps_only_the_touched_years_and_moves_a_launch_between_them(sp
 
 def test_nothing_changed_means_no_years_to_rewrite(spark):
     rows = launches(spark, ("a", "x", D2020, T1))
-    counts, years = precedence.change_summary(precedence.launch_changes(rows, rows, ["name", "ingested_at"]))
+    counts, years = precedence.change_summary(precedence.row_changes(rows, rows, ["name", "ingested_at"]))
     assert (counts, years) == ({"insert": 0, "update": 0, "unchanged": 1, "kept_newer": 0}, [])

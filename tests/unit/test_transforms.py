@@ -336,7 +336,7 @@ def test_to_quarantine_keeps_raw_record_and_reasons(spark):
     records = checked(spark, launch(flight_number=0), truncated).filter(~quality.is_valid())
     quarantine = records.transform(transforms.to_quarantine).select(
         "source_row",
-        "launch_id",
+        "record_id",
         "rule",
         "failed_rules",
         F.col("raw_record").startswith("{").alias("raw_kept"),
@@ -346,6 +346,6 @@ def test_to_quarantine_keeps_raw_record_and_reasons(spark):
             (0, hid("L1"), "flight_number_positive", ["flight_number_positive"], True),
             (1, None, "valid_json_object", ["valid_json_object"], True),
         ],
-        "source_row long, launch_id string, rule string, failed_rules array<string>, raw_kept boolean",
+        "source_row long, record_id string, rule string, failed_rules array<string>, raw_kept boolean",
     )
     assert_df_equality(quarantine, expected, ignore_row_order=True, ignore_nullable=True)

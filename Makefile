@@ -134,7 +134,7 @@ clean: ## remove the local lake, warehouse and build outputs
 
 # The AWS platform as code (infra/README.md): a CDK app synthesized with plain Python (no account, no
 # credentials), deployed with the CDK CLI pinned in infra/package.json. ENV=dev|prod; prod only in CI.
-.PHONY: infra-synth infra-deploy platform-outputs eksctl-config tools actionlint
+.PHONY: infra-synth infra-bootstrap infra-deploy platform-outputs eksctl-config tools actionlint
 PLATFORM = PYTHONPATH=infra $(PY) -m spacex_platform
 CDK_CLI := infra/node_modules/.bin/cdk
 CDK_APPROVAL ?= broadening
@@ -148,6 +148,9 @@ infra-synth: install-dev ## write both envs' CloudFormation templates to infra/c
 $(CDK_CLI): infra/package.json infra/package-lock.json
 	npm ci --prefix infra --no-audit --no-fund
 	@touch $@
+
+infra-bootstrap: install-dev $(CDK_CLI) ## once per account and region of ENV: the CDK's deploy roles and asset bucket
+	target="$$($(PLATFORM) target --env $(ENV))" && cd infra && ./node_modules/.bin/cdk bootstrap "$$target"
 
 infra-deploy: install-dev $(CDK_CLI) ## deploy ENV's stacks (the cluster stack once the EKS cluster exists) [CDK_APPROVAL=never]
 	@if [ "$(ENV)" = prod ] && [ "$${CI:-}" != true ]; then echo "refusing to deploy prod outside automation (CI=true)" >&2; exit 2; fi

@@ -4,6 +4,7 @@
                  `cdk deploy --outputs-file` JSON (--from); --check only compares (exit 1 if stale)
   eksctl-config  print k8s/eksctl/cluster-<env>.yaml with the data stack's network filled in
   stacks         the stacks `make infra-deploy` may deploy now: the cluster stack waits for the cluster
+  target         aws://<account>/<region> of the env (`make infra-bootstrap`)
 
 Exit codes: 0 done, 1 the overlay is stale (--check), 2 cannot (missing outputs, no network yet, ...).
 """
@@ -65,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     out.add_argument("--check", action="store_true", help="only compare; exit 1 if the file is stale")
     commands.add_parser("eksctl-config", help="print the eksctl ClusterConfig with the VPC filled in")
     commands.add_parser("stacks", help="print the stacks that can be deployed now")
+    commands.add_parser("target", help="print aws://<account>/<region> of the env")
     for command in commands.choices.values():
         command.add_argument("--env", required=True, choices=ENVS)
     args = parser.parse_args(argv)
@@ -75,6 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             from spacex_platform.eksctl import render
 
             print(render(Settings.load(args.env)), end="")
+            return 0
+        if args.command == "target":
+            settings = Settings.load(args.env)
+            print(f"aws://{settings.account}/{settings.region}")
             return 0
         ready = deployable(args.env)
         if len(ready) < 2:

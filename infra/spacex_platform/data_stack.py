@@ -193,8 +193,6 @@ class DataStack(Stack):
         )
         for statement in bucket_policy(name):
             bucket.add_to_resource_policy(iam.PolicyStatement.from_json(statement))
-        if is_logs:
-            nag.acknowledge(bucket, "S1", nag.REASONS["S1-logs-bucket"])
         return bucket
 
     def lock_lake_writes(self) -> None:

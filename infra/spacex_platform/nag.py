@@ -81,8 +81,6 @@ RESOURCE_STAR_ACTIONS: dict[frozenset[str], str] = {
 
 # Findings acknowledged on specific constructs: rule id -> reason. Applied by the stacks.
 REASONS = {
-    "S1-logs-bucket": "this is the access-log bucket of the other three; logging it into itself would loop"
-    " and a fifth bucket would only move the question",
     "IAM4-karpenter-node": "the standard EKS worker-node policies (kubelet, VPC CNI, image pulls from ECR, SSM"
     " Session Manager instead of SSH) that every EKS node needs; AWS keeps them current with EKS",
     "SQS3-interruption-queue": "Karpenter's interruption queue holds EC2 events for 5 minutes; an event nobody"
@@ -130,16 +128,19 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
 
 def acknowledge_wildcards(construct: IConstruct, statements: Iterable[dict[str, Any]]) -> None:
     """Acknowledge IAM5 for each wildcard resource of `statements` that the allow-lists explain; anything
-    else stays a finding and fails synth."""
+    else stays a finding and fails synth. cdk-nag reports a resource once per policy, so the reasons of
+    every statement granting it are joined, and one unexplained statement leaves the finding open."""
     stack = Stack.of(construct)
+    reasons: dict[str, list[str | None]] = {}
     for statement in statements:
         if statement["Effect"] != "Allow":
             continue
         actions = frozenset(as_list(statement["Action"]))
         for resource in as_list(statement["Resource"]):
             text = render(stack, resource)
-            if "*" not in text:
-                continue
-            reason = RESOURCE_STAR_ACTIONS.get(actions) if text == "*" else wildcard_reason(text)
-            if reason:
-                acknowledge(construct, f"IAM5[Resource::{text}]", reason)
+            if "*" in text:
+                reason = RESOURCE_STAR_ACTIONS.get(actions) if text == "*" else wildcard_reason(text)
+                reasons.setdefault(text, []).append(reason)
+    for text, found in reasons.items():
+        if all(found):
+            acknowledge(construct, f"IAM5[Resource::{text}]", "; ".join(dict.fromkeys(found)))

@@ -80,6 +80,31 @@ def test_cdk_nag_bites(tmp_path):
     assert {"AwsSolutions-S1", "AwsSolutions-IAM5[Resource::arn:aws:s3:::b/*]"} <= names
 
 
+def test_resource_star_is_acknowledged_only_when_every_statement_granting_it_is_explained(assembly, tmp_path):
+    suppressed = plugin(assembly, "AwsSolutions")["suppressedViolations"]
+    (star,) = {item["reason"] for item in suppressed if item["ruleName"] == "AwsSolutions-IAM5[Resource::*]"}
+    assert all(word in star for word in ("EC2 Describe", "Price List", "list actions"))
+
+    from aws_cdk import App, Stack, Validations
+    from aws_cdk import aws_iam as iam
+    from cdk_nag import AwsSolutionsChecks
+
+    from spacex_platform.nag import acknowledge_wildcards
+
+    app = App(outdir=str(tmp_path))
+    role = iam.Role(Stack(app, "mixed"), "Role", assumed_by=iam.ServicePrincipal("ec2.amazonaws.com"))
+    statements = [
+        {"Effect": "Allow", "Action": ["pricing:GetProducts"], "Resource": "*"},  # explained
+        {"Effect": "Allow", "Action": ["s3:GetObject"], "Resource": "*"},  # not explained
+    ]
+    for statement in statements:
+        role.add_to_policy(iam.PolicyStatement.from_json(statement))
+    acknowledge_wildcards(role, statements)
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    with pytest.raises(RuntimeError, match=re.escape("AwsSolutions-IAM5[Resource::*]")):
+        app.synth()
+
+
 def test_cfn_lint_finds_nothing(assembly):
     from cfnlint.api import ManualArgs, lint_file
 

@@ -23,7 +23,6 @@ CONTEXT = {
     "@aws-cdk/core:enablePartitionLiterals": True,  # ARNs say arn:aws: rather than a Ref to AWS::Partition
     "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy": True,  # log delivery by bucket policy, no ACLs
     "@aws-cdk/core:checkSecretUsage": True,  # a secret's value can only be used as a dynamic reference
-    "aws:cdk:disable-stack-trace": True,  # no construct stack traces in the cloud assembly's metadata
 }
 
 
@@ -33,7 +32,8 @@ def build_app(outdir: Path | str = DEFAULT_OUTDIR, envs: tuple[str, ...] = ENVS)
         settings = Settings.load(env)
         where = Environment(account=settings.account, region=settings.region)
         for stack_class in (DataStack, ClusterStack):
-            stack = stack_class(app, settings, env=where, termination_protection=env == "prod")
+            protect = bool(settings.get("platform.termination_protection"))
+            stack = stack_class(app, settings, env=where, termination_protection=protect)
             Tags.of(stack).add("project", "spacex-launches")
             Tags.of(stack).add("env", env)
     Validations.of(app).add_plugins(AwsSolutionsChecks(app))

@@ -28,6 +28,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
+from spacex_launches.config import require
 from spacex_platform import nag, policies
 from spacex_platform.outputs import OUTPUTS
 from spacex_platform.settings import Settings, stack_names
@@ -66,9 +67,9 @@ class DataStack(Stack):
         )
         Tags.of(self.node_security_group).add("karpenter.sh/discovery", s.cluster_name)
         self.lake_bucket = self.bucket("LakeBucket", s.buckets["lake"], versioned=True)
-        self.tempdir_bucket = self.bucket("RedshiftTempdirBucket", s.buckets["tempdir"], expire_days=1)
-        self.artifacts_bucket = self.bucket("ArtifactsBucket", s.buckets["artifacts"], versioned=True)
-        if s.env == "prod":
+        self.bucket("RedshiftTempdirBucket", s.buckets["tempdir"], expire_days=1)  # the connector's leftovers
+        self.bucket("ArtifactsBucket", s.buckets["artifacts"], versioned=True)
+        if s.get("platform.lake_write_lock"):
             self.lock_lake_writes()
         self.glue_database()
         logs.CfnLogGroup(
@@ -196,8 +197,8 @@ class DataStack(Stack):
         return bucket
 
     def lock_lake_writes(self) -> None:
-        """prod: no one but the job and Airflow may write or delete lake objects, whatever their IAM
-        policies say (a person's admin rights included)."""
+        """No one but the job and Airflow may write or delete lake objects, whatever their IAM policies
+        say (a person's admin rights included): prod's lake changes only through automation."""
         s = self.settings
         automation = [s.role_arn("emr-job-execution"), s.role_arn("airflow")]
         self.lake_bucket.add_to_resource_policy(
@@ -240,7 +241,7 @@ class DataStack(Stack):
 
     def redshift(self) -> None:
         s = self.settings
-        database = s.get("platform.redshift.database", "spacex")
+        database = require(s.conf, "platform.redshift.database")
         security_group = ec2.SecurityGroup(
             self,
             "Redshift",
@@ -275,6 +276,7 @@ class DataStack(Stack):
             removal_policy=RemovalPolicy.RETAIN,
         )
         nag.acknowledge(admin, "SMG4", nag.REASONS["SMG4-redshift-admin"])
+        statements = policies.redshift_copy(s)
         copy_role = iam.Role(
             self,
             "RedshiftCopyRole",
@@ -289,9 +291,7 @@ class DataStack(Stack):
                 )
             ),
             inline_policies={
-                s.role_name("redshift-copy"): iam.PolicyDocument.from_json(
-                    policies.document(statements := policies.redshift_copy(s))
-                )
+                s.role_name("redshift-copy"): iam.PolicyDocument.from_json(policies.document(statements))
             },
         )
         nag.acknowledge_wildcards(copy_role, statements)

@@ -10,10 +10,13 @@ describe-cluster`, through boto3 and the standard credential chain) or, offline,
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
+import boto3
 import yaml
+from botocore.exceptions import ClientError
 
 from spacex_launches.config import get_dotted, outputs_path, read_mapping, set_dotted
 
@@ -64,8 +67,6 @@ def render(env: str, values: dict[str, Any], stacks: list[str], cluster: str) ->
 
 def from_file(path: Path, stacks: list[str]) -> dict[str, str]:
     """Outputs of our stacks from a `cdk deploy --outputs-file` JSON file."""
-    import json
-
     try:
         data = json.loads(path.read_text())
     except (OSError, ValueError) as exc:
@@ -79,9 +80,6 @@ def from_file(path: Path, stacks: list[str]) -> dict[str, str]:
 def from_aws(stacks: list[str], cluster: str, region: str) -> tuple[dict[str, str], str | None]:
     """Outputs of the deployed stacks (a stack not deployed yet is skipped) and the cluster's issuer
     (None while the cluster does not exist)."""
-    import boto3
-    from botocore.exceptions import ClientError
-
     cloudformation = boto3.client("cloudformation", region_name=region)
     found: dict[str, str] = {}
     for stack in stacks:

@@ -34,14 +34,19 @@ def list_prefixes(sid: str, bucket_arn: str, prefixes: list[str]) -> Statement:
     return allow(sid, ["s3:ListBucket"], bucket_arn, {"StringLike": {"s3:prefix": prefixes}})
 
 
+def key(uri: str) -> str:
+    """The key part of s3://bucket/key."""
+    return uri.split("://", 1)[1].split("/", 1)[1]
+
+
 def job_execution(s: Settings) -> list[Statement]:
     """The Spark job on EMR on EKS (IRSA): lake zones, Iceberg tables in Glue, artifacts, the Redshift
     connector's tempdir, logs and the Redshift secret."""
     lake, lake_arn = s.lake_bucket, s.s3_arn(s.lake_bucket)
     paths = s.lake
-    rel = lambda uri: uri.split(f"s3://{lake}/", 1)[1]  # noqa: E731
+    raw = f"{key(paths.raw_launches)}/*"
     validated = f"{s.validated_prefix}/*"
-    outputs = [validated, rel(paths.quarantine("*")), rel(paths.staging("*")), rel(paths.trash("*"))]
+    outputs = [validated, key(paths.quarantine("*")), key(paths.staging("*")), key(paths.trash("*"))]
     tempdir_bucket, tempdir_prefix = s.tempdir
     artifacts_bucket, artifacts_prefix = s.artifacts
     logs_bucket, logs_prefix = s.job_logs
@@ -51,7 +56,7 @@ def job_execution(s: Settings) -> list[Statement]:
             "ListLakeZones",
             lake_arn,
             [
-                f"{rel(paths.raw_launches)}/*",
+                raw,
                 validated,
                 "quarantine/spacex/*",
                 "_reports/*",
@@ -59,7 +64,7 @@ def job_execution(s: Settings) -> list[Statement]:
                 "_trash/*",
             ],
         ),
-        allow("ReadRaw", ["s3:GetObject"], [s.s3_arn(lake, f"{rel(paths.raw_launches)}/*")]),
+        allow("ReadRaw", ["s3:GetObject"], [s.s3_arn(lake, raw)]),
         allow(
             "WriteOutputs",
             [
@@ -69,9 +74,9 @@ def job_execution(s: Settings) -> list[Statement]:
                 "s3:AbortMultipartUpload",
                 "s3:ListMultipartUploadParts",
             ],
-            [s.s3_arn(lake, key) for key in outputs],
+            [s.s3_arn(lake, prefix) for prefix in outputs],
         ),
-        allow("WriteRunReports", ["s3:GetObject", "s3:PutObject"], [s.s3_arn(lake, rel(paths.report("*")))]),
+        allow("WriteRunReports", ["s3:GetObject", "s3:PutObject"], [s.s3_arn(lake, key(paths.report("*")))]),
         # Iceberg's GlueCatalog: load (GetTable), create and commit (CreateTable, UpdateTable with the
         # table's version id); GetDatabase for the namespace and its location, GetTables to list.
         allow(
@@ -126,6 +131,7 @@ def airflow(s: Settings, virtual_cluster_arn: str) -> list[Statement]:
     """Airflow (IRSA): start and follow the job on the virtual cluster as the execution role only, ingest
     into the raw zone, read reports and logs, write its task logs, read its secrets."""
     lake = s.lake_bucket
+    raw = f"{key(s.lake.raw_launches)}/*"
     logs_bucket, logs_prefix = s.job_logs
     execution_role = s.role_arn("emr-job-execution")
     return [
@@ -151,8 +157,8 @@ def airflow(s: Settings, virtual_cluster_arn: str) -> list[Statement]:
             [execution_role],
             {"StringEquals": {"iam:PassedToService": "emr-containers.amazonaws.com"}},
         ),
-        list_prefixes("ListRawAndReports", s.s3_arn(lake), ["raw/spacex/launches/*", "_reports/*"]),
-        allow("IngestWritesRaw", ["s3:GetObject", "s3:PutObject"], [s.s3_arn(lake, "raw/spacex/launches/*")]),
+        list_prefixes("ListRawAndReports", s.s3_arn(lake), [raw, "_reports/*"]),
+        allow("IngestWritesRaw", ["s3:GetObject", "s3:PutObject"], [s.s3_arn(lake, raw)]),
         allow("ReadRunReports", ["s3:GetObject"], [s.s3_arn(lake, "_reports/*.json")]),
         list_prefixes("ListTaskLogs", s.s3_arn(logs_bucket), ["airflow/*", f"{logs_prefix}/*"]),
         allow("WriteTaskLogs", ["s3:GetObject", "s3:PutObject"], [s.s3_arn(logs_bucket, "airflow/*")]),
@@ -275,7 +281,10 @@ def karpenter_controller(s: Settings, queue_arn: str) -> list[Statement]:
     this account and region, launches and deletions only of what carries this cluster's tags, the one
     pre-made instance profile (no instance-profile management), its interruption queue."""
     cluster = s.cluster_name
-    ec2 = lambda kind: f"arn:aws:ec2:{s.region}:{s.account}:{kind}/*"  # noqa: E731
+
+    def ec2(kind: str) -> str:
+        return f"arn:aws:ec2:{s.region}:{s.account}:{kind}/*"
+
     owned = {
         f"aws:RequestTag/kubernetes.io/cluster/{cluster}": "owned",
         "aws:RequestTag/eks:eks-cluster-name": cluster,

@@ -105,9 +105,10 @@ def test_only_automation_writes_the_prod_lake(assembly, settings, env):
         for st in policy["Properties"]["PolicyDocument"]["Statement"]
         if st.get("Sid") == "OnlyAutomationWrites"
     ]
-    if env == "dev":
-        assert locks == []
+    if not s.get("platform.lake_write_lock"):
+        assert env == "dev" and locks == []
         return
+    assert env == "prod"
     (lock,) = locks
     assert lock["Effect"] == "Deny" and lock["Principal"] == {"AWS": "*"}
     assert {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"} <= set(lock["Action"])
@@ -279,10 +280,11 @@ def test_outputs_are_exactly_what_platform_outputs_maps_to_conf(assembly, env):
     assert sorted(keys) == sorted(OUTPUTS)
 
 
-def test_prod_stacks_are_termination_protected(assembly, env):
+def test_prod_stacks_are_termination_protected(assembly, settings, env):
     import json
 
     manifest = json.loads((assembly.outdir / "manifest.json").read_text())
     for kind in ("data", "cluster"):
         properties = manifest["artifacts"][f"spacex-{env}-{kind}"]["properties"]
         assert properties.get("terminationProtection", False) is (env == "prod")
+    assert settings[env].get("platform.termination_protection") is (env == "prod")

@@ -63,7 +63,7 @@ class ClusterStack(Stack):
                 ),
             ),
         )
-        cluster_arn = self.virtual_cluster.attr_arn
+        virtual_cluster_arn = self.virtual_cluster.attr_arn
         CfnOutput(
             self,
             "EmrVirtualClusterId",
@@ -81,7 +81,7 @@ class ClusterStack(Stack):
             "airflow",
             "Airflow: ingest, submit and follow the job, warehouse checks",
             self.web_identity(equals=AIRFLOW_SERVICE_ACCOUNTS),
-            policies.airflow(s, cluster_arn),
+            policies.airflow(s, virtual_cluster_arn),
         )
         self.role(
             "fluent-bit",
@@ -93,10 +93,10 @@ class ClusterStack(Stack):
             "analyst",
             "People: read the validated zone, reports, job runs and logs",
             iam.AccountRootPrincipal().with_conditions({"Bool": {"aws:MultiFactorAuthPresent": "true"}}),
-            policies.analyst(s, cluster_arn),
+            policies.analyst(s, virtual_cluster_arn),
             max_session_duration=Duration.hours(4),
         )
-        self.ci_role(cluster_arn)
+        self.ci_role(virtual_cluster_arn)
         self.karpenter()
 
     def role(
@@ -130,7 +130,7 @@ class ClusterStack(Stack):
             self.settings.oidc_provider_arn, condition, "sts:AssumeRoleWithWebIdentity"
         )
 
-    def ci_role(self, cluster_arn: str) -> None:
+    def ci_role(self, virtual_cluster_arn: str) -> None:
         s = self.settings
         provider = iam.CfnOIDCProvider(
             self, "GitHubOidcProvider", url=f"https://{GITHUB_OIDC}", client_id_list=["sts.amazonaws.com"]
@@ -149,7 +149,7 @@ class ClusterStack(Stack):
             "ci-deploy",
             f"GitHub Actions of {s.github_repository}, environment {s.env}: deploy stacks and artifacts",
             trust,
-            policies.ci_deploy(s, cluster_arn, stack_names(s.env)),
+            policies.ci_deploy(s, virtual_cluster_arn, stack_names(s.env)),
             max_session_duration=Duration.hours(2),
         )
         role.node.add_dependency(provider)

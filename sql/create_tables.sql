@@ -4,7 +4,8 @@
 --
 -- launches: one row per launch id. date_utc is the launch time in UTC (a naive TIMESTAMP holding
 -- UTC), date_unix the same instant in epoch seconds, date_precision how exact the date is
--- (half|quarter|year|month|day|hour). ingested_at: when the source snapshot landed in the raw zone.
+-- (half|quarter|year|month|day|hour). ingested_at: when the snapshot holding this version of the launch
+-- was fetched from the API (the raw file's fetch time; NULL when unknown).
 CREATE SCHEMA IF NOT EXISTS spacex;
 
 CREATE TABLE IF NOT EXISTS spacex.launches (
@@ -42,4 +43,16 @@ CREATE TABLE IF NOT EXISTS spacex.launch_cores (
     date_unix       BIGINT,
     upcoming        BOOLEAN,
     PRIMARY KEY (launch_id, core_position)
+);
+
+-- lake_loads: which committed lake snapshot each warehouse table holds (one row per table), written
+-- in the same transaction as the table's rows (sql/load_table.sql). The lake is the source of truth;
+-- a load that failed leaves this row, and the table, at the previous snapshot.
+CREATE TABLE IF NOT EXISTS spacex.lake_loads (
+    table_name      VARCHAR(64)  NOT NULL PRIMARY KEY,
+    table_uuid      VARCHAR(64)  NOT NULL,
+    snapshot_id     BIGINT       NOT NULL,
+    sequence_number BIGINT       NOT NULL,
+    run_id          VARCHAR(128),
+    loaded_at       TIMESTAMP
 );

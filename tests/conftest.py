@@ -12,6 +12,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from spacex_launches.config import load_config
+from spacex_launches.lakehouse import ICEBERG_PACKAGES, CatalogSettings, catalog_conf
 from spacex_launches.sparksession import spark_conf
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,12 +26,19 @@ logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
 @pytest.fixture(scope="session")
-def spark() -> SparkSession:
+def spark(tmp_path_factory) -> SparkSession:
+    """One session for the test run, with the Iceberg runtime and SQL extensions (a plain-python
+    session honours spark.jars.packages). Each test lake gets a catalog of its own: `lake_catalog`."""
     builder = SparkSession.builder.master("local[2]").appName("spacex-launches-tests")
-    for key, value in spark_conf(load_config("local", environ={})).items():
+    default_catalog = CatalogSettings(
+        "lake", "hadoop", "spacex", str(tmp_path_factory.mktemp("lake") / "validated")
+    )
+    conf = {**spark_conf(load_config("local", environ={})), **catalog_conf(default_catalog)}
+    for key, value in conf.items():
         builder = builder.config(key, value)
     session = (
-        builder.config("spark.sql.shuffle.partitions", "2")
+        builder.config("spark.jars.packages", ICEBERG_PACKAGES)
+        .config("spark.sql.shuffle.partitions", "2")
         .config("spark.default.parallelism", "2")
         .config("spark.ui.enabled", "false")
         .getOrCreate()
@@ -38,6 +46,22 @@ def spark() -> SparkSession:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+_catalogs: dict[str, CatalogSettings] = {}
+
+
+def lake_catalog(spark: SparkSession, lake_root: str | Path) -> CatalogSettings:
+    """The catalog of a test lake, registered once in the shared session (a catalog's warehouse
+    cannot change once Spark has loaded it, so each lake has a catalog name of its own)."""
+    root = str(lake_root).rstrip("/")
+    if root not in _catalogs:
+        settings = CatalogSettings(f"lake{len(_catalogs) + 1}", "hadoop", "spacex", f"{root}/validated")
+        for key, value in catalog_conf(settings).items():
+            if key != "spark.sql.extensions":
+                spark.conf.set(key, value)
+        _catalogs[root] = settings
+    return _catalogs[root]
 
 
 @pytest.fixture(scope="session")
@@ -48,8 +72,11 @@ def snapshot_file() -> Path:
     return SNAPSHOT_FILE
 
 
-def spark_submit(*args: str, env: dict[str, str] | None = None, packages: str | None = None):
-    """Run jobs/launches_etl.py through pyspark's own spark-submit, as `make run` does."""
+def spark_submit_command(
+    *args: str, env: dict[str, str] | None = None, packages: str | None = None
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that run jobs/launches_etl.py through pyspark's own
+    spark-submit, as `make run` does (the Iceberg runtime from --packages)."""
     submit = Path(sys.executable).parent / "spark-submit"
     command = [
         str(submit),
@@ -59,12 +86,19 @@ def spark_submit(*args: str, env: dict[str, str] | None = None, packages: str | 
         f"-Dlog4j2.configurationFile=file:{REPO / 'conf' / 'log4j2.properties'}",
         "--conf",
         "spark.sql.shuffle.partitions=2",
+        "--packages",
+        ",".join(filter(None, [ICEBERG_PACKAGES, packages])),
+        str(REPO / "jobs" / "launches_etl.py"),
+        *args,
     ]
-    if packages:
-        command += ["--packages", packages]
-    command += [str(REPO / "jobs" / "launches_etl.py"), *args]
     environment = {**os.environ, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
     environment.update(env or {})
+    return command, environment
+
+
+def spark_submit(*args: str, env: dict[str, str] | None = None, packages: str | None = None):
+    """Run the job to completion (see spark_submit_command)."""
+    command, environment = spark_submit_command(*args, env=env, packages=packages)
     return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600)
 
 

@@ -40,13 +40,14 @@ def key(uri: str) -> str:
 
 
 def job_execution(s: Settings) -> list[Statement]:
-    """The Spark job on EMR on EKS (IRSA): lake zones, Iceberg tables in Glue, artifacts, the Redshift
-    connector's tempdir, logs and the Redshift secret."""
+    """The Spark job on EMR on EKS (IRSA): the raw zone (read), the Iceberg warehouse of the validated zone
+    and its quarantine (read, write, delete: commits and expired files) with their tables in Glue, its
+    staging and reports, artifacts, the Redshift connector's tempdir, logs and the Redshift secret."""
     lake, lake_arn = s.lake_bucket, s.s3_arn(s.lake_bucket)
     paths = s.lake
     raw = f"{key(paths.raw_launches)}/*"
     validated = f"{s.validated_prefix}/*"
-    outputs = [validated, key(paths.quarantine("*")), key(paths.staging("*")), key(paths.trash("*"))]
+    outputs = [validated, key(paths.staging("*"))]
     tempdir_bucket, tempdir_prefix = s.tempdir
     artifacts_bucket, artifacts_prefix = s.artifacts
     logs_bucket, logs_prefix = s.job_logs
@@ -55,14 +56,7 @@ def job_execution(s: Settings) -> list[Statement]:
         list_prefixes(
             "ListLakeZones",
             lake_arn,
-            [
-                raw,
-                validated,
-                "quarantine/spacex/*",
-                "_reports/*",
-                "_staging/*",
-                "_trash/*",
-            ],
+            [raw, validated, "_reports/*", "_staging/*"],
         ),
         allow("ReadRaw", ["s3:GetObject"], [s.s3_arn(lake, raw)]),
         allow(
@@ -185,18 +179,17 @@ def redshift_copy(s: Settings) -> list[Statement]:
 
 
 def analyst(s: Settings, virtual_cluster_arn: str) -> list[Statement]:
-    """People (with MFA): read validated tables, quarantine and reports, job runs and their logs."""
+    """People (with MFA): read the validated zone's tables (quarantine included) and the run reports, job
+    runs and their logs."""
     lake = s.lake_bucket
     validated = f"{s.validated_prefix}/*"
     database = s.catalog.database
     return [
-        list_prefixes(
-            "ListValidatedAndReports", s.s3_arn(lake), [validated, "quarantine/spacex/*", "_reports/*"]
-        ),
+        list_prefixes("ListValidatedAndReports", s.s3_arn(lake), [validated, "_reports/*"]),
         allow(
             "ReadValidatedAndReports",
             ["s3:GetObject"],
-            [s.s3_arn(lake, validated), s.s3_arn(lake, "quarantine/spacex/*"), s.s3_arn(lake, "_reports/*")],
+            [s.s3_arn(lake, validated), s.s3_arn(lake, "_reports/*")],
         ),
         allow(
             "ReadTableDefinitions",

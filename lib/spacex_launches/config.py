@@ -22,6 +22,7 @@ ENV_OVERRIDES: dict[str, str] = {
     "SPACEX_LAKE": "lake",
     "SPACEX_INPUT": "input",
     "SPACEX_WAREHOUSE": "warehouse.target",
+    "SPACEX_WAREHOUSE_LOCK_TIMEOUT_S": "warehouse.lock_timeout_s",
     "SPACEX_API_BASE_URL": "api.base_url",
     "SPACEX_API_VERSION": "api.version",
     "AWS_ENDPOINT_URL": "s3.endpoint_url",

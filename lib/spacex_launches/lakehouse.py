@@ -8,10 +8,22 @@ conf/<env>.yaml), with the data under the same `<lake>/validated` prefix.
 
 from __future__ import annotations
 
+import logging
+import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from spacex_launches import precedence, schemas
 from spacex_launches.config import ConfigError, get_dotted
+
+log = logging.getLogger("spacex_launches")
 
 # The Iceberg release EMR 7.13 ships (1.10.0-amzn-1); EMR uses the image's own jar (EMR_ICEBERG_JAR),
 # everywhere else spark-submit resolves ICEBERG_PACKAGES from Maven.
@@ -60,3 +72,235 @@ def catalog_conf(settings: CatalogSettings) -> dict[str, str]:
     else:
         conf[f"{prefix}.type"] = "hadoop"
     return conf
+
+
+class LakeError(RuntimeError):
+    """The validated zone cannot be used as it is (an old layout, an unreadable table)."""
+
+
+class CommitConflict(RuntimeError):
+    """Concurrent runs kept committing to the same table: this run's commit lost every retry."""
+
+
+@dataclass(frozen=True)
+class TableSnapshot:
+    """A committed state of one lake table. `snapshot_id` 0: the table has no snapshot yet (empty).
+    Sequence numbers order one table's snapshots; `table_uuid` tells a re-created table apart."""
+
+    table: str
+    table_uuid: str
+    snapshot_id: int
+    sequence_number: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "table_uuid": self.table_uuid,
+            "snapshot_id": self.snapshot_id,
+            "sequence_number": self.sequence_number,
+        }
+
+
+@dataclass(frozen=True)
+class MergeResult:
+    snapshot: TableSnapshot  # the table's state after this run's commit (or its unchanged state)
+    committed: bool
+    # launches per change (insert, update, unchanged, kept_newer); None for a first load into an
+    # empty table, which writes every incoming row without comparing
+    launches: dict[str, int] | None
+    rows_added: int = 0  # rows in the files the commit added / removed (its snapshot summary)
+    rows_removed: int = 0
+    attempts: int = 1
+
+
+# Lake tables: the contract columns plus where each row came from. Partitioned by launch year (few,
+# evenly sized partitions: a merge rewrites only the years it touches); the quarantine by run, so a
+# retried run replaces its own rows and nothing else.
+PROVENANCE = [T.StructField("source_file", T.StringType()), T.StructField("run_id", T.StringType())]
+LAKE_TABLES = {
+    "launches": (T.StructType([*schemas.LAUNCHES.fields, *PROVENANCE]), "years(date_utc)"),
+    "launch_cores": (
+        T.StructType(
+            [*schemas.LAUNCH_CORES.fields, T.StructField("ingested_at", T.TimestampType()), *PROVENANCE]
+        ),
+        "years(date_utc)",
+    ),
+    "quarantine": (
+        T.StructType([T.StructField("run_id", T.StringType()), *schemas.QUARANTINE.fields]),
+        "run_id",
+    ),
+}
+TABLE_PROPERTIES = {
+    "format-version": "2",
+    "write.distribution-mode": "hash",  # one file per partition and task, whatever the input order
+    "write.metadata.delete-after-commit.enabled": "true",
+    "write.metadata.previous-versions-max": "100",
+}
+RUN_ID_PROPERTY = "spacex.run-id"
+COMMIT_ATTEMPTS = 5
+_CONFLICTS = (
+    "org.apache.iceberg.exceptions.ValidationException",
+    "org.apache.iceberg.exceptions.CommitFailedException",
+)
+
+
+def is_commit_conflict(exc: BaseException) -> bool:
+    text = str(exc)
+    return any(name in text for name in _CONFLICTS)
+
+
+def years_filter(years: list[int]) -> Column:
+    """Rows whose launch time falls in `years` (UTC), as whole `years(date_utc)` partitions."""
+    condition = F.lit(False)
+    for year in years:
+        start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
+        condition = condition | ((F.col("date_utc") >= F.lit(start)) & (F.col("date_utc") < F.lit(end)))
+    return condition
+
+
+class Lakehouse:
+    """The validated zone's Iceberg tables: create, read at a snapshot, merge by precedence."""
+
+    def __init__(self, spark: SparkSession, settings: CatalogSettings):
+        self.spark = spark
+        self.settings = settings
+
+    def name(self, table: str) -> str:
+        return self.settings.table(table)
+
+    def ensure_tables(self) -> None:
+        """Create the namespace and tables if missing (a concurrent run may create them first)."""
+        self._refuse_old_layout()
+        self._create_if_missing(
+            f"CREATE NAMESPACE IF NOT EXISTS {self.settings.name}.{self.settings.database}"
+        )
+        properties = ", ".join(f"'{key}' = '{value}'" for key, value in TABLE_PROPERTIES.items())
+        for table, (schema, partitioning) in LAKE_TABLES.items():
+            columns = ", ".join(f"{field.name} {field.dataType.simpleString()}" for field in schema.fields)
+            self._create_if_missing(
+                f"CREATE TABLE IF NOT EXISTS {self.name(table)} ({columns}) USING iceberg "
+                f"PARTITIONED BY ({partitioning}) TBLPROPERTIES ({properties})"
+            )
+
+    def _create_if_missing(self, statement: str) -> None:
+        """Run a CREATE ... IF NOT EXISTS; another run creating the same object first is fine."""
+        try:
+            self.spark.sql(statement)
+        except Exception as exc:
+            if "AlreadyExists" not in str(exc) and "already exists" not in str(exc):
+                raise
+
+    def _refuse_old_layout(self) -> None:
+        """Before Iceberg, validated/spacex/<table> held plain Parquet; a table must not adopt it."""
+        if self.settings.type != "hadoop":
+            return
+        from spacex_launches.lake import LakeFS
+
+        lakefs = LakeFS(self.spark)
+        for table in LAKE_TABLES:
+            location = f"{self.settings.warehouse}/{self.settings.database}/{table}"
+            if lakefs.exists(location) and not lakefs.exists(f"{location}/metadata"):
+                raise LakeError(
+                    f"{location} holds files that are not an Iceberg table (the validated zone's layout "
+                    "before Iceberg): move it aside, or delete it and re-run from the raw zone"
+                )
+
+    def _java_table(self, table: str):
+        jvm = self.spark.sparkContext._jvm
+        return jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(
+            self.spark._jsparkSession, self.name(table)
+        )
+
+    def snapshot(self, table: str) -> TableSnapshot:
+        """The table's current committed state, read fresh from the catalog."""
+        java_table = self._java_table(table)
+        current = java_table.currentSnapshot()
+        return TableSnapshot(
+            table=table,
+            table_uuid=str(java_table.uuid().toString()),
+            snapshot_id=int(current.snapshotId()) if current is not None else 0,
+            sequence_number=int(current.sequenceNumber()) if current is not None else 0,
+        )
+
+    def read(self, table: str, snapshot: TableSnapshot | None = None) -> DataFrame:
+        """The table's rows at `snapshot` (default: now)."""
+        if snapshot is None or snapshot.snapshot_id == 0:
+            return self.spark.table(self.name(table))
+        return self.spark.sql(f"SELECT * FROM {self.name(table)} VERSION AS OF {snapshot.snapshot_id}")
+
+    def merge(
+        self,
+        table: str,
+        incoming: DataFrame,
+        decide: Callable[[DataFrame], DataFrame],
+        run_id: str,
+    ) -> MergeResult:
+        """Merge `incoming` (the table's columns but run_id) into `table` by precedence.
+
+        `decide(current)` returns the per-launch changes (precedence.launch_changes or
+        slot_set_changes). Only the partitions (years) holding changed launches are rewritten, in one
+        commit that Iceberg validates against the snapshot the decision was made on: if another run
+        committed to the table in between, the commit fails and the merge is decided again."""
+        incoming = incoming.withColumn("run_id", F.lit(run_id))
+        columns = LAKE_TABLES[table][0].fieldNames()
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            base = self.snapshot(table)
+            if base.snapshot_id == 0:
+                # An empty table: every incoming launch is new and the whole table is written.
+                counts, rows, overwritten = None, incoming, F.lit(True)
+            else:
+                current = self.read(table, base)
+                changes = decide(current)
+                counts, years = precedence.change_summary(changes)
+                if not any(counts[change] for change in precedence.CHANGED):
+                    return MergeResult(base, committed=False, launches=counts, attempts=attempt)
+                rows = precedence.rewritten_partitions(current, incoming, changes, years)
+                overwritten = years_filter(years)
+            writer = (
+                rows.select(*columns)
+                .writeTo(self.name(table))
+                .option("isolation-level", "serializable")
+                .option(f"snapshot-property.{RUN_ID_PROPERTY}", run_id)
+            )
+            if base.snapshot_id:
+                writer = writer.option("validate-from-snapshot-id", str(base.snapshot_id))
+            log.info("%s: committing (attempt %d)", table, attempt)
+            try:
+                writer.overwrite(overwritten)
+            except Exception as exc:
+                if not is_commit_conflict(exc):
+                    raise
+                log.warning(
+                    "%s: another run committed first (attempt %d/%d): deciding again",
+                    table,
+                    attempt,
+                    COMMIT_ATTEMPTS,
+                )
+                time.sleep(random.uniform(0.5, 2.0) * attempt)
+                continue
+            summary = self._java_table(table).currentSnapshot().summary()
+            log.info("%s: committed", table)
+            return MergeResult(
+                self.snapshot(table),
+                committed=True,
+                launches=counts,
+                rows_added=int(summary.get("added-records") or 0),
+                rows_removed=int(summary.get("deleted-records") or 0),
+                attempts=attempt,
+            )
+        raise CommitConflict(
+            f"{self.name(table)}: {COMMIT_ATTEMPTS} commits in a row lost to concurrent runs; nothing of this "
+            "run is in that table: re-run it"
+        )
+
+    def replace_quarantine(self, rows: DataFrame, run_id: str) -> tuple[TableSnapshot, int]:
+        """The run's quarantined records, replacing any an earlier attempt of the same run wrote.
+        Returns the table's snapshot and the rows that commit added (from the snapshot's summary)."""
+        (
+            rows.withColumn("run_id", F.lit(run_id))
+            .select(*LAKE_TABLES["quarantine"][0].fieldNames())
+            .writeTo(self.name("quarantine"))
+            .option(f"snapshot-property.{RUN_ID_PROPERTY}", run_id)
+            .overwrite(F.col("run_id") == F.lit(run_id))
+        )
+        summary = self._java_table("quarantine").currentSnapshot().summary()
+        return self.snapshot("quarantine"), int(summary.get("added-records") or 0)

@@ -1,33 +1,26 @@
-"""One run of the launches job: raw JSON -> staged outputs -> checks -> publish -> warehouse merge.
+"""One run of the launches job: raw JSON -> staged records -> Iceberg commits -> warehouse load.
 
 The raw input is scanned once: records are parsed, checked and written to a staging Parquet in a single
-pass whose counts come from `DataFrame.observe`; every later step reads that Parquet.
+pass whose counts come from `DataFrame.observe`; every later step reads that Parquet. Each lake table
+then changes in one Iceberg commit (or not at all), by precedence of snapshot time (precedence.py), and
+the warehouse is brought to the tables' committed snapshots. A crash at any point leaves every table
+at its old or its new snapshot; re-running (same or new run id) finishes the work.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
-from spacex_launches import quality, transforms
-from spacex_launches.lake import (
-    InputFileError,
-    LakeFS,
-    LakePaths,
-    find_input_files,
-    publish,
-    read_raw_records,
-)
+from spacex_launches import precedence, quality, schemas, transforms
+from spacex_launches.lake import InputFileError, LakeFS, LakePaths, find_input_files, read_raw_records
+from spacex_launches.lakehouse import CatalogSettings, Lakehouse, MergeResult
 from spacex_launches.report import timed
 from spacex_launches.warehouse import WarehouseLoader
-
-
-class PipelineError(RuntimeError):
-    """The run cannot succeed; the message names the file, record or rule and nothing was published."""
 
 
 @dataclass(frozen=True)
@@ -35,16 +28,18 @@ class RunOptions:
     inputs: list[str]
     lake: str
     run_id: str
+    catalog: CatalogSettings
     default_api_version: str = "v5"
     ingest_date_from: date | None = None
     ingest_date_to: date | None = None
+    snapshot_time: datetime | None = None  # for files whose name or manifest carries no fetch time
 
 
 STAGED_RECORD_COLUMNS = [
     "source_file",
     "source_block",
     "source_row",
-    "source_modified_at",
+    "snapshot_time",
     "id",
     "flight_number",
     "name",
@@ -59,6 +54,10 @@ STAGED_RECORD_COLUMNS = [
     "cores",
     "failed_rules",
 ]
+LAUNCH_COLUMNS = [field.name for field in schemas.LAUNCHES.fields if field.name != "launch_id"]
+SLOT_COLUMNS = [
+    field.name for field in schemas.LAUNCH_CORES.fields if field.name not in ("launch_id", "core_position")
+] + ["ingested_at"]
 
 
 def _count_where(condition: Column) -> Column:
@@ -75,6 +74,16 @@ def _intake_metrics() -> list:
         _count_where(readable & (disposition == transforms.QUARANTINED)).alias("quarantined"),
         _count_where(readable & (disposition == transforms.DUPLICATE)).alias("duplicates_collapsed"),
         _count_where(readable & (disposition == transforms.LATEST)).alias("latest"),
+        # the core slots of the launches kept, and how many name no core (an unknown booster)
+        F.sum(F.when(disposition == transforms.LATEST, F.size(F.coalesce("cores", F.array())))).alias(
+            "slots"
+        ),
+        F.sum(
+            F.when(
+                disposition == transforms.LATEST,
+                F.size(F.filter("cores", lambda core: core["core"].isNull())),
+            )
+        ).alias("unknown_core_slots"),
         *[
             _count_where(readable & F.array_contains("failed_rules", rule)).alias(f"rule:{rule}")
             for rule in quality.RULE_NAMES
@@ -84,7 +93,8 @@ def _intake_metrics() -> list:
 
 def stage_records(spark: SparkSession, files, staged_path: str) -> dict[str, Any]:
     """The one scan of the raw input: parse, apply the rules, mark duplicates, write every record
-    with its disposition to `staged_path`. The raw text is kept only for quarantined records."""
+    with its disposition to `staged_path` (replacing what a crashed attempt of the run left there).
+    The raw text is kept only for quarantined records."""
     intake = Observation("intake")
     raw_if_failed = F.when(~quality.is_valid(), F.col("raw_record")).alias("raw_record")
     records = (
@@ -101,59 +111,86 @@ def stage_records(spark: SparkSession, files, staged_path: str) -> dict[str, Any
     return {key: value if key == "unreadable_example" else (value or 0) for key, value in intake.get.items()}
 
 
-def _with_launch_year(df: DataFrame) -> DataFrame:
-    """Partition column of the validated zone: few, evenly sized partitions and one file each."""
-    return df.withColumn("launch_year", F.year("date_utc")).repartition("launch_year")
-
-
-def _write_counted(df: DataFrame, path: str, *extra_metrics) -> dict[str, int]:
-    written = Observation(path.rsplit("/", 1)[-1])
-    counted = df.observe(written, F.count(F.lit(1)).alias("rows"), *extra_metrics)
-    if "date_utc" in df.columns:
-        counted.transform(_with_launch_year).write.partitionBy("launch_year").parquet(path)
-    else:
-        counted.repartition(1).write.parquet(path)
-    return {key: value or 0 for key, value in written.get.items()}
-
-
-def build_outputs(
-    spark: SparkSession, options: RunOptions, intake: dict[str, Any], staged_records: str, staging: str
-) -> dict[str, int]:
-    """From the staged records write quarantine, launches and launch_cores into `staging`.
-    An output the intake counted no rows for is not written (nor its empty job run)."""
-    written = {"quarantined": 0, "launches": 0, "launch_cores": 0, "unknown_core_slots": 0}
-    records = spark.read.parquet(staged_records)
+def commit_records(
+    lake: Lakehouse, staged: DataFrame, intake: dict[str, Any], options: RunOptions
+) -> dict[str, Any]:
+    """Commit the run's records: its quarantine, then launches, then launch_cores, each table in one
+    Iceberg commit (skipped when nothing changes). Returns per table what happened."""
+    outcome: dict[str, Any] = {}
     if intake["quarantined"]:
-        quarantined = records.filter(F.col("disposition") == transforms.QUARANTINED)
-        quarantine = _write_counted(quarantined.transform(transforms.to_quarantine), f"{staging}/quarantine")
-        written["quarantined"] = quarantine["rows"]
-    if intake["latest"]:
-        latest = records.filter(F.col("disposition") == transforms.LATEST)
-        launches = _write_counted(
-            transforms.to_launches(latest, options.default_api_version), f"{staging}/launches"
+        quarantined = staged.filter(F.col("disposition") == transforms.QUARANTINED)
+        snapshot, rows = lake.replace_quarantine(
+            quarantined.transform(transforms.to_quarantine), options.run_id
         )
-        cores = _write_counted(
-            transforms.to_launch_cores(latest),
-            f"{staging}/launch_cores",
-            _count_where(F.col("core_id").isNull()).alias("unknown"),
-        )
-        written.update(
-            launches=launches["rows"], launch_cores=cores["rows"], unknown_core_slots=cores["unknown"]
-        )
-    return written
+        outcome["quarantine"] = {"rows": rows, **snapshot.as_dict(), "committed": True}
+    if not intake["latest"]:
+        return outcome
+
+    latest = staged.filter(F.col("disposition") == transforms.LATEST)
+    launches = transforms.to_launches(latest, options.default_api_version)
+    slots = transforms.to_launch_cores(latest)
+    merged = lake.merge(
+        "launches",
+        launches,
+        lambda current: precedence.launch_changes(launches, current, LAUNCH_COLUMNS),
+        options.run_id,
+    )
+    outcome["launches"] = _merge_outcome(merged, first_load={precedence.INSERT: merged.rows_added})
+    merged = lake.merge(
+        "launch_cores",
+        slots,
+        lambda current: precedence.slot_set_changes(
+            slots, launches, current, lake.read("launches"), SLOT_COLUMNS
+        ),
+        options.run_id,
+    )
+    outcome["launch_cores"] = _merge_outcome(merged, first_load={precedence.INSERT: intake["latest"]})
+    if merged.launches is None and merged.rows_added != intake["slots"]:  # a bug, not bad input
+        raise RuntimeError(f"launch_cores: {merged.rows_added} rows written for {intake['slots']} core slots")
+    return outcome
+
+
+def _merge_outcome(merged: MergeResult, first_load: dict[str, int]) -> dict[str, Any]:
+    """What the report says of a merge; `first_load`: the launch counts of a first load, which
+    writes without comparing (for launches the rows its commit added: one per launch)."""
+    return {
+        **merged.snapshot.as_dict(),
+        "committed": merged.committed,
+        "launches": {**dict.fromkeys(precedence.CHANGES, 0), **(merged.launches or first_load)},
+        "rows_added": merged.rows_added,
+        "rows_removed": merged.rows_removed,
+        "attempts": merged.attempts,
+    }
 
 
 def run_pipeline(
     spark: SparkSession, options: RunOptions, loader: WarehouseLoader | None, report: dict[str, Any]
 ) -> dict[str, Any]:
-    """Run once, filling `report` as it goes. Raises InputFileError / PipelineError / WarehouseError."""
+    """Run once, filling `report` as it goes. Raises InputFileError / LakeError / CommitConflict /
+    WarehouseError."""
     lakefs = LakeFS(spark)
     paths = LakePaths.at(options.lake)
     staging = paths.staging(options.run_id)
+    lake = Lakehouse(spark, options.catalog)
     try:
         with timed(report, "discover_inputs"):
-            files = find_input_files(lakefs, options.inputs, options.ingest_date_from, options.ingest_date_to)
-        report["inputs"]["files"] = [{"path": f.path, "format": f.format, "bytes": f.size} for f in files]
+            files = find_input_files(
+                lakefs,
+                options.inputs,
+                options.ingest_date_from,
+                options.ingest_date_to,
+                options.snapshot_time,
+            )
+        report["inputs"]["files"] = [
+            {
+                "path": f.path,
+                "format": f.format,
+                "bytes": f.size,
+                "snapshot_time": f.snapshot_time.isoformat() if f.snapshot_time else None,
+                "snapshot_time_from": f.snapshot_time_from,
+            }
+            for f in files
+        ]
 
         with timed(report, "read_parse_validate"):
             intake = stage_records(spark, files, f"{staging}/records")
@@ -167,62 +204,58 @@ def run_pipeline(
                 )
             )
         report["rule_failures"] = {rule: intake[f"rule:{rule}"] for rule in quality.RULE_NAMES}
-        if intake["input_records"] == 0:
-            report["counts"] = {"input_records": 0}
-            report["status"] = "no_op"
-            report["message"] = "the input holds no launch records: nothing was published or loaded"
-            return report
 
-        with timed(report, "write_outputs"):
-            written = build_outputs(spark, options, intake, f"{staging}/records", staging)
-        counts = {
-            "input_records": intake["input_records"],
-            "launches": written["launches"],
-            "duplicates_collapsed": intake["duplicates_collapsed"],
-            "quarantined": written["quarantined"],
-            "launch_cores": written["launch_cores"],
-            "unknown_core_slots": written["unknown_core_slots"],
-        }
-        report["counts"] = counts
-        accounted = counts["launches"] + counts["duplicates_collapsed"] + counts["quarantined"]
-        # The written counts are observed separately from the intake's: a row lost between the raw
-        # input and the outputs breaks the balance.
-        report["conservation"] = {
-            "rule": "input_records = launches + duplicates_collapsed + quarantined",
-            "holds": accounted == counts["input_records"]
-            and (written["launches"], written["quarantined"]) == (intake["latest"], intake["quarantined"]),
-        }
-        if not report["conservation"]["holds"]:
-            raise PipelineError(
-                f"record conservation failed: {counts['input_records']} in, {accounted} accounted for "
-                f"(intake: {intake['latest']} latest, {intake['quarantined']} quarantined)"
+        with timed(report, "commit"):
+            lake.ensure_tables()
+            if intake["input_records"]:
+                staged = spark.read.parquet(f"{staging}/records")
+                report["lake"] = commit_records(lake, staged, intake, options)
+            else:
+                report["lake"] = {}
+                report["message"] = "the input holds no launch records: the lake is unchanged"
+        report["counts"] = _counts(intake, report["lake"])
+        _check_conservation(report)
+        if intake["input_records"] and not intake["latest"]:
+            report["message"] = (
+                f"every one of the {intake['input_records']} input records failed the quality rules: they "
+                f"are in the quarantine (run_id {options.run_id}); launches and warehouse are unchanged"
             )
 
-        with timed(report, "publish"):
-            if counts["quarantined"]:
-                lakefs.rename(f"{staging}/quarantine", paths.quarantine(options.run_id))
-                report["outputs"]["quarantine"] = paths.quarantine(options.run_id)
-            if counts["launches"] == 0:
-                raise PipelineError(
-                    f"none of the {counts['input_records']} input records passed the quality rules "
-                    f"(see {paths.quarantine(options.run_id)}): validated data and warehouse left unchanged"
-                )
-            for table in ("launches", "launch_cores"):
-                publish(
-                    lakefs,
-                    f"{staging}/{table}",
-                    paths.validated(table),
-                    f"{paths.trash(options.run_id)}/{table}",
-                )
-                report["outputs"][table] = paths.validated(table)
-
+        snapshots = {table: lake.snapshot(table) for table in ("launches", "launch_cores")}
+        report["lake_snapshots"] = {table: snapshot.as_dict() for table, snapshot in snapshots.items()}
         if loader is not None:
             report["warehouse"] = {"target": loader.target, "location": loader.describe()}
             with timed(report, "warehouse_load"):
-                report["warehouse"]["tables"] = loader.load(
-                    spark, {table: paths.validated(table) for table in ("launches", "launch_cores")}
-                )
-        report["status"] = "succeeded"
+                report["warehouse"].update(loader.sync(spark, lake, snapshots, options.run_id))
+        report["status"] = "succeeded" if intake["input_records"] else "no_op"
         return report
     finally:
         lakefs.delete(staging)
+
+
+def _counts(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, int]:
+    return {
+        "input_records": intake["input_records"],
+        "launches": sum(lake.get("launches", {}).get("launches", {}).values()),
+        "duplicates_collapsed": intake["duplicates_collapsed"],
+        "quarantined": lake.get("quarantine", {}).get("rows", 0),
+        "launch_cores": intake["slots"],
+        "unknown_core_slots": intake["unknown_core_slots"],
+    }
+
+
+def _check_conservation(report: dict[str, Any]) -> None:
+    """Every input record is a launch the merge decided on, a collapsed duplicate or a quarantined
+    row read back from the committed table: counted apart from the intake's own counts."""
+    counts = report["counts"]
+    accounted = counts["launches"] + counts["duplicates_collapsed"] + counts["quarantined"]
+    report["conservation"] = {
+        "rule": "input_records = launches + duplicates_collapsed + quarantined",
+        "holds": accounted == counts["input_records"],
+    }
+    if not report["conservation"]["holds"]:  # a bug, not bad input: every commit is still whole
+        raise RuntimeError(
+            f"record conservation failed: {counts['input_records']} in, {accounted} accounted for "
+            f"({counts['launches']} launches decided, {counts['duplicates_collapsed']} duplicates, "
+            f"{counts['quarantined']} quarantined rows committed)"
+        )

@@ -28,6 +28,8 @@ def new_report(run_id: str, env: str, inputs: list[str], lake: str) -> dict[str,
         "conservation": {},
         "rule_failures": {},
         "outputs": {"lake": lake},
+        "lake": {},
+        "lake_snapshots": {},
         "warehouse": None,
         "durations_s": {},
         "error": None,
@@ -73,15 +75,36 @@ def summary(report: dict[str, Any]) -> str:
     failing = {rule: n for rule, n in report.get("rule_failures", {}).items() if n}
     if failing:
         lines.append("  rules      " + ", ".join(f"{rule}={n}" for rule, n in failing.items()))
-    if report.get("warehouse"):
+    for table, outcome in report.get("lake", {}).items():
+        lines.append(f"  lake       {table}: {_lake_line(outcome)}")
+    if report.get("warehouse") and report["warehouse"].get("tables"):
         warehouse = report["warehouse"]
         tables = ", ".join(
             f"{table} {stats['before']:,}->{stats['after']:,}"
             for table, stats in warehouse.get("tables", {}).items()
         )
-        lines.append(f"  warehouse  {warehouse['location']}: {tables}")
+        note = " (already at the lake's snapshots)" if warehouse.get("up_to_date_before") else ""
+        lines.append(f"  warehouse  {warehouse['location']}: {tables}{note}")
     if report["durations_s"]:
         lines.append(f"  took       {report['durations_s'].get('total', 0):.1f} s")
     if report.get("error"):
         lines.append(f"  error      {report['error']}")
     return "\n".join(lines)
+
+
+def _lake_line(outcome: dict[str, Any]) -> str:
+    """`launches: 3 new, 2 updated, 200 unchanged, 1 kept (lake newer) -> snapshot 123`."""
+    commit = (
+        f"snapshot {outcome['snapshot_id']}" if outcome.get("committed") else "no commit (nothing changed)"
+    )
+    if "launches" not in outcome:
+        return f"{outcome.get('rows', 0):,} rows -> {commit}"
+    launches = outcome["launches"]
+    parts = [
+        f"{launches.get('insert', 0):,} new",
+        f"{launches.get('update', 0):,} updated",
+        f"{launches.get('unchanged', 0):,} unchanged",
+    ]
+    if launches.get("kept_newer"):
+        parts.append(f"{launches['kept_newer']:,} kept (the lake holds a newer snapshot)")
+    return f"{', '.join(parts)} launches -> {commit}"

@@ -48,7 +48,7 @@ RAW_RECORDS = T.StructType(
         T.StructField("source_file", T.StringType(), False),
         T.StructField("source_block", T.LongType(), False),
         T.StructField("source_row", T.LongType(), False),
-        T.StructField("source_modified_at", T.TimestampType()),
+        T.StructField("snapshot_time", T.TimestampType()),
         T.StructField("raw_record", T.StringType()),
     ]
 )

@@ -40,11 +40,14 @@ def s3a_conf(config: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def build_session(config: dict[str, Any], app_name: str | None = None) -> SparkSession:
+def build_session(
+    config: dict[str, Any], app_name: str | None = None, extra_conf: dict[str, str] | None = None
+) -> SparkSession:
+    """The session for a run; `extra_conf` (e.g. the lake catalog's settings) goes on top."""
     builder = SparkSession.builder.appName(
         app_name or get_dotted(config, "spark.app_name", "spacex-launches")
     )
-    for key, value in spark_conf(config).items():
+    for key, value in {**spark_conf(config), **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("WARN")

@@ -25,11 +25,14 @@ def with_disposition(records: DataFrame) -> DataFrame:
     """Add `disposition`: `quarantined` (failed a rule), `duplicate` (an older copy of a valid launch id)
     or `latest` (the one record kept per launch id).
 
-    The latest snapshot wins: file path order, then position in the file. Raw-zone file names start
-    with the UTC fetch time, so path order is snapshot order.
+    The latest snapshot wins: its fetch time (`snapshot_time`; unknown is oldest), then file path,
+    then position in the file.
     """
     latest_first = Window.partitionBy(F.col("id"), quality.is_valid()).orderBy(
-        F.col("source_file").desc(), F.col("source_block").desc(), F.col("source_row").desc()
+        F.col("snapshot_time").desc_nulls_last(),
+        F.col("source_file").desc(),
+        F.col("source_block").desc(),
+        F.col("source_row").desc(),
     )
     return records.withColumn(
         "disposition",
@@ -60,7 +63,8 @@ def with_source_api_version(records: DataFrame, default_version: str = "v5") -> 
 
 
 def to_launches(records: DataFrame, default_api_version: str = "v5") -> DataFrame:
-    """The `launches` contract table. `ingested_at` is when the source snapshot landed."""
+    """The `launches` contract table and each row's `source_file`. `ingested_at` is the fetch time of
+    the snapshot the record came from."""
     return records.transform(with_source_api_version, default_api_version).select(
         F.col("id").alias("launch_id"),
         F.col("flight_number").cast("int").alias("flight_number"),
@@ -74,12 +78,14 @@ def to_launches(records: DataFrame, default_api_version: str = "v5") -> DataFram
         F.col("launchpad").alias("launchpad_id"),
         F.col("details"),
         F.col("source_api_version"),
-        F.col("source_modified_at").alias("ingested_at"),
+        F.col("snapshot_time").alias("ingested_at"),
+        F.col("source_file"),
     )
 
 
 def to_launch_cores(records: DataFrame) -> DataFrame:
-    """The `launch_cores` contract table: one row per (launch, core slot).
+    """The `launch_cores` contract table: one row per (launch, core slot), with the snapshot time
+    (`ingested_at`) and `source_file` of the launch record the slots came from.
 
     A launch with an empty `cores` array has no slot to key a row on; it stays in `launches`.
     """
@@ -87,6 +93,8 @@ def to_launch_cores(records: DataFrame) -> DataFrame:
         F.col("id").alias("launch_id"),
         F.col("launch_ts").alias("date_utc"),
         F.col("upcoming"),
+        F.col("snapshot_time").alias("ingested_at"),
+        F.col("source_file"),
         F.posexplode_outer("cores").alias("core_position", "core"),
     ).filter(F.col("core_position").isNotNull())
     return slots.select(
@@ -104,6 +112,8 @@ def to_launch_cores(records: DataFrame) -> DataFrame:
         "date_utc",
         F.col("date_utc").cast("long").alias("date_unix"),
         "upcoming",
+        "ingested_at",
+        "source_file",
     )
 
 

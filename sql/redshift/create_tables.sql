@@ -1,9 +1,9 @@
 -- Warehouse contract tables for Amazon Redshift: the same columns and types as sql/create_tables.sql,
 -- plus distribution and sort keys. PRIMARY KEY is informational in Redshift (not enforced): the
--- merge (sql/merge.sql) is what keeps the keys unique.
+-- load (sql/load_table.sql: the lake's rows at one snapshot) is what keeps the keys unique.
 --
 -- The loader runs these statements as the connector's preactions, in the same transaction as the
--- COPY and the merge. The schema itself must exist before the first load (the connector creates its
+-- COPY and the load. The schema itself must exist before the first load (the connector creates its
 -- staging table before any preaction runs): CREATE SCHEMA spacex AUTHORIZATION <loading user>.
 CREATE SCHEMA IF NOT EXISTS spacex;
 
@@ -29,7 +29,7 @@ SORTKEY (date_utc);
 
 -- launch_cores: the analytics partition by core and order by time (LAG over a core's flights), so
 -- rows are distributed by core_id (each core's flights on one slice) and sorted by (core_id, date_utc).
--- The merge deletes by launch_id against a staging table of a few hundred rows, cheap to broadcast.
+-- A load replaces the table's rows with the lake snapshot's (a few hundred rows) in one transaction.
 CREATE TABLE IF NOT EXISTS spacex.launch_cores (
     launch_id       VARCHAR(64) NOT NULL,
     core_position   INTEGER     NOT NULL,
@@ -50,3 +50,16 @@ CREATE TABLE IF NOT EXISTS spacex.launch_cores (
 DISTSTYLE KEY
 DISTKEY (core_id)
 COMPOUND SORTKEY (core_id, date_utc);
+
+-- lake_loads: which committed lake snapshot each warehouse table holds (one row per table), written
+-- in the same transaction as the table's rows (sql/load_table.sql). The lake is the source of truth;
+-- a load that failed leaves this row, and the table, at the previous snapshot.
+CREATE TABLE IF NOT EXISTS spacex.lake_loads (
+    table_name      VARCHAR(64)  NOT NULL PRIMARY KEY,
+    table_uuid      VARCHAR(64)  NOT NULL,
+    snapshot_id     BIGINT       NOT NULL,
+    sequence_number BIGINT       NOT NULL,
+    run_id          VARCHAR(128),
+    loaded_at       TIMESTAMP
+)
+DISTSTYLE ALL;

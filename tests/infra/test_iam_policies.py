@@ -225,8 +225,9 @@ def test_job_execution_role_covers_exactly_the_lake_layout_and_conf(all_roles, s
     policy = all_roles[env][s.role_name("emr-job-execution")]["policy"]
     grants = allowed(policy)
     raw = s3_arn(lake.raw_launches) + "/*"
-    validated = s3_arn(s.catalog.warehouse) + "/*"  # the Iceberg warehouse: tables' data and metadata
-    outputs = {validated, s3_arn(lake.quarantine("*")), s3_arn(lake.staging("*")), s3_arn(lake.trash("*"))}
+    # The Iceberg warehouse (the tables' data and metadata, quarantine included) and the run's staging.
+    assert s.catalog.warehouse == lake.validated
+    outputs = {s3_arn(lake.validated) + "/*", s3_arn(lake.staging("*"))}
     tempdir = s3_arn(c["redshift"]["tempdir"]) + "/*"
     assert grants["s3:GetObject"] == {
         raw,

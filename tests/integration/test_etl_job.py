@@ -1,80 +1,29 @@
-"""The Spark job end to end: real files in, validated Parquet + quarantine + DuckDB out, checked by
-querying what it wrote."""
+"""The Spark job end to end: real files in, validated Iceberg tables + quarantine + DuckDB out, checked
+by querying what it wrote."""
 
 from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
+from datetime import datetime
 
-import duckdb
 import pytest
 
-from conftest import SAMPLE_DIR, spark_submit
-from spacex_launches.pipeline import RunOptions, run_pipeline
-from spacex_launches.report import new_report
-from spacex_launches.warehouse import read_sql
-from spacex_launches.warehouse.duckdb import DuckDBLoader
+from conftest import SAMPLE_DIR, lake_catalog, spark_submit
+from integration.lake_helpers import (
+    answers,
+    core,
+    lake_table,
+    launch,
+    query,
+    read_report,
+    run_in_process,
+    table_dump,
+    validated_files,
+    write_json,
+)
 
 pytestmark = pytest.mark.integration
-
-
-def query(warehouse: Path, sql: str) -> list[tuple]:
-    return DuckDBLoader(str(warehouse)).query(sql)[1]
-
-
-def answers(warehouse: Path) -> tuple[list[tuple], list[tuple]]:
-    return (
-        query(warehouse, read_sql("max_core_reuse.sql")),
-        query(warehouse, read_sql("cores_reused_within_50_days.sql")),
-    )
-
-
-def table_dump(warehouse: Path) -> dict[str, list[tuple]]:
-    return {
-        table: query(warehouse, f"SELECT * FROM spacex.{table} ORDER BY ALL")
-        for table in ("launches", "launch_cores")
-    }
-
-
-def read_report(lake: Path) -> dict:
-    reports = sorted((lake / "_reports").glob("*.json"), key=lambda p: p.stat().st_mtime)
-    return json.loads(reports[-1].read_text())
-
-
-def validated_files(lake: Path) -> dict[str, float]:
-    root = lake / "validated"
-    return {str(p.relative_to(root)): p.stat().st_mtime for p in root.rglob("*") if p.is_file()}
-
-
-def run_in_process(spark, inputs, lake: Path, warehouse: Path, run_id: str) -> dict:
-    report = new_report(run_id, "local", [str(i) for i in inputs], str(lake))
-    options = RunOptions(inputs=[str(i) for i in inputs], lake=str(lake), run_id=run_id)
-    return run_pipeline(spark, options, DuckDBLoader(str(warehouse)), report)
-
-
-def write_json(path: Path, launches: list[dict] | str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(launches if isinstance(launches, str) else json.dumps(launches))
-    return path
-
-
-def launch(launch_id: str, date_utc: str, cores: list, **fields) -> dict:
-    return {
-        "id": launch_id,
-        "flight_number": 1,
-        "name": launch_id,
-        "date_utc": date_utc,
-        "date_precision": "hour",
-        "upcoming": False,
-        "success": True,
-        "cores": cores,
-        **fields,
-    }
-
-
-def core(core_id: str | None, flight: int | None = 1) -> dict:
-    return {"core": core_id, "flight": flight, "reused": bool(flight and flight > 1)}
 
 
 def test_real_snapshot_end_to_end_through_spark_submit(snapshot_file, tmp_path):
@@ -96,16 +45,10 @@ def test_real_snapshot_end_to_end_through_spark_submit(snapshot_file, tmp_path):
     assert report["status"] == "succeeded"
     assert report["counts"]["input_records"] == 205
     assert report["conservation"]["holds"] is True
-    assert set(report["durations_s"]) >= {
-        "read_parse_validate",
-        "write_outputs",
-        "publish",
-        "warehouse_load",
-        "total",
-    }
+    assert set(report["durations_s"]) >= {"read_parse_validate", "commit", "warehouse_load", "total"}
 
 
-def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(tmp_path):
+def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, tmp_path):
     lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
     result = spark_submit("--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(warehouse))
     assert result.returncode == 0, result.stderr[-3000:]
@@ -123,9 +66,7 @@ def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(tmp_path
     assert report["rule_failures"]["valid_json_object"] == 1
     assert [f["format"] for f in report["inputs"]["files"]] == ["json_array", "json_lines"]
 
-    quarantine = duckdb.sql(
-        f"SELECT rule, source_file, raw_record FROM read_parquet('{lake}/quarantine/**/*.parquet')"
-    ).fetchall()
+    quarantine = lake_table(spark, lake, "quarantine").select("rule", "source_file", "raw_record").collect()
     assert len(quarantine) == 1
     rule, source_file, raw = quarantine[0]
     assert rule == "valid_json_object"
@@ -152,25 +93,41 @@ def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(tmp_path
         "5ample0000000000000c0c03",
     ]
     assert len(quick_reflights) == 4
-    partitions = sorted(p.name for p in (lake / "validated/spacex/launches").iterdir() if p.is_dir())
-    assert partitions == ["launch_year=2020", "launch_year=2021"]
+    catalog = lake_catalog(spark, lake)
+    partitions = spark.sql(
+        f"SELECT partition.date_utc_year FROM {catalog.table('launches')}.partitions"
+    ).collect()
+    assert sorted(row[0] + 1970 for row in partitions) == [2020, 2021]  # one file per launch year
+    # the contract's ingested_at is each snapshot's fetch time, from the raw-zone file name
+    assert query(warehouse, "SELECT DISTINCT ingested_at FROM spacex.launches ORDER BY 1") == [
+        (datetime(2024, 1, 1, 6),),
+        (datetime(2024, 1, 2, 6),),
+    ]
 
 
 def test_rerun_of_the_same_input_changes_nothing(spark, tmp_path):
     lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
     first = run_in_process(spark, [SAMPLE_DIR], lake, warehouse, "run-1")
     before = table_dump(warehouse)
+    snapshots = first["lake_snapshots"]
     second = run_in_process(spark, [SAMPLE_DIR], lake, warehouse, "run-2")
     assert table_dump(warehouse) == before
-    assert second["warehouse"]["tables"]["launches"] == {"staged": 14, "before": 14, "after": 14}
-    assert second["warehouse"]["tables"]["launch_cores"] == {"staged": 18, "before": 18, "after": 18}
+    # the same snapshots merged again: no commit, and the warehouse is already there
+    assert second["lake_snapshots"] == snapshots
+    assert {table: outcome["committed"] for table, outcome in second["lake"].items()} == {
+        "quarantine": True,  # the second run's own quarantine partition
+        "launches": False,
+        "launch_cores": False,
+    }
+    assert second["lake"]["launches"]["launches"]["unchanged"] == 14
+    assert second["warehouse"]["up_to_date_before"] is True
     assert first["counts"] == second["counts"]
 
 
 def test_later_snapshot_moves_a_core_slot_and_drops_a_stale_one(spark, tmp_path):
     lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
     first = write_json(
-        tmp_path / "in1" / "ingest_date=2024-01-01" / "a.json",
+        tmp_path / "in1" / "ingest_date=2024-01-01" / "20240101T000000Z-0000000000000001.json",
         [
             launch("FH1", "2020-03-01T20:45:00Z", [core("B1"), core("B2"), core("C1")]),
             launch("F9", "2020-04-01T20:45:00Z", [core("A1")]),
@@ -178,7 +135,7 @@ def test_later_snapshot_moves_a_core_slot_and_drops_a_stale_one(spark, tmp_path)
     )
     run_in_process(spark, [first], lake, warehouse, "run-1")
     corrected = write_json(
-        tmp_path / "in2" / "ingest_date=2024-01-02" / "a.json",
+        tmp_path / "in2" / "ingest_date=2024-01-02" / "20240102T000000Z-0000000000000002.json",
         [
             launch("FH1", "2020-03-01T20:45:00Z", [core("B1"), core("B9")]),
         ],
@@ -198,14 +155,14 @@ def test_duplicates_across_two_snapshots_in_one_run(spark, tmp_path):
     lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
     raw = tmp_path / "raw"
     write_json(
-        raw / "ingest_date=2024-01-01" / "t1.json",
+        raw / "ingest_date=2024-01-01" / "20240101T000000Z-0000000000000001.json",
         [
             launch("L1", "2020-01-01T00:00:00Z", [core("A")], details="first"),
             launch("L2", "2020-02-01T00:00:00Z", [core("B")]),
         ],
     )
     write_json(
-        raw / "ingest_date=2024-01-02" / "t2.jsonl",
+        raw / "ingest_date=2024-01-02" / "20240102T000000Z-0000000000000002.jsonl",
         "\n".join(
             json.dumps(x)
             for x in [
@@ -242,11 +199,8 @@ def test_quarantine_reasons_and_conservation_of_counts(spark, tmp_path):
         report["counts"]["quarantined"],
     ) == (5, 1, 6)
     assert report["conservation"]["holds"] is True
-    quarantine = dict(
-        duckdb.sql(
-            f"SELECT coalesce(launch_id, '<none>'), rule FROM read_parquet('{lake}/quarantine/spacex/launches/run_id=run-q/*.parquet')"
-        ).fetchall()
-    )
+    rows = lake_table(spark, lake, "quarantine").filter("run_id = 'run-q'").collect()
+    quarantine = {row.launch_id or "<none>": row.rule for row in rows}
     assert quarantine == {
         "<none>": quarantine["<none>"],
         "B1": "date_utc_parses",
@@ -254,12 +208,7 @@ def test_quarantine_reasons_and_conservation_of_counts(spark, tmp_path):
         "B3": "fields_match_schema",
         "B4": "core_flight_positive",
     }
-    assert sorted(
-        r[0]
-        for r in duckdb.sql(
-            f"SELECT rule FROM read_parquet('{lake}/quarantine/**/*.parquet') WHERE launch_id IS NULL"
-        ).fetchall()
-    ) == ["id_present", "valid_json_object"]
+    assert sorted(row.rule for row in rows if row.launch_id is None) == ["id_present", "valid_json_object"]
     failures = {rule: n for rule, n in report["rule_failures"].items() if n}
     assert failures["cores_is_array"] == 1 and failures["valid_json_object"] == 1
 
@@ -281,7 +230,6 @@ def test_whole_file_failure_changes_nothing_and_exits_non_zero(tmp_path, bad_nam
     ok = spark_submit("--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(warehouse))
     assert ok.returncode == 0, ok.stderr[-3000:]
     validated_before, warehouse_before = validated_files(lake), table_dump(warehouse)
-    quarantine_before = sorted((lake / "quarantine").rglob("*"))
 
     inputs = tmp_path / "inputs"
     shutil.copytree(SAMPLE_DIR, inputs)
@@ -293,7 +241,6 @@ def test_whole_file_failure_changes_nothing_and_exits_non_zero(tmp_path, bad_nam
     assert message in output and bad_name in output
     assert validated_files(lake) == validated_before
     assert table_dump(warehouse) == warehouse_before
-    assert sorted((lake / "quarantine").rglob("*")) == quarantine_before
     assert not (lake / "_staging").exists() or not any((lake / "_staging").iterdir())
     report = read_report(lake)
     assert report["status"] == "failed" and bad_name in report["error"]

@@ -240,7 +240,7 @@ def test_package_builds_a_self_contained_python_zip(tmp_path):
         "pod-templates/executor.yaml",
     }
     names = set(zipfile.ZipFile(dist / "resources.zip").namelist())
-    assert {"conf/dev.yaml", "conf/prod.yaml", "sql/merge.sql", "sql/checks/row_counts.sql"} <= names
+    assert {"conf/dev.yaml", "conf/prod.yaml", "sql/load_table.sql", "sql/checks/row_counts.sql"} <= names
     # The deployed platform's values travel too: the driver reads redshift.jdbc_url from them.
     assert {"conf/dev.outputs.yaml", "conf/prod.outputs.yaml"} <= names
     # The zip alone (no site-packages: -S) gives the package and its YAML parser.

@@ -1,8 +1,10 @@
-"""Input discovery, whole-file checks and the staged publish, on real local files."""
+"""Input discovery, whole-file checks and snapshot times, on real local files."""
 
 from __future__ import annotations
 
-from datetime import date
+import json
+import os
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -11,10 +13,11 @@ from spacex_launches.lake import (
     LakeFS,
     LakePaths,
     classify,
+    escape_glob,
+    fetch_time_from_name,
     find_input_files,
     in_ingest_dates,
     is_data_file,
-    publish,
     read_raw_records,
 )
 
@@ -104,29 +107,77 @@ def test_read_raw_records_flags_a_truncated_array_and_skips_blank_lines(spark, t
         '{"id": "c"}',
         '{"id": "d"}',
     ]
-    assert all(r.source_modified_at is not None for r in rows)
+    # none of these files carries a fetch time: unknown, never the modification time
+    assert {r.snapshot_time for r in rows} == {None}
 
 
-def test_publish_replaces_the_old_output_only_when_the_new_one_is_complete(spark, tmp_path):
-    lakefs = LakeFS(spark)
-    final, staged, trash = tmp_path / "final", tmp_path / "staged", tmp_path / "trash"
-    final.mkdir()
-    (final / "old.parquet").write_text("old")
-    staged.mkdir()
-    (staged / "new.parquet").write_text("new")
-    publish(lakefs, str(staged), str(final), str(trash))
-    assert [p.name for p in final.iterdir()] == ["new.parquet"]
-    assert not staged.exists() and not trash.exists()
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        (
+            "s3a://b/raw/ingest_date=2024-01-02/20240102T060000Z-0a1b2c3d4e5f6a7b.json",
+            datetime(2024, 1, 2, 6, tzinfo=UTC),
+        ),
+        ("file:/sample/20240101T060000Z-api-v5.json", datetime(2024, 1, 1, 6, tzinfo=UTC)),
+        ("file:/20240101T060000Z-x/launches.json", None),  # the time must be the file's own name
+        ("file:/launches-v5-snapshot-2025-06-27.json", None),
+        ("file:/20241399T060000Z-bad-month.json", None),
+    ],
+)
+def test_fetch_time_from_name(uri, expected):
+    assert fetch_time_from_name(uri) == expected
 
 
-def test_publish_failure_restores_the_previous_output(spark, tmp_path):
-    lakefs = LakeFS(spark)
-    final = tmp_path / "final"
-    final.mkdir()
-    (final / "old.parquet").write_text("old")
-    with pytest.raises(Exception, match="missing"):
-        publish(lakefs, str(tmp_path / "missing"), str(final), str(tmp_path / "trash"))
-    assert [p.name for p in final.iterdir()] == ["old.parquet"]
+def test_snapshot_time_comes_from_the_name_then_the_manifest_then_the_option(spark, tmp_path):
+    named = tmp_path / "20240102T060000Z-0a1b2c3d4e5f6a7b.json"
+    named.write_text("[]")
+    with_manifest = tmp_path / "export.json"
+    with_manifest.write_text("[]")
+    (tmp_path / "export.manifest.json").write_text(
+        json.dumps({"fetched_at": "2023-05-06T07:08:09.123+00:00"})
+    )
+    bare = tmp_path / "bare.jsonl"
+    bare.write_text('{"id": "x"}\n')
+    os.utime(bare, (0, 0))  # a modification time must not matter
+    option = datetime(2022, 1, 1, 12, tzinfo=UTC)
+
+    found = {
+        f.path.rsplit("/", 1)[-1]: f
+        for f in find_input_files(LakeFS(spark), [str(tmp_path)], snapshot_time=option)
+    }
+    assert (found[named.name].snapshot_time, found[named.name].snapshot_time_from) == (
+        datetime(2024, 1, 2, 6, tzinfo=UTC),
+        "name",
+    )
+    assert (found["export.json"].snapshot_time, found["export.json"].snapshot_time_from) == (
+        datetime(2023, 5, 6, 7, 8, 9, 123000, tzinfo=UTC),
+        "manifest",
+    )
+    assert (found["bare.jsonl"].snapshot_time, found["bare.jsonl"].snapshot_time_from) == (option, "option")
+
+    rows = read_raw_records(spark, found.values()).collect()
+    times = {row.source_file.rsplit("/", 1)[-1]: row.snapshot_time for row in rows}
+    assert times == {"bare.jsonl": datetime(2022, 1, 1, 12)}  # session time zone is UTC; arrays are empty
+
+
+def test_unreadable_manifest_is_refused_by_name(spark, tmp_path):
+    (tmp_path / "export.json").write_text("[]")
+    (tmp_path / "export.manifest.json").write_text('{"fetched_at": "yesterday"}')
+    with pytest.raises(
+        InputFileError, match=r"export\.manifest\.json: manifest without a readable fetched_at"
+    ):
+        find_input_files(LakeFS(spark), [str(tmp_path)])
+
+
+def test_file_names_with_glob_characters_and_spaces_are_read_as_they_are(spark, tmp_path):
+    folder = tmp_path / "my dir"
+    folder.mkdir()
+    odd = folder / "20240101T060000Z-x [1] {a,b} *?.json"
+    odd.write_text('[{"id": "a"}]')
+    files = find_input_files(LakeFS(spark), [str(folder)])
+    rows = read_raw_records(spark, files).collect()
+    assert [(row.raw_record, row.snapshot_time) for row in rows] == [('{"id":"a"}', datetime(2024, 1, 1, 6))]
+    assert escape_glob("a[1]{b}*?.json") == r"a\[1\]\{b\}\*\?.json"
 
 
 def test_write_text_is_atomic_and_overwrites(spark, tmp_path):
@@ -143,6 +194,6 @@ def test_write_text_is_atomic_and_overwrites(spark, tmp_path):
 def test_lake_paths_layout():
     paths = LakePaths.at("s3a://bucket/prefix/")
     assert paths.raw_launches == "s3a://bucket/prefix/raw/spacex/launches"
-    assert paths.validated("launch_cores") == "s3a://bucket/prefix/validated/spacex/launch_cores"
-    assert paths.quarantine("r1") == "s3a://bucket/prefix/quarantine/spacex/launches/run_id=r1"
+    assert paths.validated == "s3a://bucket/prefix/validated"
+    assert paths.staging("r1") == "s3a://bucket/prefix/_staging/r1"
     assert paths.report("r1") == "s3a://bucket/prefix/_reports/r1.json"

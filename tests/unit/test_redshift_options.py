@@ -1,6 +1,7 @@
-"""Redshift connector options for the dev config, asserted as data; warehouse selection; credentials
-from Secrets Manager (moto) that never reach options' URLs, logs, errors or the run report; and every
-.sql file parsing with sqlglot's Redshift dialect."""
+"""Redshift connector options for the dev config, asserted as data (the run-scoped staging tables, the
+load of each table behind the lake in the last COPY's transaction); warehouse selection; credentials
+from Secrets Manager (moto) that never reach options' URLs, logs, errors or the run report; the
+Redshift DDL's keys."""
 
 from __future__ import annotations
 
@@ -14,10 +15,20 @@ import sqlglot
 from sqlglot import exp
 
 from conftest import free_port
-from spacex_launches.config import ConfigError, load_config, sql_dir
+from spacex_launches.config import ConfigError, load_config
+from spacex_launches.lakehouse import TableSnapshot
 from spacex_launches.report import new_report, to_json
 from spacex_launches.secrets import DatabaseCredentials, SecretError, parse_credentials
-from spacex_launches.warehouse import WarehouseError, loader_for, read_sql, spark_packages, sql_statements
+from spacex_launches.warehouse import (
+    WarehouseError,
+    load_statements,
+    loader_for,
+    pending_loads,
+    read_sql,
+    spark_packages,
+    sql_statements,
+    staging_name,
+)
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 from spacex_launches.warehouse.postgres import PostgresLoader
 from spacex_launches.warehouse.redshift import (
@@ -40,10 +51,15 @@ def credentials() -> DatabaseCredentials:
     return DatabaseCredentials(user="spacex_loader", password=PASSWORD)
 
 
+LAUNCHES = TableSnapshot("launches", "0b6e1d51-5a0e-4c8e-9d1e-2f1b2c3d4e5f", 4422668105435556124, 7)
+CORES = TableSnapshot("launch_cores", "6f1a0b2c-3d4e-4f50-8a1b-2c3d4e5f6a7b", 2910051766485292412, 9)
+PENDING = {"launches": LAUNCHES, "launch_cores": CORES}
+
+
 def test_write_options_for_dev(dev_config, credentials):
     settings = RedshiftSettings.from_config(dev_config)
-    launches = write_options(settings, credentials, "launches")
-    cores = write_options(settings, credentials, "launch_cores")
+    launches = write_options(settings, credentials, PENDING, "launches", "dev-20261123-abc")
+    cores = write_options(settings, credentials, PENDING, "launch_cores", "dev-20261123-abc")
     common = {
         "url": dev_config["redshift"]["jdbc_url"],  # from conf/dev.outputs.yaml (the deployed workgroup)
         "tempdir": "s3a://spacex-redshift-temp-dev/spacex/",
@@ -55,34 +71,69 @@ def test_write_options_for_dev(dev_config, credentials):
     }
     assert {key: launches[key] for key in common} == common
     assert {key: cores[key] for key in common} == common
-    assert (launches["dbtable"], cores["dbtable"]) == (
-        "spacex.launches_staging",
-        "spacex.launch_cores_staging",
-    )
+    # staging tables of the run's own: a re-run and the scheduled run never share one
+    staging = {table: f"spacex.{staging_name(table, 'dev-20261123-abc')}" for table in PENDING}
+    assert (launches["dbtable"], cores["dbtable"]) == (staging["launches"], staging["launch_cores"])
+    assert staging_name("launches", "dev-20261123-abc") != staging_name("launches", "dev-20261123-abd")
 
     ddl = sql_statements(read_sql("redshift/create_tables.sql"))
     assert launches["preactions"].split(";") == [
         *ddl,
-        "DROP TABLE IF EXISTS spacex.launches_staging",
-        "CREATE TABLE spacex.launches_staging (LIKE spacex.launches)",
+        f"DROP TABLE IF EXISTS {staging['launches']}",
+        f"CREATE TABLE {staging['launches']} (LIKE spacex.launches)",
     ]
     assert cores["preactions"].split(";") == [
-        "DROP TABLE IF EXISTS spacex.launch_cores_staging",
-        "CREATE TABLE spacex.launch_cores_staging (LIKE spacex.launch_cores)",
+        f"DROP TABLE IF EXISTS {staging['launch_cores']}",
+        f"CREATE TABLE {staging['launch_cores']} (LIKE spacex.launch_cores)",
     ]
-    # The merge runs only after the last COPY, in its transaction, and drops both staging tables.
+    # The load runs only after the last COPY, in its transaction: lock, each table to its snapshot,
+    # the snapshots recorded, the staging tables dropped.
     assert "postactions" not in launches
-    assert cores["postactions"].split(";") == sql_statements(read_sql("merge.sql"))
-    assert cores["postactions"].endswith("DROP TABLE spacex.launches_staging")
+    assert cores["postactions"].split(";") == [
+        "LOCK spacex.lake_loads",
+        *load_statements("launches", staging["launches"], LAUNCHES, "dev-20261123-abc"),
+        *load_statements("launch_cores", staging["launch_cores"], CORES, "dev-20261123-abc"),
+        f"DROP TABLE {staging['launches']}",
+        f"DROP TABLE {staging['launch_cores']}",
+    ]
+    assert (
+        "sequence_number >= 9" in cores["postactions"]
+        and "'6f1a0b2c-3d4e-4f50-8a1b-2c3d4e5f6a7b'" in cores["postactions"]
+    )
     assert CONNECTOR_FORMAT == "io.github.spark_redshift_community.spark.redshift"
+
+
+def test_only_the_tables_behind_the_lake_are_staged(dev_config, credentials):
+    settings = RedshiftSettings.from_config(dev_config)
+    only_cores = write_options(settings, credentials, {"launch_cores": CORES}, "launch_cores", "r1")
+    staging = f"spacex.{staging_name('launch_cores', 'r1')}"
+    assert only_cores["preactions"].split(";")[-2:] == [
+        f"DROP TABLE IF EXISTS {staging}",
+        f"CREATE TABLE {staging} (LIKE spacex.launch_cores)",
+    ]
+    assert only_cores["preactions"].startswith("CREATE SCHEMA IF NOT EXISTS spacex")
+    assert "DELETE FROM spacex.launches " not in only_cores["postactions"]
+    assert "DELETE FROM spacex.launch_cores" in only_cores["postactions"]
+    assert pending_loads({"launches": (LAUNCHES.table_uuid, 7)}, PENDING) == {"launch_cores": CORES}
+    assert (
+        pending_loads({"launches": (LAUNCHES.table_uuid, 8), "launch_cores": (CORES.table_uuid, 9)}, PENDING)
+        == {}
+    )
+    # a re-created lake table (another uuid) is loaded whatever its sequence number
+    assert pending_loads({"launches": ("another-uuid", 99)}, {"launches": LAUNCHES}) == {"launches": LAUNCHES}
+
+
+def test_load_values_are_checked_before_they_reach_sql():
+    with pytest.raises(WarehouseError, match="run_id"):
+        load_statements("launches", "spacex.x", LAUNCHES, "r1'; DROP TABLE spacex.launches; --")
 
 
 def test_the_password_is_only_in_the_password_option(dev_config, credentials, caplog):
     caplog.set_level(logging.DEBUG, logger="spacex_launches")
     settings = RedshiftSettings.from_config(dev_config)
     loader = RedshiftLoader(settings, credentials)
-    for table in ("launches", "launch_cores"):
-        options = write_options(settings, credentials, table)
+    for table in PENDING:
+        options = write_options(settings, credentials, PENDING, table, "run-1")
         assert [key for key, value in options.items() if PASSWORD in value] == ["password"]
     report = new_report("run-1", "dev", ["s3://x"], "s3://lake")
     report["warehouse"] = {"target": loader.target, "location": loader.describe()}
@@ -155,7 +206,9 @@ def test_the_loader_resolves_its_secret_from_secrets_manager(aws_env, caplog):
     assert (loader.credentials.user, loader.credentials.password) == ("spacex_loader", PASSWORD)
     url_host = load_config("dev", environ={})["redshift"]["jdbc_url"].split("//", 1)[1].split(":", 1)[0]
     assert loader.host == url_host != "ignored"  # the URL's (conf/dev.outputs.yaml), not the secret's
-    assert write_options(loader.settings, loader.credentials, "launches")["password"] == PASSWORD
+    assert (
+        write_options(loader.settings, loader.credentials, PENDING, "launches", "r1")["password"] == PASSWORD
+    )
     assert PASSWORD not in caplog.text and PASSWORD not in loader.describe()
 
     with pytest.raises(ConfigError, match="could not be read: ResourceNotFoundException"):
@@ -210,17 +263,6 @@ def test_spark_packages_per_target():
     assert spark_packages("warehouse/spacex.duckdb") == spark_packages(None) == ""
 
 
-SQL_FILES = sorted(path.relative_to(sql_dir()).as_posix() for path in sql_dir().rglob("*.sql"))
-
-
-@pytest.mark.parametrize("name", SQL_FILES)
-def test_every_sql_file_parses_as_redshift(name):
-    statements = sql_statements(read_sql(name))
-    assert statements
-    for statement in statements:
-        sqlglot.parse_one(statement, read="redshift")  # raises ParseError on anything it cannot read
-
-
 def test_redshift_tables_have_distribution_and_sort_keys():
     tables = {}
     for statement in sql_statements(read_sql("redshift/create_tables.sql")):
@@ -232,7 +274,7 @@ def test_redshift_tables_have_distribution_and_sort_keys():
         for s in sql_statements(read_sql("create_tables.sql"))
         if s.upper().startswith("CREATE TABLE")
     }
-    assert set(tables) == set(portable) == {"launches", "launch_cores"}
+    assert set(tables) == set(portable) == {"launches", "launch_cores", "lake_loads"}
     for name, parsed in tables.items():
         columns = [(c.name, c.args["kind"].sql("redshift")) for c in parsed.find_all(exp.ColumnDef)]
         assert columns == [
@@ -244,7 +286,11 @@ def test_redshift_tables_have_distribution_and_sort_keys():
             parsed.find(exp.SortKeyProperty).sql("redshift"),
         )
         for name, parsed in tables.items()
+        if name != "lake_loads"
     }
+    assert (
+        tables["lake_loads"].find(exp.DistStyleProperty).sql("redshift") == "DISTSTYLE ALL"
+    )  # one row per table
     assert keys == {
         "launches": ("DISTKEY(launch_id)", "SORTKEY(date_utc)"),
         "launch_cores": ("DISTKEY(core_id)", "COMPOUND SORTKEY(core_id, date_utc)"),

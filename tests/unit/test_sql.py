@@ -8,19 +8,37 @@ import pytest
 import sqlglot
 
 from spacex_launches.config import sql_dir
-from spacex_launches.warehouse import sql_statements
+from spacex_launches.lakehouse import TableSnapshot
+from spacex_launches.warehouse import load_statements, sql_statements
 
 PORTABLE = sorted(p for p in sql_dir().rglob("*.sql") if "redshift" not in p.relative_to(sql_dir()).parts)
+REDSHIFT_ONLY = sorted((sql_dir() / "redshift").rglob("*.sql"))
 ANALYTICS = ["max_core_reuse.sql", "cores_reused_within_50_days.sql"]
+
+
+SNAPSHOT = TableSnapshot("launches", "0b6e1d51-5a0e-4c8e-9d1e-2f1b2c3d4e5f", 4422668105435556124, 7)
+
+
+def statements_of(path: Path) -> list[str]:
+    """A file's statements; the load template with its placeholders filled as the loaders fill them."""
+    if path.name == "load_table.sql":
+        return load_statements("launches", "spacex.launches_staging_0123456789ab", SNAPSHOT, "run-1")
+    return sql_statements(path.read_text())
 
 
 @pytest.mark.parametrize("path", PORTABLE, ids=lambda p: str(p.relative_to(sql_dir())))
 @pytest.mark.parametrize("dialect", ["redshift", "postgres", "duckdb"])
 def test_portable_sql_parses_in_every_dialect(path: Path, dialect: str):
-    statements = sql_statements(path.read_text())
+    statements = statements_of(path)
     assert statements, f"{path} holds no statement"
     for statement in statements:
         sqlglot.parse_one(statement, read=dialect, error_level=sqlglot.ErrorLevel.RAISE)
+
+
+@pytest.mark.parametrize("path", REDSHIFT_ONLY, ids=lambda p: str(p.relative_to(sql_dir())))
+def test_redshift_sql_parses_as_redshift(path: Path):
+    for statement in statements_of(path):
+        sqlglot.parse_one(statement, read="redshift", error_level=sqlglot.ErrorLevel.RAISE)
 
 
 @pytest.mark.parametrize("name", ANALYTICS)

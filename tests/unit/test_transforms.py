@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 from chispa import assert_df_equality
 from pyspark.sql import functions as F
+from pyspark.sql import types as T
 
 from spacex_launches import quality, schemas, transforms
 
@@ -34,9 +35,9 @@ def launch(launch_id="L1", **fields) -> dict:
     return record
 
 
-def raw_records(spark, *texts, source_file="file:/lake/raw/a.json"):
+def raw_records(spark, *texts, source_file="file:/lake/raw/a.json", snapshot_time=LANDED):
     rows = [
-        (source_file, 0, position, LANDED, text if isinstance(text, str) else json.dumps(text))
+        (source_file, 0, position, snapshot_time, text if isinstance(text, str) else json.dumps(text))
         for position, text in enumerate(texts)
     ]
     return spark.createDataFrame(rows, schemas.RAW_RECORDS)
@@ -143,6 +144,28 @@ def test_disposition_latest_snapshot_then_latest_line_wins(spark):
     assert by_name == {"old": "duplicate", "newer": "duplicate", "newest": "latest"}
 
 
+def test_disposition_follows_snapshot_time_not_path_order(spark):
+    """A backfilled file sorts last by path but holds the oldest snapshot; a file of unknown time
+    (NULL) is older than every known one."""
+    fetched = raw_records(spark, launch(name="fetched"), snapshot_time=datetime(2024, 1, 2))
+    backfill = raw_records(
+        spark,
+        launch(name="backfill"),
+        source_file="file:/raw/zz-backfill.json",
+        snapshot_time=datetime(2023, 1, 1),
+    )
+    untimed = raw_records(spark, launch(name="untimed"), source_file="file:/raw/zzz.json", snapshot_time=None)
+    records = (
+        fetched.unionByName(backfill)
+        .unionByName(untimed)
+        .transform(transforms.parse_launch_records)
+        .transform(quality.with_failed_rules)
+        .transform(transforms.with_disposition)
+    )
+    by_name = {row.name: row.disposition for row in records.collect()}
+    assert by_name == {"fetched": "latest", "backfill": "duplicate", "untimed": "duplicate"}
+
+
 def test_disposition_invalid_copy_does_not_replace_a_valid_one(spark):
     records = checked(spark, launch(name="valid"), launch(name="bad", flight_number=-1)).transform(
         transforms.with_disposition
@@ -172,9 +195,10 @@ def test_to_launches_matches_the_contract(spark):
                 "d",
                 "v5",
                 LANDED,
+                "file:/lake/raw/a.json",
             )
         ],
-        schemas.LAUNCHES,
+        T.StructType([*schemas.LAUNCHES.fields, T.StructField("source_file", T.StringType())]),
     )
     assert_df_equality(transforms.to_launches(records), expected, ignore_nullable=True)
 
@@ -215,14 +239,71 @@ def test_to_launch_cores_one_row_per_slot_including_unknown_cores(spark):
     )
     no_cores = launch("NC", cores=[])
     cores = transforms.to_launch_cores(checked(spark, falcon_heavy, no_cores))
-    when = datetime(2020, 3, 1, 20, 45)
+    when, source = datetime(2020, 3, 1, 20, 45), "file:/lake/raw/a.json"
     expected = spark.createDataFrame(
         [
-            ("FH", 0, "B1", 2, True, None, None, None, None, "RTLS", "LZ1", when, 1583095500, False),
-            ("FH", 1, "B2", 2, True, None, None, None, None, "RTLS", "LZ2", when, 1583095500, False),
-            ("FH", 2, None, None, False, None, None, None, None, None, None, when, 1583095500, False),
+            (
+                "FH",
+                0,
+                "B1",
+                2,
+                True,
+                None,
+                None,
+                None,
+                None,
+                "RTLS",
+                "LZ1",
+                when,
+                1583095500,
+                False,
+                LANDED,
+                source,
+            ),
+            (
+                "FH",
+                1,
+                "B2",
+                2,
+                True,
+                None,
+                None,
+                None,
+                None,
+                "RTLS",
+                "LZ2",
+                when,
+                1583095500,
+                False,
+                LANDED,
+                source,
+            ),
+            (
+                "FH",
+                2,
+                None,
+                None,
+                False,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                when,
+                1583095500,
+                False,
+                LANDED,
+                source,
+            ),
         ],
-        schemas.LAUNCH_CORES,
+        T.StructType(
+            [
+                *schemas.LAUNCH_CORES.fields,
+                T.StructField("ingested_at", T.TimestampType()),
+                T.StructField("source_file", T.StringType()),
+            ]
+        ),
     )
     assert_df_equality(cores, expected, ignore_row_order=True, ignore_nullable=True)
 

@@ -1,19 +1,33 @@
 """Warehouse loaders: one interface, several targets (embedded DuckDB, PostgreSQL, Redshift).
 
-Every loader stages a run's validated Parquet into `spacex.<table>_staging` and merges it into the
-target tables with `sql/merge.sql` in one transaction: a re-run changes nothing, a later snapshot
-replaces a launch's rows (including its core slots), and a failure leaves the targets as they were.
+The warehouse mirrors what the lake committed. A load reads each lake table at a committed Iceberg
+snapshot, stages those rows in a table of the run's own, and replaces the target's rows with them in
+one transaction that also records the snapshot in `spacex.lake_loads` (sql/load_table.sql). A table
+already at that snapshot (or a later one) is skipped, so a failed load is healed by the next run,
+re-runs change nothing, and a slower concurrent run never takes the warehouse back to older data.
+
+Full state rather than the changes since the last load: the tables are small (one row per launch and
+core slot), the load needs no Iceberg snapshot older than the current one (snapshots may expire), and a
+warehouse that was emptied or restored heals itself without special cases.
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+import hashlib
+import re
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pyspark.sql import SparkSession
-
+from spacex_launches import schemas
 from spacex_launches.config import ConfigError, get_dotted, sql_dir
 
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from spacex_launches.lakehouse import Lakehouse, TableSnapshot
+
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
+LOAD_STATE_TABLE = "lake_loads"
+_SAFE_VALUE = re.compile(r"[A-Za-z0-9._:-]*")
 
 
 class WarehouseError(RuntimeError):
@@ -26,9 +40,11 @@ class WarehouseLoader(Protocol):
     def describe(self) -> str:
         """Where the data goes, safe to log: never a password or token."""
 
-    def load(self, spark: SparkSession, validated: dict[str, str]) -> dict[str, dict[str, int]]:
-        """Merge each table's validated Parquet (`validated[table]` is its path) into the warehouse.
-        Returns per table: rows staged, rows before and after."""
+    def sync(
+        self, spark: SparkSession, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str
+    ) -> dict[str, Any]:
+        """Bring each table to its lake snapshot (see the module docstring); return what was done:
+        `tables` {table: {before, after, snapshot_id, loaded}}."""
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run one read-only statement; return column names and rows."""
@@ -42,6 +58,69 @@ def sql_statements(text: str) -> list[str]:
     """Split a .sql file into statements (the project's SQL keeps ';' out of strings and comments)."""
     without_comments = "\n".join(line.split("--", 1)[0] for line in text.splitlines())
     return [statement.strip() for statement in without_comments.split(";") if statement.strip()]
+
+
+def staging_name(table: str, run_id: str) -> str:
+    """A staging table of the run's own: a re-run and a scheduled run never share one."""
+    return f"{table}_staging_{hashlib.sha256(run_id.encode()).hexdigest()[:12]}"
+
+
+def load_statements(table: str, staging: str, snapshot: TableSnapshot, run_id: str) -> list[str]:
+    """sql/load_table.sql for one table, its placeholders filled with checked values."""
+    values = {"table_uuid": snapshot.table_uuid, "run_id": run_id, "staging": staging}
+    for name, value in values.items():
+        if not _SAFE_VALUE.fullmatch(value):
+            raise WarehouseError(f"refusing to load: {name} {value!r} has characters outside [A-Za-z0-9._:-]")
+    text = read_sql("load_table.sql").format(
+        table=table,
+        columns=", ".join(schemas.TABLES[table].fieldNames()),
+        snapshot_id=int(snapshot.snapshot_id),
+        sequence_number=int(snapshot.sequence_number),
+        **values,
+    )
+    return sql_statements(text)
+
+
+def loaded_snapshots(rows: list[tuple]) -> dict[str, tuple[str, int]]:
+    """`spacex.lake_loads` rows (table_name, table_uuid, sequence_number) by table."""
+    return {table: (table_uuid, int(sequence)) for table, table_uuid, sequence in rows}
+
+
+def pending_loads(
+    loaded: dict[str, tuple[str, int]], snapshots: dict[str, TableSnapshot]
+) -> dict[str, TableSnapshot]:
+    """The tables whose lake snapshot the warehouse does not hold yet (nor a later one)."""
+    pending = {}
+    for table, snapshot in snapshots.items():
+        held = loaded.get(table)
+        if held is None or held[0] != snapshot.table_uuid or held[1] < snapshot.sequence_number:
+            pending[table] = snapshot
+    return pending
+
+
+def sync_outcome(
+    snapshots: dict[str, TableSnapshot],
+    pending: dict[str, TableSnapshot],
+    before: dict[str, int],
+    after: dict[str, int],
+) -> dict[str, Any]:
+    return {
+        "up_to_date_before": not pending,
+        "tables": {
+            table: {
+                "before": before[table],
+                "after": after[table],
+                "snapshot_id": snapshot.snapshot_id,
+                "loaded": table in pending,
+            }
+            for table, snapshot in snapshots.items()
+        },
+    }
+
+
+def contract_rows(lake: Lakehouse, table: str, snapshot: TableSnapshot):
+    """The lake table's rows at `snapshot`, in the warehouse contract's columns."""
+    return lake.read(table, snapshot).select(*schemas.TABLES[table].fieldNames())
 
 
 def loader_for(spec: str | None, config: dict[str, Any]) -> WarehouseLoader | None:
@@ -66,7 +145,7 @@ def loader_for(spec: str | None, config: dict[str, Any]) -> WarehouseLoader | No
         from spacex_launches.warehouse.duckdb import DuckDBLoader
 
         path = spec if spec.endswith(".duckdb") else get_dotted(config, "warehouse.duckdb_path")
-        return DuckDBLoader(path)
+        return DuckDBLoader(path, lock_timeout=float(get_dotted(config, "warehouse.lock_timeout_s", 120)))
     raise ConfigError(
         f"unknown warehouse {spec!r}: expected duckdb, a .duckdb file path, postgres, a postgresql:// URL, "
         "redshift or none"

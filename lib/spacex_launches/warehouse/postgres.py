@@ -1,8 +1,9 @@
-"""PostgreSQL over JDBC: the local stand-in for Redshift's JDBC path, with the same merge and analytics SQL.
+"""PostgreSQL over JDBC: the local stand-in for Redshift's JDBC path, with the same load and analytics SQL.
 
-Spark's JDBC writer fills `spacex.<table>_staging`; then sql/merge.sql runs in one transaction (psycopg).
-The staging tables are recreated by the loader before each run, so a run that failed half-way leaves
-nothing behind that the next run could pick up, and the target tables only change in that transaction.
+Spark's JDBC writer fills the run's own staging tables (`spacex.<table>_staging_<run hash>`); then
+sql/load_table.sql runs in one transaction (psycopg) that first locks `spacex.lake_loads`, so concurrent
+loads queue and the later snapshot wins. The target tables only change in that transaction; the staging
+tables are dropped in it (or, after a failure, by the same run's retry).
 
 Credentials: the user from the URL (`postgresql://user@host:port/db`) and the password from the
 standard PGPASSWORD variable, or all of host/port/dbname/username/password from a Secrets Manager
@@ -11,6 +12,7 @@ secret (`postgres.secret_id`). A password in the URL is refused.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -20,9 +22,23 @@ from pyspark.sql import types as T
 
 from spacex_launches import schemas
 from spacex_launches.config import ConfigError, get_dotted
+from spacex_launches.lakehouse import Lakehouse, TableSnapshot
 from spacex_launches.secrets import DatabaseCredentials, SecretError, database_credentials
-from spacex_launches.warehouse import WarehouseError, read_sql, sql_statements
+from spacex_launches.warehouse import (
+    LOAD_STATE_TABLE,
+    WarehouseError,
+    contract_rows,
+    load_statements,
+    loaded_snapshots,
+    pending_loads,
+    read_sql,
+    sql_statements,
+    staging_name,
+    sync_outcome,
+)
 from spacex_launches.warehouse.jdbc import DEFAULT_SCHEMA, JdbcWarehouse, split_url
+
+log = logging.getLogger("spacex_launches")
 
 
 def first_line(exc: BaseException) -> str:
@@ -72,59 +88,79 @@ class PostgresLoader(JdbcWarehouse):
             properties["password"] = self.credentials.password
         return properties
 
-    def load(self, spark: SparkSession, validated: dict[str, str]) -> dict[str, dict[str, int]]:
-        staging = {table: f"{self.schema}.{table}_staging" for table in schemas.TABLES}
+    def sync(
+        self, spark: SparkSession, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str
+    ) -> dict[str, Any]:
         with self.connect() as connection:
             try:
-                self._prepare(connection, staging)
+                for statement in sql_statements(self.sql(read_sql("create_tables.sql"))):
+                    connection.execute(statement)
+                loaded = self.loaded(connection)
                 before = self.table_counts(connection)
             except psycopg.Error as exc:
                 raise WarehouseError(f"{self.describe()}: preparing the tables failed: {exc}") from exc
-
-        for table, schema in schemas.TABLES.items():
+        pending = pending_loads(loaded, snapshots)
+        if pending:
+            staging = {table: f"{self.schema}.{staging_name(table, run_id)}" for table in pending}
             try:
-                (
-                    spark.read.parquet(validated[table])
-                    .select(*schema.fieldNames())
-                    .write.jdbc(
-                        self.jdbc_url(), staging[table], mode="append", properties=self.jdbc_properties()
-                    )
+                self._stage(spark, lake, pending, staging)
+                self._load(pending, staging, run_id)
+            finally:
+                self._drop(staging)
+        return sync_outcome(snapshots, pending, before, self.table_counts())
+
+    def loaded(self, connection: psycopg.Connection) -> dict[str, tuple[str, int]]:
+        rows = connection.execute(
+            f"SELECT table_name, table_uuid, sequence_number FROM {self.schema}.{LOAD_STATE_TABLE}"
+        ).fetchall()
+        return loaded_snapshots(rows)
+
+    def _stage(
+        self, spark: SparkSession, lake: Lakehouse, pending: dict[str, TableSnapshot], staging: dict[str, str]
+    ) -> None:
+        """Empty staging tables shaped like the targets, filled by Spark. Timestamp columns are
+        timestamptz in staging: the JDBC driver sends instants with the JVM's zone offset, so the
+        value is right whatever that zone is."""
+        with self.connect() as connection:
+            try:
+                for table in pending:
+                    connection.execute(f"DROP TABLE IF EXISTS {staging[table]}")
+                    connection.execute(f"CREATE TABLE {staging[table]} (LIKE {self.schema}.{table})")
+                    for field in schemas.TABLES[table].fields:
+                        if isinstance(field.dataType, T.TimestampType):
+                            connection.execute(
+                                f"ALTER TABLE {staging[table]} ALTER COLUMN {field.name} TYPE TIMESTAMPTZ"
+                            )
+            except psycopg.Error as exc:
+                raise WarehouseError(f"{self.describe()}: preparing staging failed: {exc}") from exc
+        for table, snapshot in pending.items():
+            try:
+                contract_rows(lake, table, snapshot).write.jdbc(
+                    self.jdbc_url(), staging[table], mode="append", properties=self.jdbc_properties()
                 )
             except Exception as exc:
                 raise WarehouseError(
                     f"{self.describe()}: staging {table} failed, target unchanged: {first_line(exc)}"
                 ) from None
 
+    def _load(self, pending: dict[str, TableSnapshot], staging: dict[str, str], run_id: str) -> None:
+        log.info("warehouse: loading %s", ", ".join(pending))
         with self.connect() as connection:
             try:
                 with connection.transaction():
                     # Staged timestamps are instants (timestamptz); the targets hold UTC wall time.
                     connection.execute("SET LOCAL TIME ZONE 'UTC'")
-                    staged = {
-                        table: connection.execute(f"SELECT COUNT(*) FROM {staging[table]}").fetchone()[0]
-                        for table in schemas.TABLES
-                    }
-                    for statement in sql_statements(self.sql(read_sql("merge.sql"))):
-                        connection.execute(statement)
-                    after = self.table_counts(connection)
+                    connection.execute(f"LOCK TABLE {self.schema}.{LOAD_STATE_TABLE} IN EXCLUSIVE MODE")
+                    for table, snapshot in pending.items():
+                        for statement in load_statements(table, staging[table], snapshot, run_id):
+                            connection.execute(self.sql(statement))
             except psycopg.Error as exc:
-                raise WarehouseError(f"{self.describe()}: merge failed, target unchanged: {exc}") from exc
-        return {
-            table: {"staged": staged[table], "before": before[table], "after": after[table]}
-            for table in schemas.TABLES
-        }
+                raise WarehouseError(f"{self.describe()}: load failed, target unchanged: {exc}") from exc
 
-    def _prepare(self, connection: psycopg.Connection, staging: dict[str, str]) -> None:
-        """Targets if missing, and empty staging tables shaped like them. Timestamp columns are
-        timestamptz in staging: the JDBC driver sends instants with the JVM's zone offset, so the
-        value is right whatever that zone is."""
-        for statement in sql_statements(self.sql(read_sql("create_tables.sql"))):
-            connection.execute(statement)
-        for table, schema in schemas.TABLES.items():
-            connection.execute(f"DROP TABLE IF EXISTS {staging[table]}")
-            connection.execute(f"CREATE TABLE {staging[table]} (LIKE {self.schema}.{table})")
-            for field in schema.fields:
-                if isinstance(field.dataType, T.TimestampType):
-                    connection.execute(
-                        f"ALTER TABLE {staging[table]} ALTER COLUMN {field.name} TYPE TIMESTAMPTZ"
-                    )
+    def _drop(self, staging: dict[str, str]) -> None:
+        try:
+            with self.connect() as connection:
+                for name in staging.values():
+                    connection.execute(f"DROP TABLE IF EXISTS {name}")
+        except (psycopg.Error, WarehouseError):
+            pass  # a staging table left behind is replaced by the same run's retry

@@ -1,15 +1,15 @@
 """Amazon Redshift through the spark-redshift community connector (Parquet on S3 + COPY over JDBC).
 
-Two connector writes, each one Redshift transaction (the connector runs its CREATE TABLE IF NOT
-EXISTS, the preactions, the COPY and the postactions, then commits; any failure rolls back):
+One connector write per table that is behind the lake, each one Redshift transaction (the connector
+runs its CREATE TABLE IF NOT EXISTS, the preactions, the COPY and the postactions, then commits; any
+failure rolls back), into staging tables of the run's own (`spacex.<table>_staging_<run hash>`):
 
-1. launches -> spacex.launches_staging. Preactions: sql/redshift/create_tables.sql (targets if
-   missing) and a fresh staging table shaped like the target.
-2. launch_cores -> spacex.launch_cores_staging, with sql/merge.sql as postactions: both staging tables
-   are merged into the targets and dropped in the same transaction as this COPY.
+1. The first write's preactions create the targets if missing (sql/redshift/create_tables.sql).
+2. The last write's postactions lock `spacex.lake_loads` and run sql/load_table.sql for every table
+   staged, then drop the staging tables, in the same transaction as that COPY.
 
-So the targets change only in the second transaction, all at once or not at all; a failure anywhere
-leaves them as they were, and the next run starts from fresh staging tables.
+So the targets change only in the last transaction, all at once or not at all; a failure anywhere
+leaves them (and `lake_loads`) as they were, and the next run loads again.
 
 Credentials: `redshift.secret_id` names a Secrets Manager secret ({"username", "password", ...}),
 resolved at run time and passed as the connector's user/password options (and to psycopg for row
@@ -22,12 +22,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from pyspark.sql import SparkSession
 
-from spacex_launches import schemas
 from spacex_launches.config import ConfigError, get_dotted, require
+from spacex_launches.lakehouse import Lakehouse, TableSnapshot
 from spacex_launches.secrets import DatabaseCredentials, SecretError, database_credentials
-from spacex_launches.warehouse import WarehouseError, read_sql, sql_statements
+from spacex_launches.warehouse import (
+    LOAD_STATE_TABLE,
+    WarehouseError,
+    contract_rows,
+    load_statements,
+    loaded_snapshots,
+    pending_loads,
+    read_sql,
+    sql_statements,
+    staging_name,
+    sync_outcome,
+)
 from spacex_launches.warehouse.jdbc import DEFAULT_SCHEMA, JdbcWarehouse, in_schema, split_url
 from spacex_launches.warehouse.postgres import first_line
 
@@ -76,37 +88,43 @@ class RedshiftSettings:
             )
 
 
-def staging_table(schema: str, table: str) -> str:
-    return f"{schema}.{table}_staging"
-
-
 def write_options(
-    settings: RedshiftSettings, credentials: DatabaseCredentials | None, table: str
+    settings: RedshiftSettings,
+    credentials: DatabaseCredentials | None,
+    pending: dict[str, TableSnapshot],
+    table: str,
+    run_id: str,
 ) -> dict[str, str]:
-    """The connector options for staging `table`: data, so tests can assert them as such.
-
-    The first table's write creates the targets if missing; the last table's write merges."""
-    tables = list(schemas.TABLES)
-    staging = staging_table(settings.schema, table)
+    """The connector options for staging `table`, one of the `pending` tables, in order: data, so
+    tests can assert them as such. The first write creates the targets if missing; the last loads."""
+    tables = list(pending)
+    staging = {name: f"{settings.schema}.{staging_name(name, run_id)}" for name in tables}
     preactions = []
     if table == tables[0]:
         preactions += sql_statements(in_schema(read_sql("redshift/create_tables.sql"), settings.schema))
     # The connector has already run CREATE TABLE IF NOT EXISTS for staging with its own column types;
-    # replace it with the target's exact layout (a leftover from a failed run goes too).
+    # replace it with the target's exact layout (a leftover of this run's failed attempt goes too).
     preactions += [
-        f"DROP TABLE IF EXISTS {staging}",
-        f"CREATE TABLE {staging} (LIKE {settings.schema}.{table})",
+        f"DROP TABLE IF EXISTS {staging[table]}",
+        f"CREATE TABLE {staging[table]} (LIKE {settings.schema}.{table})",
     ]
     options = {
         "url": settings.jdbc_url,
-        "dbtable": staging,
+        "dbtable": staging[table],
         "tempdir": settings.tempdir,
         "tempformat": TEMPFORMAT,
         "aws_iam_role": settings.iam_role_arn,
         "preactions": ";".join(preactions),
     }
     if table == tables[-1]:
-        options["postactions"] = ";".join(sql_statements(in_schema(read_sql("merge.sql"), settings.schema)))
+        postactions = [f"LOCK {settings.schema}.{LOAD_STATE_TABLE}"]
+        for name, snapshot in pending.items():
+            postactions += [
+                in_schema(statement, settings.schema)
+                for statement in load_statements(name, staging[name], snapshot, run_id)
+            ]
+        postactions += [f"DROP TABLE {staging[name]}" for name in tables]
+        options["postactions"] = ";".join(postactions)
     if settings.region:
         options["tempdir_region"] = settings.region
     if credentials is not None:
@@ -133,22 +151,31 @@ class RedshiftLoader(JdbcWarehouse):
             raise ConfigError(str(exc)) from None
         return cls(settings, credentials)
 
-    def load(self, spark: SparkSession, validated: dict[str, str]) -> dict[str, dict[str, int]]:
-        before = self.table_counts()
-        staged = {}
-        for table, schema in schemas.TABLES.items():
-            frame = spark.read.parquet(validated[table]).select(*schema.fieldNames())
-            staged[table] = frame.count()
+    def loaded(self) -> dict[str, tuple[str, int]]:
+        """What `spacex.lake_loads` says the warehouse holds (nothing before the first load)."""
+        with self.connect() as connection:
             try:
-                frame.write.format(CONNECTOR_FORMAT).options(
-                    **write_options(self.settings, self.credentials, table)
+                rows = connection.execute(
+                    f"SELECT table_name, table_uuid, sequence_number FROM {self.schema}.{LOAD_STATE_TABLE}"
+                ).fetchall()
+            except psycopg.errors.UndefinedTable:
+                return {}
+            except psycopg.Error as exc:
+                raise WarehouseError(f"{self.describe()}: reading {LOAD_STATE_TABLE} failed: {exc}") from exc
+        return loaded_snapshots(rows)
+
+    def sync(
+        self, spark: SparkSession, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str
+    ) -> dict[str, Any]:
+        before = self.table_counts()
+        pending = pending_loads(self.loaded(), snapshots)
+        for table, snapshot in pending.items():
+            try:
+                contract_rows(lake, table, snapshot).write.format(CONNECTOR_FORMAT).options(
+                    **write_options(self.settings, self.credentials, pending, table, run_id)
                 ).mode("append").save()
             except Exception as exc:
                 raise WarehouseError(
                     f"{self.describe()}: loading {table} failed, target unchanged: {first_line(exc)}"
                 ) from None
-        after = self.table_counts()
-        return {
-            table: {"staged": staged[table], "before": before[table], "after": after[table]}
-            for table in schemas.TABLES
-        }
+        return sync_outcome(snapshots, pending, before, self.table_counts())

@@ -31,12 +31,18 @@ SPARK_PACKAGES ?=
 # The warehouse's JDBC driver / connector for WAREHOUSE=postgres|postgresql://...|redshift (coordinates in
 # lib/spacex_launches/warehouse/jdbc.py), added to SPARK_PACKAGES on the spark-submit command line.
 WAREHOUSE_PACKAGES = $(if $(filter postgres postgresql://% postgres://% redshift,$(WAREHOUSE)),$(shell \
-	$(PY) -c 'from spacex_launches.warehouse import spark_packages; print(spark_packages("$(WAREHOUSE)"))'))
+	WAREHOUSE=$(call q,$(WAREHOUSE)) $(PY) -c 'import os; from spacex_launches.warehouse import spark_packages; \
+	print(spark_packages(os.environ["WAREHOUSE"]))'))
 comma := ,
 # hadoop-aws + AWS SDK for an s3a:// (or s3://) INPUT or LAKE, matching pyspark's Hadoop (coordinates in
 # lib/spacex_launches/sparksession.py: S3A_PACKAGES).
 S3A_PACKAGES = $(if $(filter s3a://% s3://%,$(INPUT) $(LAKE)),$(shell \
 	$(PY) -c 'from spacex_launches.sparksession import S3A_PACKAGES; print(S3A_PACKAGES)'))
+# Recipe lines that carry user-given locations (INPUT, LAKE, WAREHOUSE, API_URL) are silent (@) and run
+# through SHOWN, which prints the command with passwords and tokens masked (spacex_launches.redact), then
+# runs it. $(call q,VALUE) is VALUE as one shell word: a path with spaces stays one argument.
+SHOWN = $(PY) -m spacex_launches.redact --
+q = '$(subst ','\'',$(1))'
 # The Iceberg runtime for the validated zone (coordinates: lib/spacex_launches/lakehouse.py).
 ICEBERG_PACKAGES = $(shell $(PY) -c 'from spacex_launches.lakehouse import ICEBERG_PACKAGES; print(ICEBERG_PACKAGES)')
 ALL_PACKAGES = $(subst $(eval) ,$(comma),$(strip $(ICEBERG_PACKAGES) $(SPARK_PACKAGES) $(WAREHOUSE_PACKAGES) $(S3A_PACKAGES)))
@@ -79,7 +85,8 @@ install-dev: $(VENV)/.installed-dev ## install the test, lint, Airflow and CDK (
 run: install ## run the job on INPUT (default: the sample) into LAKE and WAREHOUSE, then print the answers
 	@$(if $(filter -XX:ArchiveClassesAtExit%,$(CDS_OPTS)),echo "first run: the JVM saves Spark's classes\
 	 to $(CDS_ARCHIVE) at exit (about 10 s, once) for faster start-ups (CDS= turns it off)")
-	$(SPARK_SUBMIT) jobs/launches_etl.py --env $(ENV) --input $(INPUT) --lake $(LAKE) --warehouse $(WAREHOUSE)
+	@$(SHOWN) $(SPARK_SUBMIT) jobs/launches_etl.py --env $(ENV) --input $(call q,$(INPUT)) --lake $(call q,$(LAKE)) \
+		--warehouse $(call q,$(WAREHOUSE))
 	@if [ -f $(CDS_ARCHIVE).tmp ]; then mv -f $(CDS_ARCHIVE).tmp $(CDS_ARCHIVE); fi
 	@$(MAKE) --no-print-directory answers
 
@@ -87,14 +94,14 @@ LAUNCH ?=
 ALL ?=
 history: install ## how a launch's core slots changed across the lake's snapshots: LAUNCH=<id> [LAKE=lake] [ALL=1]
 	@test -n "$(LAUNCH)" || { echo "usage: make history LAUNCH=<launch id> [LAKE=...] [ALL=1]" >&2; exit 2; }
-	$(SPARK_SUBMIT) jobs/launch_history.py --env $(ENV) --lake $(LAKE) --launch $(LAUNCH) $(if $(ALL),--all)
+	@$(SHOWN) $(SPARK_SUBMIT) jobs/launch_history.py --env $(ENV) --lake $(call q,$(LAKE)) --launch $(call q,$(LAUNCH)) $(if $(ALL),--all)
 
 API_URL ?=
 ingest: install ## fetch the SpaceX API once into LAKE's raw zone, write-once: [API_URL=...] [LAKE=dir|s3://bucket/prefix]
-	$(PY) jobs/ingest_launches.py --env $(ENV) --lake $(LAKE) $(if $(API_URL),--url $(API_URL))
+	@$(SHOWN) $(PY) jobs/ingest_launches.py --env $(ENV) --lake $(call q,$(LAKE)) $(if $(API_URL),--url $(call q,$(API_URL)))
 
 answers: install ## print the two core-reuse answers from WAREHOUSE
-	@$(PY) -m spacex_launches.answers --env $(ENV) --warehouse $(WAREHOUSE)
+	@$(PY) -m spacex_launches.answers --env $(ENV) --warehouse $(call q,$(WAREHOUSE))
 
 lint: install-dev ## ruff lint and format check
 	$(VENV)/bin/ruff check .

@@ -3,8 +3,9 @@
     python jobs/ingest_launches.py [--env local] [--url URL] [--lake DIR|s3://bucket/prefix]
 
 Prints the URL, HTTP status, bytes, records and where the response landed (or that it was already
-there). Exit codes: 0 landed or unchanged, 2 refused or not fetched (nothing written), 1 anything else
-(for example the lake could not be written).
+there); all it prints or logs has its secrets masked (a URL's password, an api_key=...). Exit codes:
+0 landed or unchanged, 2 refused or not fetched (nothing written), 1 anything else (for example the
+lake could not be written).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sys
 
 from spacex_launches.config import ConfigError, load_config
 from spacex_launches.ingest import IngestError, PayloadRefused, ingest
+from spacex_launches.redact import RedactingFilter, redact_text
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -32,20 +34,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(RedactingFilter())
     try:
         config = load_config(args.env)
         result = ingest(config, lake=args.lake, url=args.url)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(redact_text(f"error: {exc}"), file=sys.stderr)
         return 2
     except PayloadRefused as exc:
-        print(f"ingest REFUSED: {exc}\n  nothing was written", file=sys.stderr)
+        print(redact_text(f"ingest REFUSED: {exc}\n  nothing was written"), file=sys.stderr)
         return 2
     except IngestError as exc:
-        print(f"ingest FAILED: {exc}\n  nothing was written", file=sys.stderr)
+        print(redact_text(f"ingest FAILED: {exc}\n  nothing was written"), file=sys.stderr)
         return 2
     except Exception as exc:
-        print(f"ingest FAILED: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(redact_text(f"ingest FAILED: {type(exc).__name__}: {exc}"), file=sys.stderr)
         return 1
     print(f"ingest {result.url}: {result.outcome.upper()}")
     print(f"  status     HTTP {result.status} after {result.attempts} attempt(s)")

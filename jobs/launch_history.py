@@ -19,11 +19,15 @@ from spacex_launches.sparksession import build_session
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--launch", required=True, help="the launch id")
     parser.add_argument("--env", default="local", help="conf/<env>.yaml to use (local, dev, prod)")
     parser.add_argument("--lake", help="lake root (default: the config's)")
-    parser.add_argument("--all", action="store_true", help="also list refreshes (a later snapshot, same values)")
+    parser.add_argument(
+        "--all", action="store_true", help="also list refreshes (a later snapshot, same values)"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         config = load_config(args.env)
@@ -36,20 +40,33 @@ def main(argv: list[str] | None = None) -> int:
     try:
         lakehouse = Lakehouse(spark, catalog)
         if not spark.catalog.tableExists(lakehouse.name("launch_cores")):
-            print(f"error: no table {lakehouse.name('launch_cores')} under {catalog.warehouse}", file=sys.stderr)
+            print(
+                f"error: no table {lakehouse.name('launch_cores')} under {catalog.warehouse}", file=sys.stderr
+            )
             return 2
         changes = slot_changes(lakehouse, args.launch, refreshes=args.all)
     finally:
         spark.stop()
     print(f"\nCore slots of launch {args.launch} across the snapshots of {catalog.table('launch_cores')}")
-    columns = ["committed_at", "run", "slot", "change", "core", "also changed", "from raw file", "snapshot time"]
+    columns = [
+        "committed_at",
+        "run",
+        "slot",
+        "change",
+        "core",
+        "also changed",
+        "from raw file",
+        "snapshot time",
+    ]
     rows = [
         (
             change.committed_at,
             change.run_id,
             change.core_position,
             change.change,
-            f"{change.old_core} -> {change.new_core}" if change.change in ("changed", "refreshed") else (change.new_core or change.old_core),
+            f"{change.old_core} -> {change.new_core}"
+            if change.change in ("changed", "refreshed")
+            else (change.new_core or change.old_core),
             change.other_changes,
             change.source_file,
             change.snapshot_time,

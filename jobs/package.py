@@ -33,6 +33,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from spacex_launches.config import PROJECT_DIR, ConfigError, get_dotted, load_config, require
 from spacex_launches.emr import ENTRY_POINT, LIB_ZIP, POD_TEMPLATE_DIR, RESOURCES_ZIP, artifacts_version
+from spacex_launches.redact import redact_location
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
@@ -73,7 +74,9 @@ def build(dist: Path, version: str, pod_templates: dict[str, str]) -> dict[str, 
 def deploy(dist: Path, artifacts_uri: str, version: str, region: str | None) -> list[str]:
     """Upload every file of dist/ under <artifacts_uri>/<version>/; returns the URIs written."""
     if not artifacts_uri.startswith("s3://"):
-        raise ConfigError(f"emr.artifacts_uri must be s3://bucket/prefix, got {artifacts_uri!r}")
+        raise ConfigError(
+            f"emr.artifacts_uri must be s3://bucket/prefix, got {redact_location(artifacts_uri)!r}"
+        )
     bucket, _, prefix = artifacts_uri[len("s3://") :].partition("/")
     prefix = "/".join(part for part in (prefix.strip("/"), version) if part)
     s3 = boto3.client("s3", region_name=region)

@@ -17,6 +17,7 @@ from spacex_launches.checks import run_checks
 from spacex_launches.config import get_dotted, load_config, require
 from spacex_launches.emr import build_job_run_request
 from spacex_launches.ingest import ingest
+from spacex_launches.redact import redact_text
 from spacex_launches.run_metrics import job_arguments, read_run_report, report_metrics
 from spacex_launches.warehouse import loader_for
 
@@ -124,7 +125,7 @@ def failure_text(env: str, context: dict[str, Any]) -> str:
     return (
         f":red_circle: spacex_launches ({env}) task {getattr(ti, 'task_id', '?')} failed"
         f" in run {getattr(dag_run, 'run_id', '?')} (try {getattr(ti, 'try_number', '?')}): "
-        f"{context.get('exception')}"
+        f"{redact_text(str(context.get('exception')))}"
     )
 
 

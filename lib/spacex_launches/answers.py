@@ -8,8 +8,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spacex_launches.config import load_config
-from spacex_launches.warehouse import loader_for, read_sql
+from spacex_launches.config import ConfigError, load_config
+from spacex_launches.redact import redact_text
+from spacex_launches.warehouse import WarehouseError, loader_for, read_sql
 
 ANSWERS = {
     "max_core_reuse.sql": "Most-reused core (reuses = flights - 1)",
@@ -35,12 +36,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--env", default="local")
     parser.add_argument("--warehouse", help="same values as the job's --warehouse")
     args = parser.parse_args(argv)
-    loader = loader_for(args.warehouse, load_config(args.env))
+    try:
+        loader = loader_for(args.warehouse, load_config(args.env))
+    except ConfigError as exc:
+        print(redact_text(f"error: {exc}"), file=sys.stderr)
+        return 2
     if loader is None:
         print("no warehouse configured (--warehouse none)", file=sys.stderr)
         return 2
     for name, title in ANSWERS.items():
-        columns, rows = loader.query(read_sql(name))
+        try:
+            columns, rows = loader.query(read_sql(name))
+        except WarehouseError as exc:
+            print(redact_text(f"error: {exc}"), file=sys.stderr)
+            return 3
         print(f"\n{title}  [{name}, {loader.describe()}]")
         print(format_table(columns, rows))
         print(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")

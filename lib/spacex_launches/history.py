@@ -42,7 +42,9 @@ class SlotChange:
 
 def _differences(before: dict, after: dict) -> str:
     return ", ".join(
-        f"{name}: {before.get(name)} -> {after.get(name)}" for name in DESCRIBED if before.get(name) != after.get(name)
+        f"{name}: {before.get(name)} -> {after.get(name)}"
+        for name in DESCRIBED
+        if before.get(name) != after.get(name)
     )
 
 

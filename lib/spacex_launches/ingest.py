@@ -7,6 +7,10 @@ The raw zone is the only copy of history, so it is write-once:
 A response identical to one already landed the same day writes nothing. A response that is not a JSON
 array of objects with an `id` (an HTML error page, a truncated body, an empty array where the previous
 ingest had launches) is refused before anything is written.
+
+Every attempt is bounded: connect and read timeouts, a wall-clock deadline, a cap on the body as received
+and once decoded (gzip/deflate), and a number of redirects (conf `api.*`). The endpoint is printed,
+logged and stored with its secrets masked (`spacex_launches.redact`).
 """
 
 from __future__ import annotations
@@ -18,22 +22,29 @@ import os
 import random
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
+import urllib3
 
 from spacex_launches.config import ConfigError, get_dotted, require
 from spacex_launches.lake import SIDECAR_SUFFIX, LakePaths
+from spacex_launches.redact import redact_location, redact_text
 from spacex_launches.s3 import S3Settings, is_s3_uri, split_s3_uri
 
 log = logging.getLogger(__name__)
 
 API_VERSIONS = ("v4", "v5")
 SHA_PREFIX_CHARS = 16
+MIB = 1024 * 1024
+CHUNK_BYTES = 64 * 1024
+# Only the codings whose urllib3 decoders honour a size bound per read (urllib3 >= 2.7); also what we ask for.
+CONTENT_ENCODINGS = ("identity", "gzip", "x-gzip", "deflate")
 _RETRYABLE_ERRORS = (
     requests.exceptions.ConnectionError,
     requests.exceptions.Timeout,
@@ -46,18 +57,49 @@ class IngestError(RuntimeError):
 
 
 class PayloadRefused(IngestError):
-    """The response is not a usable launches array; nothing was written."""
+    """The response is not a usable launches array, or is over a size limit; nothing was written."""
+
+
+class _AttemptFailed(Exception):
+    """One attempt failed in a way another attempt may not (connection, timeout, deadline, 429/5xx)."""
+
+    def __init__(self, problem: str, retry_after: float | None = None):
+        super().__init__(problem)
+        self.retry_after = retry_after
+
+
+def _api_number(config: dict[str, Any], key: str, default: float, minimum: float = 0.0, above: bool = True):
+    """`api.<key>` as a number above (or, with above=False, at least) `minimum`; ConfigError otherwise."""
+    value = get_dotted(config, f"api.{key}", default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (number > minimum if above else number >= minimum):
+        bound = f"above {minimum:g}" if above else f"at least {minimum:g}"
+        raise ConfigError(
+            f"api.{key} (conf/{config.get('env')}.yaml) must be a number {bound}, got {value!r}"
+        )
+    return number
 
 
 @dataclass(frozen=True)
 class FetchSettings:
-    url: str
+    url: str = field(repr=False)  # may carry a user:password or an api_key: print display_url
     api_version: str = "v5"
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     max_attempts: int = 5
     backoff_base: float = 1.0
     backoff_max: float = 60.0
+    attempt_deadline: float = 120.0
+    max_body_bytes: int = 32 * MIB
+    max_decoded_bytes: int = 64 * MIB
+    max_redirects: int = 5
+
+    @property
+    def display_url(self) -> str:
+        return redact_location(self.url)
 
     @classmethod
     def from_config(cls, config: dict[str, Any], url: str | None = None) -> FetchSettings:
@@ -67,21 +109,30 @@ class FetchSettings:
             raise ConfigError(f"api.version must be one of {', '.join(API_VERSIONS)}, got {version!r}")
         if not url:
             url = f"{str(require(config, 'api.base_url')).rstrip('/')}/{version}/launches"
-        api = get_dotted(config, "api", {})
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(f"the API URL must be http(s)://host/..., got {redact_location(url)!r}")
+
         return cls(
             url=url,
             api_version=version,
-            connect_timeout=float(api.get("connect_timeout_s", cls.connect_timeout)),
-            read_timeout=float(api.get("read_timeout_s", cls.read_timeout)),
-            max_attempts=max(1, int(api.get("max_attempts", cls.max_attempts))),
-            backoff_base=float(api.get("backoff_base_s", cls.backoff_base)),
-            backoff_max=float(api.get("backoff_max_s", cls.backoff_max)),
+            connect_timeout=_api_number(config, "connect_timeout_s", cls.connect_timeout),
+            read_timeout=_api_number(config, "read_timeout_s", cls.read_timeout),
+            max_attempts=int(_api_number(config, "max_attempts", cls.max_attempts, 1, above=False)),
+            backoff_base=_api_number(config, "backoff_base_s", cls.backoff_base, above=False),
+            backoff_max=_api_number(config, "backoff_max_s", cls.backoff_max, above=False),
+            attempt_deadline=_api_number(config, "attempt_deadline_s", cls.attempt_deadline),
+            max_body_bytes=int(_api_number(config, "max_body_mb", cls.max_body_bytes / MIB) * MIB),
+            max_decoded_bytes=int(
+                _api_number(config, "max_decompressed_mb", cls.max_decoded_bytes / MIB) * MIB
+            ),
+            max_redirects=int(_api_number(config, "max_redirects", cls.max_redirects, above=False)),
         )
 
 
 @dataclass(frozen=True)
 class Fetched:
-    url: str
+    url: str  # the endpoint asked for, secrets masked (safe to print and store)
     status: int
     body: bytes
     fetched_at: datetime
@@ -89,6 +140,7 @@ class Fetched:
     etag: str | None = None
     last_modified: str | None = None
     content_type: str | None = None
+    final_url: str | None = None  # where the body came from after redirects, secrets masked
 
 
 def retry_after_seconds(value: str | None) -> float | None:
@@ -118,50 +170,168 @@ def backoff_delay(settings: FetchSettings, attempt: int, retry_after: float | No
 
 
 def fetch(settings: FetchSettings, session: requests.Session | None = None) -> Fetched:
-    """GET the endpoint; retry connection errors, timeouts, 429 and 5xx; raise IngestError at the end."""
+    """GET the endpoint; retry connection errors, timeouts, a passed deadline, 429 and 5xx; raise
+    IngestError at the end (PayloadRefused for a body over a size limit: not retried)."""
+    own_session = session is None
     session = session or requests.Session()
-    headers = {"Accept": "application/json", "User-Agent": "spacex-launches-ingest"}
     problem = "no attempt made"
-    for attempt in range(1, settings.max_attempts + 1):
-        retry_after = None
-        try:
-            response = session.get(
-                settings.url, headers=headers, timeout=(settings.connect_timeout, settings.read_timeout)
+    try:
+        for attempt in range(1, settings.max_attempts + 1):
+            try:
+                return _attempt(settings, session, attempt)
+            except _AttemptFailed as exc:
+                problem, retry_after = str(exc), exc.retry_after
+            if attempt == settings.max_attempts:
+                break
+            delay = backoff_delay(settings, attempt, retry_after)
+            log.warning(
+                "GET %s: %s (attempt %d of %d); retrying in %.2f s%s",
+                settings.display_url,
+                problem,
+                attempt,
+                settings.max_attempts,
+                delay,
+                f" (Retry-After {retry_after:g} s)" if retry_after is not None else "",
             )
-        except _RETRYABLE_ERRORS as exc:
-            problem = f"{type(exc).__name__}: {exc}"
-        else:
-            if response.status_code == 200:
-                return Fetched(
-                    url=settings.url,
-                    status=response.status_code,
-                    body=response.content,
-                    fetched_at=datetime.now(UTC),
-                    attempts=attempt,
-                    etag=response.headers.get("ETag"),
-                    last_modified=response.headers.get("Last-Modified"),
-                    content_type=response.headers.get("Content-Type"),
-                )
-            if response.status_code != 429 and response.status_code < 500:
-                raise IngestError(
-                    f"GET {settings.url}: HTTP {response.status_code} {response.reason} (not retried)"
-                )
-            problem = f"HTTP {response.status_code} {response.reason}"
-            retry_after = retry_after_seconds(response.headers.get("Retry-After"))
-        if attempt == settings.max_attempts:
+            time.sleep(delay)
+    finally:
+        if own_session:
+            session.close()
+    raise IngestError(
+        f"GET {settings.display_url} failed after {settings.max_attempts} attempt(s): {problem}"
+    )
+
+
+def _attempt(settings: FetchSettings, session: requests.Session, attempt: int) -> Fetched:
+    """One GET, following at most max_redirects redirects, its body read within the attempt's deadline."""
+    deadline = time.monotonic() + settings.attempt_deadline
+    url, auth = settings.url, None
+    for _ in range(settings.max_redirects + 1):
+        response = _get(session, url, auth, settings, deadline)
+        target = session.get_redirect_target(response)
+        if target is None:
             break
-        delay = backoff_delay(settings, attempt, retry_after)
-        log.warning(
-            "GET %s: %s (attempt %d of %d); retrying in %.2f s%s",
-            settings.url,
-            problem,
-            attempt,
-            settings.max_attempts,
-            delay,
-            f" (Retry-After {retry_after:g} s)" if retry_after is not None else "",
+        response.close()  # unread: requests' own redirect handling would read (and decode) the whole body
+        target = urljoin(url, target)
+        # The URL's user:password goes on to the same host only (as with requests), unless the target
+        # names its own.
+        carry = not _userinfo(target) and not session.should_strip_auth(url, target)
+        auth = (auth or _userinfo(url)) if carry else None
+        url = target
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise IngestError(
+                f"GET {settings.display_url}: redirected to {redact_location(url)}, not http(s)"
+            )
+    else:
+        raise IngestError(
+            f"GET {settings.display_url}: more than {settings.max_redirects} redirects (api.max_redirects), "
+            f"the last to {redact_location(url)}: a redirect loop?"
         )
-        time.sleep(delay)
-    raise IngestError(f"GET {settings.url} failed after {settings.max_attempts} attempt(s): {problem}")
+    with response:
+        if response.status_code != 200:
+            problem = f"HTTP {response.status_code} {response.reason}"
+            if response.status_code != 429 and response.status_code < 500:
+                raise IngestError(f"GET {settings.display_url}: {problem} (not retried)")
+            raise _AttemptFailed(problem, retry_after_seconds(response.headers.get("Retry-After")))
+        body = _read_body(response, settings, deadline)
+    return Fetched(
+        url=settings.display_url,
+        status=response.status_code,
+        body=body,
+        fetched_at=datetime.now(UTC),
+        attempts=attempt,
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        content_type=response.headers.get("Content-Type"),
+        final_url=redact_location(url),
+    )
+
+
+def _userinfo(url: str) -> tuple[str, str] | None:
+    user, password = requests.utils.get_auth_from_url(url)
+    return (user, password) if user or password else None
+
+
+def _get(
+    session: requests.Session,
+    url: str,
+    auth: tuple[str, str] | None,
+    settings: FetchSettings,
+    deadline: float,
+) -> requests.Response:
+    """The response's status and headers; its body is left unread (stream=True)."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise _AttemptFailed(_deadline_passed(settings, 0))
+    headers = {
+        "Accept": "application/json",
+        "Accept-Encoding": "gzip, deflate",
+        "User-Agent": "spacex-launches-ingest",
+    }
+    timeout = (settings.connect_timeout, min(settings.read_timeout, remaining))
+    try:
+        return session.get(
+            url, auth=auth, headers=headers, timeout=timeout, stream=True, allow_redirects=False
+        )
+    except _RETRYABLE_ERRORS as exc:
+        raise _AttemptFailed(f"{type(exc).__name__}: {redact_text(str(exc))}") from None
+    except requests.RequestException as exc:
+        raise IngestError(
+            f"GET {redact_location(url)}: {type(exc).__name__}: {redact_text(str(exc))} (not retried)"
+        ) from None
+
+
+def _read_body(response: requests.Response, settings: FetchSettings, deadline: float) -> bytes:
+    """The decoded body, read as it arrives (read1: a dripping server cannot hold one read open past the
+    deadline for longer than the read timeout) and refused as soon as it is over a size limit, so neither
+    a huge body nor a decompression bomb is ever held whole."""
+    where = f"GET {settings.display_url}"
+    encoding = response.headers.get("Content-Encoding", "identity").lower()
+    codings = [coding.strip() for coding in encoding.split(",")]
+    if any(coding not in CONTENT_ENCODINGS for coding in codings):
+        raise PayloadRefused(
+            f"{where}: Content-Encoding {encoding!r} is not one of {', '.join(CONTENT_ENCODINGS)}"
+        )
+    length = response.headers.get("Content-Length", "")
+    if length.isdigit() and int(length) > settings.max_body_bytes:
+        raise PayloadRefused(f"{where}: Content-Length {int(length):,} bytes is {_over_body_limit(settings)}")
+    raw = response.raw
+    body = bytearray()
+    while True:
+        if time.monotonic() > deadline:
+            raise _AttemptFailed(_deadline_passed(settings, raw.tell()))
+        try:
+            chunk = raw.read1(CHUNK_BYTES, decode_content=True)
+        except urllib3.exceptions.DecodeError as exc:
+            raise PayloadRefused(
+                f"{where}: the body is not valid {encoding} ({exc.__cause__ or exc})"
+            ) from None
+        except urllib3.exceptions.HTTPError as exc:
+            raise _AttemptFailed(f"reading the body: {type(exc).__name__}: {redact_text(str(exc))}") from None
+        if not chunk:
+            return bytes(body)
+        body += chunk
+        if raw.tell() > settings.max_body_bytes:
+            raise PayloadRefused(
+                f"{where}: {raw.tell():,} bytes received so far, {_over_body_limit(settings)}"
+            )
+        if len(body) > settings.max_decoded_bytes:
+            raise PayloadRefused(
+                f"{where}: {raw.tell():,} bytes received ({encoding}) decode to more than "
+                f"{settings.max_decoded_bytes:,} bytes, over api.max_decompressed_mb "
+                f"({settings.max_decoded_bytes / MIB:g} MiB): refused (a decompression bomb?)"
+            )
+
+
+def _over_body_limit(settings: FetchSettings) -> str:
+    return f"over api.max_body_mb ({settings.max_body_bytes / MIB:g} MiB, {settings.max_body_bytes:,} bytes)"
+
+
+def _deadline_passed(settings: FetchSettings, received: int) -> str:
+    return (
+        f"the attempt's deadline of {settings.attempt_deadline:g} s (api.attempt_deadline_s) passed "
+        f"with {received:,} body bytes received"
+    )
 
 
 def check_payload(body: bytes) -> int:
@@ -316,7 +486,10 @@ def _previous_manifest(store: LocalRaw | S3Raw, names: list[str]) -> dict[str, A
 
 
 def land(store: LocalRaw | S3Raw, fetched: Fetched, api_version: str) -> IngestResult:
-    """Check the response and write it (and its manifest) once. Raises PayloadRefused."""
+    """Check the response and write it (and its manifest) once. Raises PayloadRefused.
+    The URLs in the result and the manifest are masked (they stay in the lake for good)."""
+    url = redact_location(fetched.url)
+    final_url = redact_location(fetched.final_url) if fetched.final_url else None
     names = store.list_names()
     try:
         records = check_payload(fetched.body)
@@ -328,12 +501,12 @@ def land(store: LocalRaw | S3Raw, fetched: Fetched, api_version: str) -> IngestR
             )
     except PayloadRefused as exc:
         raise PayloadRefused(
-            f"GET {fetched.url}: HTTP {fetched.status}, {len(fetched.body):,} bytes: {exc}"
+            f"GET {url}: HTTP {fetched.status}, {len(fetched.body):,} bytes: {exc}"
         ) from exc.__cause__
     sha256 = hashlib.sha256(fetched.body).hexdigest()
     partition, name, manifest_name = _names(fetched, sha256)
     result = {
-        "url": fetched.url,
+        "url": url,
         "status": fetched.status,
         "attempts": fetched.attempts,
         "bytes": len(fetched.body),
@@ -349,7 +522,8 @@ def land(store: LocalRaw | S3Raw, fetched: Fetched, api_version: str) -> IngestR
         return IngestResult("unchanged", location=store.uri(name), **result)
     manifest = {
         "object": store.uri(name),
-        "source_url": fetched.url,
+        "source_url": url,
+        "final_url": final_url,
         "api_version": api_version,
         "http_status": fetched.status,
         "etag": fetched.etag,

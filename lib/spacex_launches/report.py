@@ -1,4 +1,6 @@
-"""The run report: a machine-readable JSON document per run, and its short human summary."""
+"""The run report: a machine-readable JSON document per run, and its short human summary.
+
+Both show locations and errors with their secrets masked (spacex_launches.redact)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,8 @@ import time
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
+
+from spacex_launches.redact import redact_text
 
 log = logging.getLogger("spacex_launches")
 
@@ -48,8 +52,17 @@ def timed(report: dict[str, Any], phase: str):
         log.info("%s done in %.1f s", phase, report["durations_s"][phase])
 
 
+def masked(value: Any) -> Any:
+    """`value` with every string in it (not the keys) masked."""
+    if isinstance(value, dict):
+        return {key: masked(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(item) for item in value]
+    return redact_text(value) if isinstance(value, str) else value
+
+
 def to_json(report: dict[str, Any]) -> str:
-    return json.dumps(report, indent=2, sort_keys=False, default=str) + "\n"
+    return json.dumps(masked(report), indent=2, sort_keys=False, default=str) + "\n"
 
 
 def summary(report: dict[str, Any]) -> str:
@@ -84,11 +97,11 @@ def summary(report: dict[str, Any]) -> str:
             for table, stats in warehouse.get("tables", {}).items()
         )
         note = " (already at the lake's snapshots)" if warehouse.get("up_to_date_before") else ""
-        lines.append(f"  warehouse  {warehouse['location']}: {tables}{note}")
+        lines.append(redact_text(f"  warehouse  {warehouse['location']}: {tables}{note}"))
     if report["durations_s"]:
         lines.append(f"  took       {report['durations_s'].get('total', 0):.1f} s")
     if report.get("error"):
-        lines.append(f"  error      {report['error']}")
+        lines.append(redact_text(f"  error      {report['error']}"))
     return "\n".join(lines)
 
 

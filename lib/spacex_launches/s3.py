@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacex_launches.config import ConfigError, get_dotted
+from spacex_launches.redact import redact_location
 
 S3_SCHEMES = ("s3://", "s3a://")
 
@@ -68,5 +69,5 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
     without_scheme = uri.split("://", 1)[1]
     bucket, _, prefix = without_scheme.partition("/")
     if not bucket:
-        raise ConfigError(f"not an S3 location (no bucket): {uri!r}")
+        raise ConfigError(f"not an S3 location (no bucket): {redact_location(uri)!r}")
     return bucket, prefix.strip("/")

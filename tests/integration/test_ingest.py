@@ -10,15 +10,18 @@ import logging
 import subprocess
 import sys
 import time
+import tracemalloc
 import uuid
+import zlib
 from pathlib import Path
 
 import boto3
 import pytest
+from werkzeug import Response
 
 from conftest import REPO, SAMPLE_DIR, SNAPSHOT_FILE
 from spacex_launches.config import load_config
-from spacex_launches.ingest import IngestError, PayloadRefused, ingest, raw_store
+from spacex_launches.ingest import CHUNK_BYTES, MIB, IngestError, PayloadRefused, ingest, raw_store
 from spacex_launches.s3 import S3Settings
 
 pytestmark = pytest.mark.integration
@@ -129,8 +132,6 @@ def test_always_500_is_a_clear_error_and_writes_nothing(httpserver, config, lake
 def test_a_read_timeout_is_a_clear_error(httpserver, config, lake, payload):
     def slow(request):
         time.sleep(1.5)
-        from werkzeug import Response
-
         return Response(payload, content_type="application/json")
 
     httpserver.expect_request(PATH).respond_with_handler(slow)
@@ -242,3 +243,210 @@ def test_cli_prints_what_it_did_and_exits_non_zero_on_refusal(httpserver, tmp_pa
     assert refused.returncode == 2
     assert "REFUSED" in refused.stderr and "looks like HTML" in refused.stderr and url in refused.stderr
     assert len(data_objects(lake_objects(str(lake)))) == 1
+
+
+# Hostile servers (issue 12): every attempt is bounded in time, size and redirects, and a URL's secrets
+# never reach the terminal, the logs or the lake.
+
+SECRETS = ("S3cr3tPw", "K3yV4lue", "Oth3rPw", "T0kV4lue", "L00pPw")
+
+
+@pytest.fixture
+def local_lake(tmp_path) -> str:
+    return str(tmp_path / "lake")
+
+
+@pytest.fixture
+def local_config() -> dict:
+    config = load_config("local", environ={})
+    config["api"].update(
+        max_attempts=2, backoff_base_s=0.01, backoff_max_s=0.1, connect_timeout_s=2, read_timeout_s=2
+    )
+    return config
+
+
+def with_userinfo(url: str, userinfo: str) -> str:
+    return url.replace("http://", f"http://{userinfo}@", 1)
+
+
+def test_a_dripping_server_is_cut_off_at_the_attempt_deadline(httpserver, local_config, local_lake):
+    def drip(request):
+        def body():
+            yield b"["
+            for _ in range(240):  # a byte every 0.25 s, well inside the read timeout, for up to a minute
+                time.sleep(0.25)
+                yield b" "
+
+        return Response(body(), headers={"Content-Length": "100000"}, content_type="application/json")
+
+    httpserver.expect_request(PATH).respond_with_handler(drip)
+    local_config["api"].update(attempt_deadline_s=1.5)
+    url = httpserver.url_for(PATH) + "?api_key=K3yV4lue"
+
+    with pytest.raises(IngestError) as error:
+        ingest(local_config, lake=local_lake, url=url)
+
+    message = str(error.value)
+    assert message.startswith(f"GET {httpserver.url_for(PATH)}?api_key=*** failed after 2 attempt(s): ")
+    assert "the attempt's deadline of 1.5 s (api.attempt_deadline_s) passed with " in message
+    assert "K3yV4lue" not in message
+    assert lake_objects(local_lake) == {}
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["content-length", "chunked"])
+def test_a_body_over_max_body_mb_is_refused_and_nothing_landed(
+    httpserver, local_config, local_lake, declared
+):
+    """300 MB offered (a 1 MiB block repeated, never held by the test), 64 KiB allowed: refused on the
+    declared length, or as soon as the streamed body passes the cap; not retried."""
+    block = b" " * MIB
+
+    def huge(request):
+        headers = {"Content-Length": str(300 * MIB)} if declared else {}
+        return Response((block for _ in range(300)), headers=headers, content_type="application/json")
+
+    httpserver.expect_request(PATH).respond_with_handler(huge)
+    local_config["api"].update(max_body_mb=1 / 16)
+
+    with pytest.raises(PayloadRefused, match=r"over api.max_body_mb \(0.0625 MiB, 65,536 bytes\)") as error:
+        ingest(local_config, lake=local_lake, url=httpserver.url_for(PATH))
+
+    if declared:
+        assert f"Content-Length {300 * MIB:,} bytes is over" in str(error.value)
+    else:
+        received = int(str(error.value).split(": ")[1].split()[0].replace(",", ""))
+        assert 64 * 1024 < received <= 64 * 1024 + CHUNK_BYTES
+    assert len(httpserver.log) == 1
+    assert lake_objects(local_lake) == {}
+
+
+@pytest.fixture(scope="module")
+def gzip_bomb() -> bytes:
+    """About 1 MB of gzip that expands to 1 GiB of zeros."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(MIB)
+    return b"".join(compressor.compress(zeros) for _ in range(1024)) + compressor.flush()
+
+
+def test_a_gzip_bomb_is_refused_without_being_expanded_whole(httpserver, local_config, local_lake, gzip_bomb):
+    httpserver.expect_request(PATH).respond_with_data(
+        gzip_bomb, content_type="application/json", headers={"Content-Encoding": "gzip"}
+    )
+    local_config["api"].update(max_decompressed_mb=1)
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(PayloadRefused) as error:
+            ingest(local_config, lake=local_lake, url=httpserver.url_for(PATH))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert len(gzip_bomb) < 1.1 * MIB
+    assert f"decode to more than {MIB:,} bytes, over api.max_decompressed_mb (1 MiB)" in str(error.value)
+    assert "(gzip)" in str(error.value) and "decompression bomb" in str(error.value)
+    assert peak < 16 * MIB  # the 1 GiB was never held: at most the cap and a few 64 KiB pieces
+    assert len(httpserver.log) == 1
+    assert lake_objects(local_lake) == {}
+
+
+@pytest.mark.parametrize("coding", ["gzip", "deflate"])
+def test_a_compressed_response_under_the_caps_lands_decoded(
+    httpserver, local_config, local_lake, payload, coding
+):
+    wbits = 16 + zlib.MAX_WBITS if coding == "gzip" else zlib.MAX_WBITS
+    compressor = zlib.compressobj(6, zlib.DEFLATED, wbits)
+    compressed = compressor.compress(payload) + compressor.flush()
+    httpserver.expect_request(PATH).respond_with_data(
+        compressed, content_type="application/json", headers={"Content-Encoding": coding}
+    )
+    local_config["api"].update(
+        max_body_mb=len(compressed) / MIB * 1.01, max_decompressed_mb=len(payload) / MIB
+    )
+
+    result = ingest(local_config, lake=local_lake, url=httpserver.url_for(PATH))
+
+    assert httpserver.log[0][0].headers["Accept-Encoding"] == "gzip, deflate"
+    assert result.outcome == "landed" and result.bytes == len(payload)
+    assert list(data_objects(lake_objects(local_lake)).values()) == [payload]
+
+
+def test_an_unknown_content_encoding_is_refused(httpserver, local_config, local_lake, payload):
+    httpserver.expect_request(PATH).respond_with_data(payload, headers={"Content-Encoding": "br"})
+
+    with pytest.raises(PayloadRefused, match=r"Content-Encoding 'br' is not one of identity, gzip"):
+        ingest(local_config, lake=local_lake, url=httpserver.url_for(PATH))
+    assert lake_objects(local_lake) == {}
+
+
+def test_a_redirect_loop_ends_with_an_error_naming_the_url_masked(httpserver, local_config, local_lake):
+    loop = with_userinfo(httpserver.url_for(PATH), "evil:L00pPw") + "?token=T0kV4lue"
+    httpserver.expect_request(PATH).respond_with_data("", status=302, headers={"Location": loop})
+    url = with_userinfo(httpserver.url_for(PATH), "user:S3cr3tPw") + "?api_key=K3yV4lue"
+
+    with pytest.raises(IngestError) as error:
+        ingest(local_config, lake=local_lake, url=url)
+
+    masked = with_userinfo(httpserver.url_for(PATH), "user:***") + "?api_key=***"
+    masked_loop = with_userinfo(httpserver.url_for(PATH), "evil:***") + "?token=***"
+    assert str(error.value) == (
+        f"GET {masked}: more than 5 redirects (api.max_redirects), the last to {masked_loop}: a redirect loop?"
+    )
+    assert len(httpserver.log) == 6  # the first GET and 5 redirects followed; not retried
+    assert lake_objects(local_lake) == {}
+
+
+def test_a_redirect_away_from_http_is_refused(httpserver, local_config, local_lake):
+    httpserver.expect_request(PATH).respond_with_data(
+        "", status=301, headers={"Location": "file://root:Pl4nted@localhost/etc/passwd"}
+    )
+
+    with pytest.raises(IngestError) as error:
+        ingest(local_config, lake=local_lake, url=httpserver.url_for(PATH))
+
+    assert str(error.value) == (
+        f"GET {httpserver.url_for(PATH)}: redirected to file://root:***@localhost/etc/passwd, not http(s)"
+    )
+    assert lake_objects(local_lake) == {}
+
+
+def test_secrets_in_the_url_never_reach_the_terminal_logs_or_lake(httpserver, tmp_path, payload):
+    """Four CLI runs with a URL carrying user:password@ and api_key=, redirected to one carrying its
+    own: landed, unchanged after a 503 (a logged retry), refused (HTML), a redirect loop."""
+    lake = tmp_path / "lake"
+    final = with_userinfo(httpserver.url_for("/final"), "other:Oth3rPw") + "?token=T0kV4lue"
+    loop = with_userinfo(httpserver.url_for(PATH), "evil:L00pPw")
+    redirect = {"response_data": "", "status": 302, "headers": {"Location": final}}
+    for path, response in [
+        (PATH, redirect),
+        ("/final", {"response_data": payload}),
+        (PATH, {"response_data": "busy", "status": 503}),
+        (PATH, redirect),
+        ("/final", {"response_data": payload}),
+        (PATH, redirect),
+        ("/final", {"response_data": b"<html>maintenance</html>"}),
+    ]:
+        httpserver.expect_ordered_request(path).respond_with_data(**response)
+    for _ in range(6):
+        httpserver.expect_ordered_request(PATH).respond_with_data("", status=307, headers={"Location": loop})
+    url = with_userinfo(httpserver.url_for(PATH), "user:S3cr3tPw") + "?api_key=K3yV4lue"
+
+    runs = [run_cli("--url", url, "--lake", str(lake)) for _ in range(4)]
+
+    assert [run.returncode for run in runs] == [0, 0, 2, 2], runs[-1].stderr
+    assert "LANDED" in runs[0].stdout and "UNCHANGED" in runs[1].stdout
+    assert "HTTP 503" in runs[1].stderr and "retrying" in runs[1].stderr
+    assert "REFUSED" in runs[2].stderr and "a redirect loop?" in runs[3].stderr
+    masked = with_userinfo(httpserver.url_for(PATH), "user:***") + "?api_key=***"
+    assert f"ingest {masked}: LANDED" in runs[0].stdout
+    first = httpserver.log[0][0]
+    assert (first.authorization.username, first.authorization.password) == ("user", "S3cr3tPw")
+    assert httpserver.log[1][0].authorization.username == "other"  # the target's own userinfo
+    manifests = [json.loads(body) for name, body in lake_objects(str(lake)).items() if "manifest" in name]
+    assert [(m["source_url"], m["final_url"]) for m in manifests] == [
+        (masked, with_userinfo(httpserver.url_for("/final"), "other:***") + "?token=***")
+    ]
+    outputs = [run.stdout + run.stderr for run in runs]
+    files = [path.read_bytes().decode("utf-8", "replace") for path in lake.rglob("*") if path.is_file()]
+    for secret in SECRETS:
+        assert not [text for text in outputs + files if secret in text], secret

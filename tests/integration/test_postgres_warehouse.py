@@ -1,15 +1,12 @@
-"""The whole Spark job into a real PostgreSQL (Debian's server, started here on a free 127.0.0.1 port):
-the same counts, tables and answers as DuckDB, idempotent re-runs, corrected snapshots, a failure
-injected between staging and merge, and credentials from a Secrets Manager secret (moto)."""
+"""The whole Spark job into a real PostgreSQL (Debian's server, started by conftest on a free 127.0.0.1
+port): the same counts, tables and answers as DuckDB loaded from the same lake, idempotent re-runs,
+corrected snapshots, a failure injected in the load transaction and healed by the next run, and
+credentials from a Secrets Manager secret (moto)."""
 
 from __future__ import annotations
 
-import glob
 import json
-import os
 import shutil
-import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -17,8 +14,9 @@ import boto3
 import psycopg
 import pytest
 
-from conftest import SAMPLE_DIR, free_port, spark_submit
+from conftest import SAMPLE_DIR, lake_catalog, spark_submit
 from spacex_launches.config import sql_dir
+from spacex_launches.lakehouse import Lakehouse
 from spacex_launches.warehouse import read_sql, spark_packages
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 from spacex_launches.warehouse.postgres import PostgresLoader
@@ -27,60 +25,12 @@ pytestmark = pytest.mark.integration
 
 PACKAGES = spark_packages("postgres")
 ANALYTICS = sorted(
-    path.name for path in sql_dir().glob("*.sql") if path.name not in {"create_tables.sql", "merge.sql"}
+    path.name for path in sql_dir().glob("*.sql") if path.name not in {"create_tables.sql", "load_table.sql"}
 )
 KEYS = {"launches": "launch_id", "launch_cores": "launch_id, core_position"}
 
 
-def postgres_bindir() -> str | None:
-    try:
-        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-    except FileNotFoundError:
-        bindir = ""
-    if bindir and Path(bindir, "initdb").exists():
-        return bindir
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return str(Path(found[-1]).parent) if found else None
-
-
-@pytest.fixture(scope="session")
-def postgres_port():
-    """A throw-away PostgreSQL cluster (initdb + pg_ctl, trust auth) on 127.0.0.1; stopped afterwards.
-    initdb and pg_ctl refuse to run as root, so as root they run as the `postgres` user."""
-    bindir = postgres_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not installed (Debian: apt-get install postgresql)")
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    base = Path(tempfile.mkdtemp(prefix="spacex-pg-"))
-    if as_owner:
-        shutil.chown(base, user="postgres")
-    data, port = base / "data", free_port()
-
-    def run(*command: str) -> None:
-        subprocess.run([*as_owner, *command], check=True, capture_output=True, timeout=60)
-
-    run(f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
-    options = f"-p {port} -k {base} -h 127.0.0.1 -c fsync=off"
-    run(f"{bindir}/pg_ctl", "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "start")
-    try:
-        yield port
-    finally:
-        run(f"{bindir}/pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
-
-
-@pytest.fixture
-def database(postgres_port) -> str:
-    """A fresh database per test; returns its password-less URL (trust auth)."""
-    name = f"spacex_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(
-        host="127.0.0.1", port=postgres_port, user="postgres", autocommit=True
-    ) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return f"postgresql://postgres@127.0.0.1:{postgres_port}/{name}"
-
-
-def run_job(inputs, lake: Path, warehouse: str, env: dict[str, str] | None = None):
+def run_job(inputs, lake: Path, warehouse: str, *options: str, env: dict[str, str] | None = None):
     return spark_submit(
         "--input",
         *map(str, inputs),
@@ -88,6 +38,7 @@ def run_job(inputs, lake: Path, warehouse: str, env: dict[str, str] | None = Non
         str(lake),
         "--warehouse",
         warehouse,
+        *options,
         env=env,
         packages=PACKAGES,
     )
@@ -113,12 +64,12 @@ def duckdb_query(path: str, sql: str) -> list[tuple]:
     return DuckDBLoader(path).query(sql)[1]
 
 
-def duckdb_from_lake(lake: Path, tmp_path: Path) -> str:
-    """The same run's validated Parquet merged into DuckDB: the reference to compare against."""
-    path = str(tmp_path / "reference.duckdb")
-    DuckDBLoader(path).load(
-        None, {table: str(lake / "validated" / "spacex" / table) for table in ("launches", "launch_cores")}
-    )
+def duckdb_from_lake(spark, lake: Path, tmp_path: Path) -> str:
+    """The lake's committed tables loaded into a new DuckDB file: the reference to compare against."""
+    path = str(tmp_path / f"reference-{uuid.uuid4().hex[:6]}.duckdb")
+    lakehouse = Lakehouse(spark, lake_catalog(spark, lake))
+    snapshots = {table: lakehouse.snapshot(table) for table in KEYS}
+    DuckDBLoader(path).sync(spark, lakehouse, snapshots, "reference")
     return path
 
 
@@ -126,32 +77,39 @@ def assert_ok(result) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-5000:]
 
 
-def assert_same_as_duckdb(url: str, lake: Path, tmp_path: Path) -> None:
-    reference = duckdb_from_lake(lake, tmp_path)
+def assert_same_as_duckdb(spark, url: str, lake: Path, tmp_path: Path) -> None:
+    reference = duckdb_from_lake(spark, lake, tmp_path)
     assert dump(pg_query, url) == dump(duckdb_query, reference)
     for name in ANALYTICS:
         assert pg_query(url, read_sql(name)) == duckdb_query(reference, read_sql(name)), name
 
 
-def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(snapshot_file, database, tmp_path):
+def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(spark, snapshot_file, database, tmp_path):
     lake = tmp_path / "lake"
     assert_ok(run_job([snapshot_file], lake, database))
-    report = last_report(lake)
-    assert report["warehouse"]["tables"]["launches"] == {"staged": 205, "before": 0, "after": 205}
-    assert report["warehouse"]["tables"]["launch_cores"] == {"staged": 215, "before": 0, "after": 215}
+    tables = last_report(lake)["warehouse"]["tables"]
+    assert {table: (stats["before"], stats["after"], stats["loaded"]) for table, stats in tables.items()} == {
+        "launches": (0, 205, True),
+        "launch_cores": (0, 215, True),
+    }
     assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5e9e28a7f3591817f23b2663", 13, 14)]
     within_50_days = pg_query(database, read_sql("cores_reused_within_50_days.sql"))
     assert (len(within_50_days), len({row[0] for row in within_50_days})) == (25, 9)
-    assert_same_as_duckdb(database, lake, tmp_path)
+    assert_same_as_duckdb(spark, database, lake, tmp_path)
 
     first = dump(pg_query, database)
-    assert_ok(run_job([snapshot_file], lake, database))
-    assert last_report(lake)["warehouse"]["tables"]["launch_cores"] == {
-        "staged": 215,
-        "before": 215,
-        "after": 215,
-    }
-    assert dump(pg_query, database) == first
+    assert_ok(run_job([snapshot_file], lake, database, "--snapshot-time", "2025-06-27T00:00:00Z"))
+    rerun = last_report(lake)["warehouse"]
+    # a known snapshot time beats the first run's unknown one: every row moves on, nothing else changes
+    assert (rerun["tables"]["launch_cores"]["after"], rerun["tables"]["launch_cores"]["loaded"]) == (
+        215,
+        True,
+    )
+    moved_on = dump(pg_query, database)
+    assert {row[:-1] for row in moved_on["launches"]} == {row[:-1] for row in first["launches"]}
+    assert_ok(run_job([snapshot_file], lake, database, "--snapshot-time", "2025-06-27T00:00:00Z"))
+    assert last_report(lake)["warehouse"]["up_to_date_before"] is True  # the same snapshot: nothing to load
+    assert dump(pg_query, database) == moved_on
 
 
 def corrected_l005(path: Path) -> Path:
@@ -163,7 +121,7 @@ def corrected_l005(path: Path) -> Path:
     return path
 
 
-def test_sample_corrected_snapshot_and_a_failed_merge(database, tmp_path):
+def test_sample_corrected_snapshot_and_a_failed_load(spark, database, tmp_path):
     lake = tmp_path / "lake"
     assert_ok(run_job([SAMPLE_DIR], lake, database))
     tables = last_report(lake)["warehouse"]["tables"]
@@ -171,14 +129,14 @@ def test_sample_corrected_snapshot_and_a_failed_merge(database, tmp_path):
     assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5ample0000000000000c0a01", 4, 5)]
     within_50_days = pg_query(database, read_sql("cores_reused_within_50_days.sql"))
     assert (len(within_50_days), len({row[0] for row in within_50_days})) == (4, 3)
-    assert_same_as_duckdb(database, lake, tmp_path)
+    assert_same_as_duckdb(spark, database, lake, tmp_path)
     loaded = dump(pg_query, database)
 
-    # Files are read in path order and the later one wins: the correction sorts after the sample.
+    # The correction's raw-zone name carries the latest fetch time: it wins.
     inputs = [shutil.copytree(SAMPLE_DIR, tmp_path / "input")]
     corrected_l005(inputs[0] / "20240103T060000Z-corrected.json")
-    # A failure between staging and merge, for real: the database refuses the merge's core inserts
-    # after the launches were already deleted and re-inserted in the same transaction.
+    # A failure between staging and load, for real: the database refuses the load's core inserts
+    # after the launches were already replaced in the same transaction.
     with psycopg.connect(database, autocommit=True) as connection:
         connection.execute(
             "CREATE FUNCTION spacex.refuse() RETURNS trigger LANGUAGE plpgsql AS "
@@ -191,10 +149,16 @@ def test_sample_corrected_snapshot_and_a_failed_merge(database, tmp_path):
     assert failed.returncode == 3, failed.stderr[-3000:]
     assert "injected failure" in last_report(lake)["error"]
     assert dump(pg_query, database) == loaded
+    leftovers = pg_query(
+        database, "SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%staging%'"
+    )
+    assert leftovers == []  # the run's staging tables went with it
 
     with psycopg.connect(database, autocommit=True) as connection:
         connection.execute("DROP TRIGGER refuse ON spacex.launch_cores")
+    # the next run has nothing new for the lake, and loads what the failed one committed
     assert_ok(run_job(inputs, lake, database))
+    assert last_report(lake)["lake"]["launches"]["committed"] is False
     slots = pg_query(
         database,
         "SELECT core_position, core_id FROM spacex.launch_cores "
@@ -202,7 +166,7 @@ def test_sample_corrected_snapshot_and_a_failed_merge(database, tmp_path):
     )
     assert slots == [(0, "5ample0000000000000c0b02"), (1, "5ample0000000000000c0f06")]
     assert last_report(lake)["warehouse"]["tables"]["launch_cores"]["after"] == 17
-    assert_same_as_duckdb(database, lake, tmp_path)
+    assert_same_as_duckdb(spark, database, lake, tmp_path)
 
     corrected = dump(pg_query, database)
     assert_ok(run_job(inputs, lake, database))

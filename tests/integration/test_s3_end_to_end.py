@@ -3,7 +3,8 @@ with spark-submit reading and writing s3a://, load DuckDB, and get the same answ
 
 The bucket holds two ingest_date partitions: an older copy of the snapshot (every launch's `details`
 rewritten) landed on a fixed past date, and today's response as the API serves it. The newest snapshot
-of each launch must win; asking for the old partition alone must give the old one.
+of each launch must win, also when the old partition is run again afterwards (a backfill); the old
+partition alone, into a lake of its own, gives the old one.
 """
 
 from __future__ import annotations
@@ -103,12 +104,12 @@ def keys(bucket: str, prefix: str, s3_env: dict[str, str]) -> list[str]:
     return [item["Key"] for page in pages for item in page.get("Contents", [])]
 
 
-def run_on_s3a(bucket: str, warehouse: Path, s3_env: dict[str, str], *extra: str):
+def run_on_s3a(bucket: str, warehouse: Path, s3_env: dict[str, str], *extra: str, lake: str = ""):
     result = spark_submit(
         "--input",
         f"s3a://{bucket}/raw/spacex/launches",
         "--lake",
-        f"s3a://{bucket}",
+        f"s3a://{bucket}{lake}",
         "--warehouse",
         str(warehouse),
         *extra,
@@ -155,17 +156,24 @@ def test_job_on_s3a_gives_the_local_answers_and_the_newest_snapshot_wins(
     assert on_s3["within_50_days"] == on_disk["within_50_days"]
     assert OLD_DETAILS not in on_s3["details"]
 
-    for table in ("launches", "launch_cores"):
-        parquet = [k for k in keys(bucket, f"validated/spacex/{table}/", s3_env) if k.endswith(".parquet")]
-        assert parquet and all("/launch_year=" in k for k in parquet)
+    for table in ("launches", "launch_cores"):  # Iceberg tables: data by launch year, and their metadata
+        stored = keys(bucket, f"validated/spacex/{table}/", s3_env)
+        parquet = [k for k in stored if k.endswith(".parquet")]
+        assert parquet and all("/data/date_utc_year=" in k for k in parquet)
+        assert any(k.endswith(".metadata.json") for k in stored)
     assert all(key.endswith("/") for key in keys(bucket, "_staging/", s3_env))  # only directory markers
     report_uri = next(line.split()[-1] for line in result.stdout.splitlines() if "report " in line)
     report_key = report_uri.removeprefix(f"s3a://{bucket}/")
     assert report_key.startswith("_reports/") and report_key in keys(bucket, "_reports/", s3_env)
 
+    # the old partition again, as a backfill: the lake keeps the newer rows and commits nothing
+    backfill = run_on_s3a(bucket, tmp_path / "s3.duckdb", s3_env, "--ingest-date", OLD_DATE)
+    assert "kept (the lake holds a newer snapshot)" in backfill.stdout
+    assert snapshot(tmp_path / "s3.duckdb") == on_s3
+
 
 def test_job_on_s3a_reads_one_ingest_date_partition(bucket, s3_env, payload_file, tmp_path):
-    run_on_s3a(bucket, tmp_path / "old.duckdb", s3_env, "--ingest-date", OLD_DATE)
+    run_on_s3a(bucket, tmp_path / "old.duckdb", s3_env, "--ingest-date", OLD_DATE, lake="/old-only")
 
     old = snapshot(tmp_path / "old.duckdb")
     assert old["details"] == {OLD_DETAILS}

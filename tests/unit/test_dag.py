@@ -103,12 +103,13 @@ def test_failure_alert_posts_to_the_webhook_from_the_variable(httpserver, monkey
 
     with caplog.at_level(logging.ERROR):
         FailureAlert("dev", "spacex_alert_webhook_url")(
-            {"ti": TI(), "dag_run": Run(), "exception": RuntimeError("job FAILED")}
+            {"ti": TI(), "dag_run": Run(), "exception": RuntimeError("job FAILED: GET https://u:Pl4nted@h/")}
         )
     [(request, _)] = httpserver.log
     text = request.get_json()["text"]
     assert "spacex_launches (dev) task spark_job failed" in text and "job FAILED" in text and "try 2" in text
     assert "task spark_job failed" in caplog.text
+    assert "GET https://u:***@h/" in text and "Pl4nted" not in text + caplog.text
 
 
 def test_failure_alert_without_webhook_only_logs(monkeypatch, caplog):

@@ -8,11 +8,9 @@ import json
 from datetime import datetime
 
 import pytest
+from integration.lake_helpers import lake_table, run_in_process
 from pyspark.sql import functions as F
 
-from spacex_launches.lake import LakePaths
-from spacex_launches.pipeline import RunOptions, run_pipeline
-from spacex_launches.report import new_report
 from spacex_launches.synthetic import generate
 
 
@@ -75,9 +73,7 @@ def test_output_has_the_shapes_the_job_must_handle(tmp_path):
 def test_generated_input_passes_through_the_job(spark, tmp_path, fmt, parts, launches):
     generated = generate(launches, tmp_path / "in", parts=parts, fmt=fmt, seed=5, bad_share=0.02)
     lake = tmp_path / "lake"
-    options = RunOptions(inputs=[str(tmp_path / "in")], lake=str(lake), run_id="synthetic")
-    report = new_report(options.run_id, "local", options.inputs, str(lake))
-    run_pipeline(spark, options, None, report)
+    report = run_in_process(spark, [tmp_path / "in"], lake, None, "synthetic")
 
     assert report["status"] == "succeeded"
     assert report["conservation"]["holds"]
@@ -89,11 +85,11 @@ def test_generated_input_passes_through_the_job(spark, tmp_path, fmt, parts, lau
         "launch_cores": generated.launch_cores,
         "unknown_core_slots": generated.unknown_cores,
     }
-    quarantine = spark.read.parquet(LakePaths.at(str(lake)).quarantine("synthetic"))
+    quarantine = lake_table(spark, lake, "quarantine").filter(F.col("run_id") == "synthetic")
     by_rule = {row["rule"]: row["count"] for row in quarantine.groupBy("rule").count().collect()}
     assert by_rule == {rule: n for rule, n in generated.bad.items() if n}
-    launches = spark.read.parquet(LakePaths.at(str(lake)).validated("launches"))
+    launches = lake_table(spark, lake, "launches")
     upcoming = launches.filter(F.col("upcoming")).count()
     assert upcoming == generated.upcoming
-    years = {row["launch_year"] for row in launches.select("launch_year").distinct().collect()}
+    years = {row[0] for row in launches.select(F.year("date_utc")).distinct().collect()}
     assert min(years) == 2006 and max(years) <= datetime.now().year + 3

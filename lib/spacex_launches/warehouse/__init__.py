@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from spacex_launches import schemas
 from spacex_launches.config import ConfigError, get_dotted, sql_dir
+from spacex_launches.redact import redact_location
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -146,8 +147,9 @@ def loader_for(spec: str | None, config: dict[str, Any]) -> WarehouseLoader | No
 
         path = spec if spec.endswith(".duckdb") else get_dotted(config, "warehouse.duckdb_path")
         return DuckDBLoader(path, lock_timeout=float(get_dotted(config, "warehouse.lock_timeout_s", 120)))
+    # Masked: an unknown spec may be a mistyped URL or DSN with a password in it.
     raise ConfigError(
-        f"unknown warehouse {spec!r}: expected duckdb, a .duckdb file path, postgres, a postgresql:// URL, "
+        f"unknown warehouse {redact_location(spec)!r}: expected duckdb, a .duckdb file path, postgres, a postgresql:// URL, "
         "redshift or none"
     )
 

@@ -6,12 +6,13 @@ which both databases speak.
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import psycopg
 
 from spacex_launches import schemas
 from spacex_launches.config import ConfigError
+from spacex_launches.redact import carries_secret, redact_location
 from spacex_launches.secrets import DatabaseCredentials
 from spacex_launches.warehouse import WarehouseError
 
@@ -35,16 +36,18 @@ def in_schema(sql: str, schema: str) -> str:
 def split_url(url: str, scheme_prefix: str) -> tuple[str | None, str, int | None, str]:
     """(user, host, port, database) of a `postgresql://` or `jdbc:redshift://` URL.
 
-    A password in the URL is refused: URLs end up in logs, shell history and process lists."""
+    A password (or any secret-looking parameter, spacex_launches.redact) in the URL is refused: URLs end
+    up in logs, shell history and process lists. Errors show the URL masked."""
     parts = urlsplit(url.removeprefix("jdbc:"))
-    if parts.password is not None or re.search(r"[?&;]password=", url, re.IGNORECASE):
+    if carries_secret(url) or ":" in unquote(parts.username or ""):
         raise ConfigError(
-            f"{scheme_prefix} URL must not contain a password: use PGPASSWORD or a Secrets Manager secret"
+            f"{scheme_prefix} URL must not contain a password or another secret ({redact_location(url)}): "
+            "use PGPASSWORD or a Secrets Manager secret"
         )
     try:
         port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"{scheme_prefix} URL has a bad port: {exc}") from None
+    except ValueError:
+        raise ConfigError(f"{scheme_prefix} URL has a bad port: {redact_location(url)}") from None
     database = parts.path.lstrip("/")
     if not parts.hostname or not database:
         raise ConfigError(f"{scheme_prefix} URL needs a host and a database: {scheme_prefix}://host:port/db")

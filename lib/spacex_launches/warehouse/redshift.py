@@ -27,6 +27,7 @@ from pyspark.sql import SparkSession
 
 from spacex_launches.config import ConfigError, get_dotted, require
 from spacex_launches.lakehouse import Lakehouse, TableSnapshot
+from spacex_launches.redact import redact_location
 from spacex_launches.secrets import DatabaseCredentials, SecretError, database_credentials
 from spacex_launches.warehouse import (
     LOAD_STATE_TABLE,
@@ -74,12 +75,16 @@ class RedshiftSettings:
 
     def validate(self) -> None:
         if not self.jdbc_url.startswith("jdbc:redshift:"):
-            raise ConfigError(f"redshift.jdbc_url must be a jdbc:redshift:// URL, got {self.jdbc_url!r}")
+            raise ConfigError(
+                f"redshift.jdbc_url must be a jdbc:redshift:// URL, got {redact_location(self.jdbc_url)!r}"
+            )
         user, *_ = split_url(self.jdbc_url, "jdbc:redshift")
         if user:
             raise ConfigError("redshift.jdbc_url must not carry a user: the secret redshift.secret_id does")
         if not self.tempdir.startswith(("s3a://", "s3://")):
-            raise ConfigError(f"redshift.tempdir must be an s3a:// (or EMR s3://) URI, got {self.tempdir!r}")
+            raise ConfigError(
+                f"redshift.tempdir must be an s3a:// (or EMR s3://) URI, got {redact_location(self.tempdir)!r}"
+            )
         if not self.iam_role_arn.startswith("arn:aws:iam::"):
             raise ConfigError(f"redshift.iam_role_arn must be an IAM role ARN, got {self.iam_role_arn!r}")
         if not self.secret_id:

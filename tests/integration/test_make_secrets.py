@@ -1,0 +1,117 @@
+"""`make` with hostile values: a password in WAREHOUSE or API_URL is never echoed (make's own echo of a
+recipe line would print it), and INPUT/LAKE/WAREHOUSE paths with spaces pass through as one argument."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, SAMPLE_DIR
+
+pytestmark = pytest.mark.integration
+
+PLANTED = "Pl4nted-S3cret"
+
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    command = ["make", "--no-print-directory", "-o", ".venv/.installed", *args]
+    return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+def files_under(root: Path) -> list[str]:
+    return [path.read_bytes().decode("utf-8", "replace") for path in root.rglob("*") if path.is_file()]
+
+
+@pytest.mark.parametrize(
+    ("target", "warehouse", "shown", "error"),
+    [
+        (
+            "run",
+            f"postgresql://u:{PLANTED}@127.0.0.1:1/db",
+            "--warehouse 'postgresql://u:***@127.0.0.1:1/db'",
+            "postgresql URL must not contain a password or another secret (postgresql://u:***@127.0.0.1:1/db)",
+        ),
+        (
+            "run",
+            f"jdbc:postgresql://h:5432/db?user=u&password={PLANTED}",
+            "--warehouse 'jdbc:postgresql://h:5432/db?user=u&password=***'",
+            "unknown warehouse 'jdbc:postgresql://h:5432/db?user=u&password=***'",
+        ),
+        (
+            "answers",
+            f"host=h user=u password={PLANTED}",
+            None,
+            "unknown warehouse 'host=h user=u password=***'",
+        ),
+    ],
+    ids=["run-postgres-url", "run-jdbc-query", "answers-dsn"],
+)
+def test_a_warehouse_password_is_never_echoed(tmp_path, target, warehouse, shown, error):
+    """The job refuses these before starting Spark (exit 2); what matters is every line printed on the way.
+    WAREHOUSE_PACKAGES= keeps spark-submit from resolving the PostgreSQL driver for a run that fails."""
+    result = make(
+        target, f"WAREHOUSE={warehouse}", f"LAKE={tmp_path / 'lake'}", "WAREHOUSE_PACKAGES=", "CDS="
+    )
+
+    assert result.returncode == 2, result.stderr[-2000:]
+    if shown:
+        assert "jobs/launches_etl.py --env local --input sample/launches" in result.stdout
+        assert shown in result.stdout
+    printed = result.stdout + result.stderr  # spark-submit passes the driver's stderr on as stdout
+    assert error in printed
+    assert PLANTED not in printed
+    assert not (tmp_path / "lake").exists()
+
+
+def test_the_warehouse_packages_lookup_survives_quotes_in_a_password():
+    """WAREHOUSE reaches the $(shell) that picks the JDBC driver through the environment: a quote in it
+    cannot break the command (which used to print the password in a Python syntax error)."""
+    warehouse = f"postgresql://u:{PLANTED}\"'@h/db"
+
+    result = make(
+        "-s",
+        "--eval",
+        "show-packages: ; @echo $(WAREHOUSE_PACKAGES)",
+        "show-packages",
+        f"WAREHOUSE={warehouse}",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "org.postgresql:postgresql:42.7.4"
+    assert PLANTED not in result.stderr
+
+
+def test_make_ingest_echoes_and_stores_the_api_url_masked(httpserver, tmp_path):
+    payload = (SAMPLE_DIR / "20240101T060000Z-api-v5.json").read_bytes()
+    httpserver.expect_request("/v5/launches").respond_with_data(payload, content_type="application/json")
+    url = httpserver.url_for("/v5/launches").replace("http://", f"http://user:{PLANTED}@")
+    lake = tmp_path / "my lake"
+
+    result = make("ingest", f"API_URL={url}?api_key={PLANTED}x", f"LAKE={lake}")
+
+    assert result.returncode == 0, result.stderr
+    masked = httpserver.url_for("/v5/launches").replace("http://", "http://user:***@") + "?api_key=***"
+    assert f"jobs/ingest_launches.py --env local --lake '{lake}' --url '{masked}'" in result.stdout
+    assert f"ingest {masked}: LANDED" in result.stdout
+    assert len(files_under(lake)) == 2  # the response and its manifest, in the lake whose name has a space
+    assert not [text for text in [result.stdout, result.stderr, *files_under(lake)] if PLANTED in text]
+
+
+def test_make_run_takes_paths_with_spaces(tmp_path):
+    """INPUT, LAKE and WAREHOUSE in a directory whose name has a space: the sample runs as usual."""
+    base = tmp_path / "my dir"
+    shutil.copytree(SAMPLE_DIR, base / "launches")
+    lake, warehouse = base / "lake", base / "spacex.duckdb"
+
+    result = make("run", f"INPUT={base / 'launches'}", f"LAKE={lake}", f"WAREHOUSE={warehouse}", "CDS=")
+
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"--input '{base / 'launches'}' --lake '{lake}' --warehouse '{warehouse}'" in result.stdout
+    assert "SUCCEEDED" in result.stdout
+    assert "records    16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in result.stdout
+    assert f"warehouse  duckdb:{warehouse}: launches 0->14, launch_cores 0->18" in result.stdout
+    assert "5ample0000000000000c0a01  4       5" in result.stdout and "(4 rows)" in result.stdout
+    assert len(list((lake / "_reports").glob("*.json"))) == 1 and warehouse.is_file()

@@ -63,6 +63,7 @@ SPARK_SUBMIT = $(VENV)/bin/spark-submit --master '$(SPARK_MASTER)' --driver-memo
 .PHONY: package deploy submit
 .PHONY: sample bench
 .PHONY: ingest history
+.PHONY: report dashboard
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -75,12 +76,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,airflow,infra]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,airflow,report,infra]'
 	@touch $@
 
 install: $(VENV)/.installed ## create the virtualenv and install the job's dependencies
 
-install-dev: $(VENV)/.installed-dev ## install the test, lint, Airflow and CDK (infra/) dependencies too
+install-dev: $(VENV)/.installed-dev ## install the test, lint, Airflow, report and CDK (infra/) dependencies too
 
 run: install ## run the job on INPUT (default: the sample) into LAKE and WAREHOUSE, then print the answers
 	@$(if $(filter -XX:ArchiveClassesAtExit%,$(CDS_OPTS)),echo "first run: the JVM saves Spark's classes\
@@ -102,6 +103,19 @@ ingest: install ## fetch the SpaceX API once into LAKE's raw zone, write-once: [
 
 answers: install ## print the two core-reuse answers from WAREHOUSE
 	@$(PY) -m spacex_launches.answers --env $(ENV) --warehouse $(call q,$(WAREHOUSE))
+
+# The analysts' report (README "Report for analysts"): OUT defaults to reports/booster-reuse.html (the
+# `OUT ?=` further down belongs to `make sample`, so only an OUT given on the command line is passed).
+$(VENV)/.installed-report: $(VENV)/.installed
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[report]'
+	@touch $@
+
+report: $(VENV)/.installed-report ## self-contained HTML report on booster reuse from WAREHOUSE: [OUT=reports/booster-reuse.html]
+	@$(PY) -m spacex_launches.analyst_report --env $(ENV) --warehouse $(WAREHOUSE) \
+		$(if $(filter command line environment,$(origin OUT)),--out $(OUT))
+
+dashboard: $(VENV)/.installed-report ## regenerate the analytics Grafana dashboard from the report's SQL
+	$(PY) -m spacex_launches.analyst_dashboard
 
 lint: install-dev ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -145,7 +159,7 @@ bench: install-dev ## the job at 10k/100k/1M launches vs pandas, medians of 3 ->
 	$(PY) tests/bench/bench_launches.py $(BENCH_ARGS)
 
 clean: ## remove the local lake, warehouse and build outputs
-	rm -rf lake warehouse dist build .pytest_cache
+	rm -rf lake warehouse reports dist build .pytest_cache
 
 # The AWS platform as code (infra/README.md): a CDK app synthesized with plain Python (no account, no
 # credentials), deployed with the CDK CLI pinned in infra/package.json. ENV=dev|prod; prod only in CI.

@@ -19,8 +19,10 @@ import uuid
 from datetime import UTC, date, datetime
 
 from spacex_launches.config import ConfigError, get_dotted, load_config
-from spacex_launches.lake import InputFileError, LakeFS, LakePaths
+from spacex_launches.discovery import InputFileError
+from spacex_launches.hadoopfs import LakeFS
 from spacex_launches.lakehouse import CatalogSettings, CommitConflict, LakeError, catalog_conf
+from spacex_launches.layout import LakePaths
 from spacex_launches.pipeline import RunOptions, run_pipeline
 from spacex_launches.report import new_report, summary, to_json, utc_now
 from spacex_launches.sparksession import build_session

@@ -5,7 +5,8 @@
 --   * the previous flight is the same core's latest earlier flight, ordered by the exact launch
 --     timestamp (ties broken by launch_id);
 --   * "less than 50 days" is measured on the exact timestamps (epoch seconds):
---     date_unix - previous_date_unix < 50 * 86400. gap_days is that gap in (fractional) days.
+--     date_unix - previous_date_unix < 50 * 86400. gap_days is that gap in (fractional) days;
+--   * serial from spacex.cores by a LEFT JOIN on core_id (null when the cores table does not know it).
 -- One row per qualifying re-flight; a core re-flown quickly several times appears several times.
 WITH core_flights AS (
     SELECT DISTINCT core_id, launch_id, date_utc, date_unix
@@ -25,13 +26,15 @@ with_previous AS (
     FROM core_flights
 )
 SELECT
-    core_id,
-    previous_launch_id,
-    previous_date_utc,
-    launch_id,
-    date_utc,
-    CAST(ROUND((date_unix - previous_date_unix) / 86400.0, 2) AS DECIMAL(10, 2)) AS gap_days
-FROM with_previous
-WHERE previous_date_unix IS NOT NULL
-  AND date_unix - previous_date_unix < 50 * 86400
-ORDER BY core_id, date_utc
+    w.core_id,
+    c.serial,
+    w.previous_launch_id,
+    w.previous_date_utc,
+    w.launch_id,
+    w.date_utc,
+    CAST(ROUND((w.date_unix - w.previous_date_unix) / 86400.0, 2) AS DECIMAL(10, 2)) AS gap_days
+FROM with_previous AS w
+LEFT JOIN spacex.cores AS c ON c.core_id = w.core_id
+WHERE w.previous_date_unix IS NOT NULL
+  AND w.date_unix - w.previous_date_unix < 50 * 86400
+ORDER BY w.core_id, w.date_utc

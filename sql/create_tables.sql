@@ -56,3 +56,26 @@ CREATE TABLE IF NOT EXISTS spacex.lake_loads (
     run_id          VARCHAR(128),
     loaded_at       TIMESTAMP
 );
+
+-- cores: one row per core (first-stage booster) id, from the API's /cores endpoint (served by API v4
+-- only: GET /v4/cores, a JSON array of {id, serial, block, status, reuse_count, rtls_attempts,
+-- rtls_landings, asds_attempts, asds_landings, last_update, launches}). serial is the booster's name
+-- (B1049; unique and required by the API); block its version (null when the API does not know it);
+-- status one of active|inactive|unknown|expended|lost|retired; reuse_count and the landing counts as
+-- the API reports them (they may disagree with the flights counted from launch_cores, which is what
+-- the analytics use); last_update the API's free-text note. ingested_at: when the source snapshot
+-- landed in the raw zone. The analytics LEFT JOIN it on core_id, so a core missing here keeps its
+-- rows with a null serial.
+CREATE TABLE IF NOT EXISTS spacex.cores (
+    core_id       VARCHAR(64)    NOT NULL PRIMARY KEY,
+    serial        VARCHAR(32),
+    block         INTEGER,
+    status        VARCHAR(16),
+    reuse_count   INTEGER,
+    rtls_attempts INTEGER,
+    rtls_landings INTEGER,
+    asds_attempts INTEGER,
+    asds_landings INTEGER,
+    last_update   VARCHAR(65535),
+    ingested_at   TIMESTAMP
+);

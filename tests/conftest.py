@@ -12,6 +12,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import psycopg
 import pytest
 from pyspark.sql import SparkSession
 
@@ -50,6 +51,11 @@ def spark(tmp_path_factory) -> SparkSession:
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+def hid(name: str) -> str:
+    """An id in the contract's form (24 lowercase hex characters) that still reads as `name`."""
+    return name.encode().hex().rjust(24, "0")[-24:]
 
 
 _catalogs: dict[str, CatalogSettings] = {}
@@ -149,16 +155,25 @@ def aws_env(moto_server, monkeypatch) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def sample_run_report(tmp_path_factory) -> Path:
-    """The JSON report of a real run of the job (spark-submit) over sample/launches, in a temp lake."""
+def sample_run(tmp_path_factory) -> Path:
+    """A real run of the job (spark-submit) over sample/launches: its directory, holding the lake
+    (`lake/`) and the DuckDB warehouse (`spacex.duckdb`). Shared: tests copy before they change it."""
     work = tmp_path_factory.mktemp("sample_run")
-    lake = work / "lake"
     result = spark_submit(
-        "--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(work / "spacex.duckdb"),
+        "--input", str(SAMPLE_DIR), "--lake", str(work / "lake"), "--warehouse", str(work / "spacex.duckdb"),
         "--run-id", "sample-run",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
-    return lake / "_reports" / "sample-run.json"
+    return work
+
+
+@pytest.fixture(scope="session")
+def sample_run_report(sample_run) -> Path:
+    """The JSON report of that run."""
+    return sample_run / "lake" / "_reports" / "sample-run.json"
+
+
+# --- a real PostgreSQL ----------------------------------------------------------------------------
 
 
 def postgres_bindir() -> str | None:
@@ -201,7 +216,6 @@ def postgres_port():
 @pytest.fixture
 def database(postgres_port) -> str:
     """A fresh database per test; returns its password-less URL (trust auth)."""
-    import psycopg
 
     name = f"spacex_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(

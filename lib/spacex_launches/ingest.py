@@ -33,7 +33,7 @@ import requests
 import urllib3
 
 from spacex_launches.config import ConfigError, get_dotted, require
-from spacex_launches.lake import SIDECAR_SUFFIX, LakePaths
+from spacex_launches.layout import SIDECAR_SUFFIX, LakePaths
 from spacex_launches.redact import redact_location, redact_text
 from spacex_launches.s3 import S3Settings, is_s3_uri, split_s3_uri
 

@@ -193,7 +193,7 @@ class Lakehouse:
         """Before Iceberg, validated/spacex/<table> held plain Parquet; a table must not adopt it."""
         if self.settings.type != "hadoop":
             return
-        from spacex_launches.lake import LakeFS
+        from spacex_launches.hadoopfs import LakeFS
 
         lakefs = LakeFS(self.spark)
         for table in LAKE_TABLES:

@@ -9,16 +9,22 @@ at its old or its new snapshot; re-running (same or new run id) finishes the wor
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import unquote
 
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from spacex_launches import precedence, quality, schemas, transforms
-from spacex_launches.lake import InputFileError, LakeFS, LakePaths, find_input_files, read_raw_records
+from spacex_launches.discovery import InputFileError, find_input_files
+from spacex_launches.hadoopfs import LakeFS
 from spacex_launches.lakehouse import CatalogSettings, Lakehouse, MergeResult
+from spacex_launches.layout import LakePaths
+from spacex_launches.reader import read_raw_records
 from spacex_launches.report import timed
 from spacex_launches.warehouse import WarehouseLoader
 
@@ -34,6 +40,11 @@ class RunOptions:
     ingest_date_to: date | None = None
     snapshot_time: datetime | None = None  # for files whose name or manifest carries no fetch time
 
+
+log = logging.getLogger("spacex_launches")
+# A run's staging outlives it only when the run died; a retry with the same run id reuses it. Anything
+# older than this is left by a run that nobody retried, and is removed by the next run.
+STALE_STAGING_S = 24 * 3600
 
 STAGED_RECORD_COLUMNS = [
     "source_file",
@@ -65,12 +76,15 @@ def _count_where(condition: Column) -> Column:
 
 
 def _intake_metrics() -> list:
-    readable = ~F.col("unreadable_file")
+    unreadable = F.col("file_problem").isNotNull()
+    readable = ~unreadable
     disposition = F.col("disposition")
     return [
         _count_where(readable).alias("input_records"),
-        _count_where(F.col("unreadable_file")).alias("unreadable_files"),
-        F.max(F.when(F.col("unreadable_file"), F.col("source_file"))).alias("unreadable_example"),
+        _count_where(unreadable).alias("unreadable_files"),
+        F.max(F.when(unreadable, F.concat_ws(": ", "source_file", "file_problem"))).alias(
+            "unreadable_example"
+        ),
         _count_where(readable & (disposition == transforms.QUARANTINED)).alias("quarantined"),
         _count_where(readable & (disposition == transforms.DUPLICATE)).alias("duplicates_collapsed"),
         _count_where(readable & (disposition == transforms.LATEST)).alias("latest"),
@@ -101,11 +115,11 @@ def stage_records(spark: SparkSession, files, staged_path: str) -> dict[str, Any
         read_raw_records(spark, files)
         .transform(transforms.parse_launch_records)
         .transform(quality.with_failed_rules)
-        .select(*STAGED_RECORD_COLUMNS, raw_if_failed, "unreadable_file")
+        .select(*STAGED_RECORD_COLUMNS, raw_if_failed, "file_problem")
         .transform(transforms.with_disposition)
         .observe(intake, *_intake_metrics())
-        .filter(~F.col("unreadable_file"))
-        .drop("unreadable_file")
+        .filter(F.col("file_problem").isNull())
+        .drop("file_problem")
     )
     records.write.mode("overwrite").parquet(staged_path)
     return {key: value if key == "unreadable_example" else (value or 0) for key, value in intake.get.items()}
@@ -172,20 +186,24 @@ def run_pipeline(
     paths = LakePaths.at(options.lake)
     staging = paths.staging(options.run_id)
     lake = Lakehouse(spark, options.catalog)
+    remove_stale_staging(lakefs, paths)
     try:
         with timed(report, "discover_inputs"):
-            files = find_input_files(
+            discovery = find_input_files(
                 lakefs,
                 options.inputs,
                 options.ingest_date_from,
                 options.ingest_date_to,
                 options.snapshot_time,
             )
+        files = discovery.files
+        report["inputs"]["skipped"] = discovery.skipped
         report["inputs"]["files"] = [
             {
                 "path": f.path,
                 "format": f.format,
                 "bytes": f.size,
+                "compressed": f.compressed,
                 "snapshot_time": f.snapshot_time.isoformat() if f.snapshot_time else None,
                 "snapshot_time_from": f.snapshot_time_from,
             }
@@ -196,7 +214,7 @@ def run_pipeline(
             intake = stage_records(spark, files, f"{staging}/records")
         if intake["unreadable_files"]:
             raise InputFileError(
-                f"{intake['unreadable_example']}: not a complete JSON array (truncated or malformed)"
+                unquote(intake["unreadable_example"])
                 + (
                     f"; {intake['unreadable_files'] - 1} more such file(s)"
                     if intake["unreadable_files"] > 1
@@ -231,6 +249,15 @@ def run_pipeline(
         return report
     finally:
         lakefs.delete(staging)
+
+
+def remove_stale_staging(lakefs: LakeFS, paths: LakePaths) -> None:
+    """Delete the staging of runs that died over STALE_STAGING_S ago (never a live run's)."""
+    cutoff = time.time() - STALE_STAGING_S
+    for uri, modified in lakefs.children(paths.staging("")):
+        if modified < cutoff:
+            log.info("removing the staging of a run that died: %s", uri)
+            lakefs.delete(uri)
 
 
 def _counts(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, int]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from spacex_launches.lake import LakePaths
+from spacex_launches.layout import LakePaths
 from spacex_launches.s3 import S3Settings, is_s3_uri, split_s3_uri
 
 METRICS_PREFIX = "spacex_launches"  # Airflow's statsd_prefix ("airflow.") comes before it

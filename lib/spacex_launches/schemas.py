@@ -1,4 +1,5 @@
-"""Explicit schemas: the raw /launches record (v4 and v5) and the warehouse contract tables.
+"""Explicit schemas: the raw /launches record (v4 and v5), the raw /cores record (v4) and the warehouse
+contract tables.
 
 Only the fields the pipeline uses are declared; unknown extra fields are ignored and missing ones
 become null. The raw record itself is kept as text, so nothing the API sent is lost.
@@ -38,6 +39,26 @@ RAW_LAUNCH = T.StructType(
         # as their JSON text, which is how the API version of a record is told apart.
         T.StructField("crew", T.ArrayType(T.StringType())),
         T.StructField("cores", T.ArrayType(RAW_CORE)),
+        T.StructField(CORRUPT_RECORD, T.StringType()),
+    ]
+)
+
+# One element of the API's /cores response (GET /v4/cores; the API serves cores only as v4): a JSON
+# array of these. serial (B1049) is unique and required by the API; block is null when unknown; status
+# is one of active|inactive|unknown|expended|lost|retired; the counts are the API's own. Its `launches`
+# (launch ids) is not declared: the warehouse counts flights from launch_cores, and the raw text keeps it.
+RAW_CORE_RECORD = T.StructType(
+    [
+        T.StructField("id", T.StringType()),
+        T.StructField("serial", T.StringType()),
+        T.StructField("block", T.IntegerType()),
+        T.StructField("status", T.StringType()),
+        T.StructField("reuse_count", T.IntegerType()),
+        T.StructField("rtls_attempts", T.IntegerType()),
+        T.StructField("rtls_landings", T.IntegerType()),
+        T.StructField("asds_attempts", T.IntegerType()),
+        T.StructField("asds_landings", T.IntegerType()),
+        T.StructField("last_update", T.StringType()),
         T.StructField(CORRUPT_RECORD, T.StringType()),
     ]
 )
@@ -90,6 +111,24 @@ LAUNCH_CORES = T.StructType(
     ]
 )
 
+# The warehouse's `cores` table (sql/create_tables.sql): one row per core id. Not in TABLES yet: the
+# job does not load it until the /cores ingest is wired in.
+CORES = T.StructType(
+    [
+        T.StructField("core_id", T.StringType(), False),
+        T.StructField("serial", T.StringType()),
+        T.StructField("block", T.IntegerType()),
+        T.StructField("status", T.StringType()),
+        T.StructField("reuse_count", T.IntegerType()),
+        T.StructField("rtls_attempts", T.IntegerType()),
+        T.StructField("rtls_landings", T.IntegerType()),
+        T.StructField("asds_attempts", T.IntegerType()),
+        T.StructField("asds_landings", T.IntegerType()),
+        T.StructField("last_update", T.StringType()),
+        T.StructField("ingested_at", T.TimestampType()),
+    ]
+)
+
 QUARANTINE = T.StructType(
     [
         T.StructField("source_file", T.StringType(), False),
@@ -102,6 +141,24 @@ QUARANTINE = T.StructType(
     ]
 )
 
-# Warehouse tables and their keys; every loader and the merge SQL follow this.
+# The id contract: SpaceX ids are MongoDB ObjectIds, 24 lowercase hex characters. An id that differs
+# only by case or surrounding whitespace is not normalised into another launch's id: it fails the rule
+# `id_format` and is quarantined, so near-duplicates never become launches of their own.
+ID_PATTERN = r"^[0-9a-f]{24}$"
+# The contract's text columns and their size in bytes as the warehouse stores them (VARCHAR(n) in
+# sql/create_tables.sql; Redshift counts bytes, not characters): the raw field -> (column, bytes).
+LAUNCH_TEXT_BYTES = {
+    "name": ("name", 256),
+    "rocket": ("rocket_id", 64),
+    "launchpad": ("launchpad_id", 64),
+    "details": ("details", 65535),
+}
+CORE_TEXT_BYTES = {
+    "core": ("core_id", 64),
+    "landing_type": ("landing_type", 32),
+    "landpad": ("landpad_id", 64),
+}
+
+# Warehouse tables and their keys; every loader and the load SQL follow this.
 TABLES = {"launches": LAUNCHES, "launch_cores": LAUNCH_CORES}
 TABLE_KEYS = {"launches": ("launch_id",), "launch_cores": ("launch_id", "core_position")}

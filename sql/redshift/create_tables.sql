@@ -63,3 +63,21 @@ CREATE TABLE IF NOT EXISTS spacex.lake_loads (
     loaded_at       TIMESTAMP
 )
 DISTSTYLE ALL;
+-- cores: one row per core id (the API's /cores; columns as in sql/create_tables.sql). A dimension of
+-- a few hundred rows, joined to launch_cores on core_id: copied to every node (DISTSTYLE ALL), so the
+-- join never redistributes launch_cores; sorted by its key.
+CREATE TABLE IF NOT EXISTS spacex.cores (
+    core_id       VARCHAR(64)    NOT NULL PRIMARY KEY,
+    serial        VARCHAR(32),
+    block         INTEGER,
+    status        VARCHAR(16),
+    reuse_count   INTEGER,
+    rtls_attempts INTEGER,
+    rtls_landings INTEGER,
+    asds_attempts INTEGER,
+    asds_landings INTEGER,
+    last_update   VARCHAR(65535),
+    ingested_at   TIMESTAMP
+)
+DISTSTYLE ALL
+SORTKEY (core_id);

@@ -36,10 +36,10 @@ def test_real_snapshot_end_to_end_through_spark_submit(snapshot_file, tmp_path):
     assert query(warehouse, "SELECT COUNT(*) FROM spacex.launch_cores") == [(215,)]
     assert query(warehouse, "SELECT COUNT(*) FROM spacex.launch_cores WHERE core_id IS NULL") == [(19,)]
     most_reused, quick_reflights = answers(warehouse)
-    assert most_reused == [("5e9e28a7f3591817f23b2663", 13, 14)]
+    assert most_reused == [("5e9e28a7f3591817f23b2663", None, 13, 14)]  # no cores file: serial null
     assert len(quick_reflights) == 25
     assert len({row[0] for row in quick_reflights}) == 9
-    assert all(row[5] < 50 for row in quick_reflights)
+    assert all(row[1] is None and row[6] < 50 for row in quick_reflights)  # serial, gap_days
 
     report = read_report(lake)
     assert report["status"] == "succeeded"
@@ -71,13 +71,13 @@ def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, t
     rule, source_file, raw = quarantine[0]
     assert rule == "valid_json_object"
     assert source_file.endswith("20240102T060000Z-api-v4.jsonl")
-    assert raw.startswith('{"id": "5ample00000000000000L015"')
+    assert raw.startswith('{"id": "5a3b1e00000000000000d015"')
 
     # launch 8 appears in both snapshots: the later (v4) copy wins
     assert query(
         warehouse,
         "SELECT success, details, source_api_version FROM spacex.launches "
-        "WHERE launch_id = '5ample00000000000000L008'",
+        "WHERE launch_id = '5a3b1e00000000000000d008'",
     ) == [(True, "Payload deployed nominally (corrected report)", "v4")]
     assert query(
         warehouse, "SELECT source_api_version, COUNT(*) FROM spacex.launches GROUP BY 1 ORDER BY 1"
@@ -86,11 +86,11 @@ def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, t
         ("v5", 11),  # all three launches of the v4 file, though only one carries crew ids
     ]
     most_reused, quick_reflights = answers(warehouse)
-    assert most_reused == [("5ample0000000000000c0a01", 4, 5)]
+    assert most_reused == [("5a3b1e0000000000000c0a01", None, 4, 5)]
     assert sorted({row[0] for row in quick_reflights}) == [
-        "5ample0000000000000c0a01",
-        "5ample0000000000000c0b02",
-        "5ample0000000000000c0c03",
+        "5a3b1e0000000000000c0a01",
+        "5a3b1e0000000000000c0b02",
+        "5a3b1e0000000000000c0c03",
     ]
     assert len(quick_reflights) == 4
     catalog = lake_catalog(spark, lake)
@@ -218,7 +218,7 @@ def test_quarantine_reasons_and_conservation_of_counts(spark, tmp_path):
     [
         (
             "truncated.json",
-            '[{"id": "5ample00000000000000L001", "flight_number": 1',
+            '[{"id": "5a3b1e00000000000000d001", "flight_number": 1',
             "not a complete JSON array",
         ),
         ("error-page.json", "<html><body>502 Bad Gateway</body></html>", "looks like HTML"),

@@ -97,7 +97,7 @@ def test_a_small_run_after_the_full_data_set_keeps_the_data_set(spark, tmp_path)
         tmp_path / "raw",
         "20240103T060000",
         [
-            launch(f"5ample00000000000000L00{i}", "2020-01-10T14:00:00Z", [core("5ample0000000000000c0a01")])
+            launch(f"5a3b1e00000000000000d00{i}", "2020-01-10T14:00:00Z", [core("5a3b1e0000000000000c0a01")])
             for i in (1, 2, 3)
         ],
     )
@@ -173,10 +173,10 @@ def test_a_locked_warehouse_waits_then_says_which_file(tmp_path):
 
 NEW_SNAPSHOT = [
     launch(
-        "5ample00000000000000L001", "2020-01-10T14:00:00Z", [core("5ample0000000000000c0b02")], details="fix"
+        "5a3b1e00000000000000d001", "2020-01-10T14:00:00Z", [core("5a3b1e0000000000000c0b02")], details="fix"
     ),
-    launch("5ample00000000000000L099", "2023-05-01T00:00:00Z", [core("5ample0000000000000c0a01", 6)]),
-    launch("5ample00000000000000L098", "bad date", [core("X")]),  # quarantined
+    launch("5a3b1e00000000000000d099", "2023-05-01T00:00:00Z", [core("5a3b1e0000000000000c0a01", 6)]),
+    launch("5a3b1e00000000000000d098", "bad date", [core("X")]),  # quarantined
 ]
 
 
@@ -389,3 +389,15 @@ def test_history_shows_when_and_from_which_file_a_core_slot_changed(spark, tmp_p
     printed = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600)
     assert printed.returncode == 0, printed.stderr[-3000:]
     assert "B2 -> B9" in printed.stdout and second.name in printed.stdout and "(5 changes)" in printed.stdout
+
+
+def test_staging_left_by_a_run_nobody_retried_is_removed_after_a_day(spark, tmp_path):
+    lake = tmp_path / "lake"
+    dead, live = lake / "_staging" / "dead-run" / "records", lake / "_staging" / "live-run" / "records"
+    for folder in (dead, live):
+        folder.mkdir(parents=True)
+        (folder / "part-0.parquet").write_bytes(b"x")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(dead.parent, (two_days_ago, two_days_ago))
+    run_in_process(spark, [SAMPLE_DIR], lake, None, "today")
+    assert sorted(p.name for p in (lake / "_staging").iterdir()) == ["live-run"]  # a live run keeps its own

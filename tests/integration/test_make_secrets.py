@@ -113,5 +113,5 @@ def test_make_run_takes_paths_with_spaces(tmp_path):
     assert "SUCCEEDED" in result.stdout
     assert "records    16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in result.stdout
     assert f"warehouse  duckdb:{warehouse}: launches 0->14, launch_cores 0->18" in result.stdout
-    assert "5ample0000000000000c0a01  4       5" in result.stdout and "(4 rows)" in result.stdout
+    assert "5a3b1e0000000000000c0a01  4       5" in result.stdout and "(4 rows)" in result.stdout
     assert len(list((lake / "_reports").glob("*.json"))) == 1 and warehouse.is_file()

@@ -92,7 +92,7 @@ def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(spark, snapshot_
         "launches": (0, 205, True),
         "launch_cores": (0, 215, True),
     }
-    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5e9e28a7f3591817f23b2663", 13, 14)]
+    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5e9e28a7f3591817f23b2663", None, 13, 14)]
     within_50_days = pg_query(database, read_sql("cores_reused_within_50_days.sql"))
     assert (len(within_50_days), len({row[0] for row in within_50_days})) == (25, 9)
     assert_same_as_duckdb(spark, database, lake, tmp_path)
@@ -115,8 +115,8 @@ def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(spark, snapshot_
 def corrected_l005(path: Path) -> Path:
     """A later snapshot of the Falcon Heavy demo: slot 1 flown by another booster, slot 2 gone."""
     launches = json.loads((SAMPLE_DIR / "20240101T060000Z-api-v5.json").read_text())
-    launch = next(item for item in launches if item["id"] == "5ample00000000000000L005")
-    launch["cores"] = [launch["cores"][0], {**launch["cores"][1], "core": "5ample0000000000000c0f06"}]
+    launch = next(item for item in launches if item["id"] == "5a3b1e00000000000000d005")
+    launch["cores"] = [launch["cores"][0], {**launch["cores"][1], "core": "5a3b1e0000000000000c0f06"}]
     path.write_text(json.dumps([launch]))
     return path
 
@@ -126,7 +126,7 @@ def test_sample_corrected_snapshot_and_a_failed_load(spark, database, tmp_path):
     assert_ok(run_job([SAMPLE_DIR], lake, database))
     tables = last_report(lake)["warehouse"]["tables"]
     assert (tables["launches"]["after"], tables["launch_cores"]["after"]) == (14, 18)
-    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5ample0000000000000c0a01", 4, 5)]
+    assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5a3b1e0000000000000c0a01", None, 4, 5)]
     within_50_days = pg_query(database, read_sql("cores_reused_within_50_days.sql"))
     assert (len(within_50_days), len({row[0] for row in within_50_days})) == (4, 3)
     assert_same_as_duckdb(spark, database, lake, tmp_path)
@@ -162,9 +162,9 @@ def test_sample_corrected_snapshot_and_a_failed_load(spark, database, tmp_path):
     slots = pg_query(
         database,
         "SELECT core_position, core_id FROM spacex.launch_cores "
-        "WHERE launch_id = '5ample00000000000000L005' ORDER BY core_position",
+        "WHERE launch_id = '5a3b1e00000000000000d005' ORDER BY core_position",
     )
-    assert slots == [(0, "5ample0000000000000c0b02"), (1, "5ample0000000000000c0f06")]
+    assert slots == [(0, "5a3b1e0000000000000c0b02"), (1, "5a3b1e0000000000000c0f06")]
     assert last_report(lake)["warehouse"]["tables"]["launch_cores"]["after"] == 17
     assert_same_as_duckdb(spark, database, lake, tmp_path)
 

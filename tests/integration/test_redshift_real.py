@@ -65,6 +65,6 @@ def test_sample_into_a_scratch_schema_twice(redshift_env, tmp_path):
         report = json.loads(sorted((lake / "_reports").glob("*.json"))[-1].read_text())
         cores = report["warehouse"]["tables"]["launch_cores"]
         assert cores == {"staged": 18, "before": 0 if run == 1 else 18, "after": 18}
-    assert loader.query(read_sql("max_core_reuse.sql"))[1] == [("5ample0000000000000c0a01", 4, 5)]
+    assert loader.query(read_sql("max_core_reuse.sql"))[1] == [("5a3b1e0000000000000c0a01", None, 4, 5)]
     within_50_days = loader.query(read_sql("cores_reused_within_50_days.sql"))[1]
     assert (len(within_50_days), len({row[0] for row in within_50_days})) == (4, 3)

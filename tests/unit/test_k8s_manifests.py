@@ -4,6 +4,7 @@ and Helm values parse; names agree with conf/<env>.yaml and with the EMR job req
 from __future__ import annotations
 
 import json
+import re
 from datetime import date
 from pathlib import Path
 
@@ -321,8 +322,12 @@ SECRET_WORDS = ("password", "passwd", "token", "fernetkey", "secretkey", "apikey
 SECRET_REFERENCES = ("secretname", "existingsecret", "connid")
 
 
+# A value that only names where the secret is: an environment variable or file Grafana expands.
+SECRET_INDIRECTION = re.compile(r"\$(\w+|\{\w+\}|__(env|file)\{[^}]+\})")
+
+
 def secret_values(node, trail=()):
-    """Dotted paths of keys (or env entries) that look like secrets and hold a value."""
+    """Dotted paths of keys (or env entries) that look like secrets and hold a value (not a reference)."""
     if isinstance(node, list):
         for item in node:
             if isinstance(item, dict) and {"name", "value"} <= set(item):  # an env entry
@@ -333,7 +338,8 @@ def secret_values(node, trail=()):
         for key, value in node.items():
             word = str(key).lower().replace("_", "").replace("-", "")
             looks_secret = any(w in word for w in SECRET_WORDS) and not word.endswith(SECRET_REFERENCES)
-            if looks_secret and value not in (None, "", {}):
+            reference = isinstance(value, str) and SECRET_INDIRECTION.fullmatch(value)
+            if looks_secret and value not in (None, "", {}) and not reference:
                 yield ".".join([*trail, str(key)])
             yield from secret_values(value, (*trail, str(key)))
 
@@ -344,6 +350,8 @@ def test_no_secret_values_in_helm_values():
         "env.DB_PASSWORD",
         "a.fernetKey",
     ]
+    assert list(secret_values({"password": "$DB_PASSWORD", "token": "${T}", "apiKey": "$__file{/s/k}"})) == []
+    assert list(secret_values({"password": "hunter2 $DB_PASSWORD"})) == ["password"]
     for path in sorted(K8S.rglob("*values*.yaml")):
         found = list(secret_values(yaml.safe_load(path.read_text())))
         assert found == [], f"{path.relative_to(PROJECT_DIR)}: {found}"

@@ -274,16 +274,16 @@ def test_redshift_tables_have_distribution_and_sort_keys():
         for s in sql_statements(read_sql("create_tables.sql"))
         if s.upper().startswith("CREATE TABLE")
     }
-    assert set(tables) == set(portable) == {"launches", "launch_cores", "lake_loads"}
+    assert set(tables) == set(portable) == {"launches", "launch_cores", "lake_loads", "cores"}
     for name, parsed in tables.items():
         columns = [(c.name, c.args["kind"].sql("redshift")) for c in parsed.find_all(exp.ColumnDef)]
         assert columns == [
             (c.name, c.args["kind"].sql("redshift")) for c in portable[name].find_all(exp.ColumnDef)
         ]
     keys = {
-        name: (
-            parsed.find(exp.DistKeyProperty).sql("redshift"),
-            parsed.find(exp.SortKeyProperty).sql("redshift"),
+        name: tuple(
+            p.sql("redshift")
+            for p in parsed.find_all(exp.DistStyleProperty, exp.DistKeyProperty, exp.SortKeyProperty)
         )
         for name, parsed in tables.items()
         if name != "lake_loads"
@@ -292,6 +292,7 @@ def test_redshift_tables_have_distribution_and_sort_keys():
         tables["lake_loads"].find(exp.DistStyleProperty).sql("redshift") == "DISTSTYLE ALL"
     )  # one row per table
     assert keys == {
-        "launches": ("DISTKEY(launch_id)", "SORTKEY(date_utc)"),
-        "launch_cores": ("DISTKEY(core_id)", "COMPOUND SORTKEY(core_id, date_utc)"),
+        "launches": ("DISTSTYLE KEY", "DISTKEY(launch_id)", "SORTKEY(date_utc)"),
+        "launch_cores": ("DISTSTYLE KEY", "DISTKEY(core_id)", "COMPOUND SORTKEY(core_id, date_utc)"),
+        "cores": ("DISTSTYLE ALL", "SORTKEY(core_id)"),  # a small dimension: a copy on every node
     }

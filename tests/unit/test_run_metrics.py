@@ -11,7 +11,7 @@ import pytest
 
 from spacex_launches.config import load_config
 from spacex_launches.emr import build_job_run_request
-from spacex_launches.lake import LakePaths
+from spacex_launches.layout import LakePaths
 from spacex_launches.run_metrics import job_arguments, read_run_report, report_metrics
 from spacex_launches.s3 import S3Settings, split_s3_uri
 

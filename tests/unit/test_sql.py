@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,8 @@ from spacex_launches.warehouse import load_statements, sql_statements
 
 PORTABLE = sorted(p for p in sql_dir().rglob("*.sql") if "redshift" not in p.relative_to(sql_dir()).parts)
 REDSHIFT_ONLY = sorted((sql_dir() / "redshift").rglob("*.sql"))
-ANALYTICS = ["max_core_reuse.sql", "cores_reused_within_50_days.sql"]
+REPORT = sorted(f"report/{p.name}" for p in (sql_dir() / "report").glob("*.sql"))
+ANALYTICS = ["max_core_reuse.sql", "cores_reused_within_50_days.sql", *REPORT]
 
 
 SNAPSHOT = TableSnapshot("launches", "0b6e1d51-5a0e-4c8e-9d1e-2f1b2c3d4e5f", 4422668105435556124, 7)
@@ -47,8 +49,34 @@ def test_analytics_document_their_definitions(name: str):
     for term in ("upcoming = FALSE", "core_id IS NOT NULL", "Definitions"):
         assert term in text
     assert len(sql_statements(text)) == 1
+    # serials come from the cores table by a LEFT JOIN only: a core it does not know keeps its row
+    if "spacex.cores" in text:
+        assert re.search(r"LEFT JOIN spacex\.cores AS c ON c\.core_id = \w+\.core_id", text)
+        assert not re.search(r"(?<!LEFT )JOIN spacex\.cores", text)
 
 
 def test_sql_statements_drops_comments_and_splits():
     text = "-- a comment; with a semicolon\nSELECT 1;\n\nSELECT 2 -- trailing\n;"
     assert sql_statements(text) == ["SELECT 1", "SELECT 2"]
+
+
+def create_table_columns(path: Path, dialect: str) -> dict[str, list[str]]:
+    """Table -> column names, read from a DDL file's CREATE TABLE statements."""
+    tables = {}
+    for statement in sql_statements(path.read_text()):
+        tree = sqlglot.parse_one(statement, read=dialect)
+        if isinstance(tree, sqlglot.exp.Create) and tree.kind == "TABLE":
+            schema = tree.this
+            columns = schema.expressions
+            tables[schema.this.name] = [c.name for c in columns if isinstance(c, sqlglot.exp.ColumnDef)]
+    return tables
+
+
+def test_both_ddl_files_declare_the_same_contract_tables_as_the_spark_schemas():
+    from spacex_launches import schemas
+
+    portable = create_table_columns(sql_dir() / "create_tables.sql", "postgres")
+    redshift = create_table_columns(sql_dir() / "redshift" / "create_tables.sql", "redshift")
+    assert portable == redshift
+    expected = {**schemas.TABLES, "cores": schemas.CORES}
+    assert portable == {table: schema.fieldNames() for table, schema in expected.items()}

@@ -10,6 +10,7 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from conftest import hid
 from spacex_launches import quality, schemas, transforms
 
 LANDED = datetime(2024, 1, 1, 6, 0, 0)
@@ -17,7 +18,7 @@ LANDED = datetime(2024, 1, 1, 6, 0, 0)
 
 def launch(launch_id="L1", **fields) -> dict:
     record = {
-        "id": launch_id,
+        "id": hid(launch_id),
         "flight_number": 1,
         "name": "Demo",
         "date_utc": "2020-03-01T20:45:00.000Z",
@@ -58,7 +59,7 @@ def failed_rules(spark, *texts) -> list[list[str]]:
 def test_parse_keeps_typed_fields_and_utc_timestamp(spark):
     parsed = raw_records(spark, launch()).transform(transforms.parse_launch_records)
     row = parsed.collect()[0]
-    assert row.id == "L1"
+    assert row.id == hid("L1")
     assert row.flight_number == 1
     assert row.launch_ts == datetime(2020, 3, 1, 20, 45)  # session time zone is UTC
     assert row.cores[0].core == "C1"
@@ -89,6 +90,17 @@ def test_valid_record_fails_no_rule(spark):
         (launch(upcoming=None), "upcoming_is_boolean"),
         (launch(cores=None), "cores_is_array"),
         (launch(cores=[{"core": "C1", "flight": 0}]), "core_flight_positive"),
+        (launch(id="L1"), "id_format"),
+        (launch(id=hid("L1").upper()), "id_format"),  # a near-duplicate by case is not the same launch
+        (launch(id=f" {hid('L1')}"), "id_format"),  # nor by surrounding whitespace
+        (launch(id=hid("L1") + "00"), "id_format"),  # an over-long id blocks no load
+        (launch(date_utc="1899-12-31T00:00:00Z"), "date_utc_in_range"),  # Parquet's ancient dates
+        (launch(date_utc="2100-01-01T00:00:00Z"), "date_utc_in_range"),
+        (launch(name="é" * 129), "text_fits_warehouse"),  # 129 characters, 258 bytes: VARCHAR(256)
+        (launch(details="x" * 65536), "text_fits_warehouse"),
+        (launch(cores=[{"core": hid("C1") + "x" * 41, "flight": 1}]), "text_fits_warehouse"),
+        (launch(cores=[{"core": "C1", "landing_type": "x" * 33}]), "text_fits_warehouse"),
+        (launch(details="x" * (1024 * 1024)), "record_within_size"),
     ],
 )
 def test_each_rule_names_its_failure(spark, record, rule):
@@ -108,9 +120,20 @@ def test_text_that_is_not_a_json_object_fails_only_valid_json_object(spark):
     assert failed_rules(spark, '{"id": "L1", "flight', "3", "[1, 2]") == [["valid_json_object"]] * 3
 
 
+def test_a_record_nested_deeper_than_parsers_go_is_named_for_it(spark):
+    deep = json.dumps(launch()).replace('"links": {', '"links": ' + '{"a": ' * 1200 + "{") + "}" * 1200
+    # valid JSON (Python's own parser would recurse too deep to check it), too deep for Spark's parser
+    assert failed_rules(spark, deep) == [["json_nesting_within_limit", "valid_json_object"]]
+
+
+def test_a_record_over_the_size_limit_fails_its_text_rules_only(spark):
+    huge = launch(details="x" * (25 * 1024 * 1024))
+    assert failed_rules(spark, huge) == [["record_within_size"]]
+
+
 def test_missing_optional_fields_become_null_and_pass(spark):
     minimal = {
-        "id": "L1",
+        "id": hid("L1"),
         "flight_number": 7,
         "date_utc": "2021-01-01T00:00:00Z",
         "date_precision": "day",
@@ -182,7 +205,7 @@ def test_to_launches_matches_the_contract(spark):
     expected = spark.createDataFrame(
         [
             (
-                "L1",
+                hid("L1"),
                 1,
                 "Demo",
                 datetime(2020, 3, 1, 20, 45),
@@ -222,9 +245,9 @@ def test_crewless_launch_takes_the_api_version_of_its_file(spark):
     v5_file = checked(spark, launch("C", crew=[]), source_file="file:/raw/other.json")
     launches = transforms.to_launches(v4_file.unionByName(v5_file), default_api_version="v5")
     assert {row.launch_id: row.source_api_version for row in launches.collect()} == {
-        "A": "v4",
-        "B": "v4",
-        "C": "v5",
+        hid("A"): "v4",
+        hid("B"): "v4",
+        hid("C"): "v5",
     }
 
 
@@ -243,7 +266,7 @@ def test_to_launch_cores_one_row_per_slot_including_unknown_cores(spark):
     expected = spark.createDataFrame(
         [
             (
-                "FH",
+                hid("FH"),
                 0,
                 "B1",
                 2,
@@ -261,7 +284,7 @@ def test_to_launch_cores_one_row_per_slot_including_unknown_cores(spark):
                 source,
             ),
             (
-                "FH",
+                hid("FH"),
                 1,
                 "B2",
                 2,
@@ -279,7 +302,7 @@ def test_to_launch_cores_one_row_per_slot_including_unknown_cores(spark):
                 source,
             ),
             (
-                "FH",
+                hid("FH"),
                 2,
                 None,
                 None,
@@ -320,7 +343,7 @@ def test_to_quarantine_keeps_raw_record_and_reasons(spark):
     )
     expected = spark.createDataFrame(
         [
-            (0, "L1", "flight_number_positive", ["flight_number_positive"], True),
+            (0, hid("L1"), "flight_number_positive", ["flight_number_positive"], True),
             (1, None, "valid_json_object", ["valid_json_object"], True),
         ],
         "source_row long, launch_id string, rule string, failed_rules array<string>, raw_kept boolean",

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacex_launches.config import get_dotted, load_config, require
-from spacex_launches.lake import LakePaths
+from spacex_launches.layout import LakePaths
 from spacex_launches.lakehouse import CatalogSettings
 
 ENVS = ("dev", "prod")

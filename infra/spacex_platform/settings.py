@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacex_launches.config import get_dotted, load_config, require
-from spacex_launches.layout import LakePaths
 from spacex_launches.lakehouse import CatalogSettings
+from spacex_launches.layout import LakePaths
 
 ENVS = ("dev", "prod")
 # Service-generated values are placeholders in conf/<env>.outputs.yaml until the first deploy.

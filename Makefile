@@ -78,12 +78,12 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	@touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,airflow,report]'
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev,airflow,report,infra]'
 	@touch $@
 
 install: $(VENV)/.installed ## create the virtualenv and install the job's dependencies
 
-install-dev: $(VENV)/.installed-dev ## install the test, lint and Airflow dependencies too
+install-dev: $(VENV)/.installed-dev ## install the test, lint, Airflow, report and CDK (infra/) dependencies too
 
 run: install ## run the job on INPUT (default: the sample) into LAKE and WAREHOUSE, then print the answers
 	@$(if $(filter -XX:ArchiveClassesAtExit%,$(CDS_OPTS)),echo "first run: the JVM saves Spark's classes\
@@ -130,7 +130,7 @@ format: install-dev ## ruff format and autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint ## lint, then the whole test suite (unit + integration)
+test: lint tools ## lint, then the whole test suite (unit, integration, the platform's offline checks)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # EMR on EKS (README "Run on EMR on EKS"): ENV=dev|prod; VERSION defaults to the git short sha.
@@ -165,3 +165,45 @@ bench: install-dev ## the job at 10k/100k/1M launches vs pandas, medians of 3 ->
 
 clean: ## remove the local lake, warehouse and build outputs
 	rm -rf lake warehouse reports dist build .pytest_cache
+
+# The AWS platform as code (infra/README.md): a CDK app synthesized with plain Python (no account, no
+# credentials), deployed with the CDK CLI pinned in infra/package.json. ENV=dev|prod; prod only in CI.
+.PHONY: infra-synth infra-bootstrap infra-deploy platform-outputs eksctl-config tools actionlint
+PLATFORM = PYTHONPATH=infra $(PY) -m spacex_platform
+CDK_CLI := infra/node_modules/.bin/cdk
+CDK_APPROVAL ?= broadening
+OUTPUTS ?=
+CHECK ?=
+ACTIONLINT := $(VENV)/bin/actionlint
+
+infra-synth: install-dev ## write both envs' CloudFormation templates to infra/cdk.out/ (offline; fails on cdk-nag findings)
+	cd infra && ../$(PY) app.py
+
+$(CDK_CLI): infra/package.json infra/package-lock.json
+	npm ci --prefix infra --no-audit --no-fund
+	@touch $@
+
+infra-bootstrap: install-dev $(CDK_CLI) ## once per account and region of ENV: the CDK's deploy roles and asset bucket
+	target="$$($(PLATFORM) target --env $(ENV))" && cd infra && ./node_modules/.bin/cdk bootstrap "$$target"
+
+infra-deploy: install-dev $(CDK_CLI) ## deploy ENV's stacks (the cluster stack once the EKS cluster exists) [CDK_APPROVAL=never]
+	@if [ "$(ENV)" = prod ] && [ "$${CI:-}" != true ]; then echo "refusing to deploy prod outside automation (CI=true)" >&2; exit 2; fi
+	stacks="$$($(PLATFORM) stacks --env $(ENV))" && cd infra && \
+		./node_modules/.bin/cdk deploy --require-approval $(CDK_APPROVAL) $$stacks
+
+platform-outputs: install ## write conf/ENV.outputs.yaml from the deployed stacks [OUTPUTS=cdk-outputs.json] [CHECK=1: compare only]
+	$(PLATFORM) outputs --env $(ENV) $(if $(OUTPUTS),--from $(OUTPUTS)) $(if $(CHECK),--check)
+
+eksctl-config: install ## print k8s/eksctl/cluster-ENV.yaml with the data stack's VPC filled in (| eksctl create cluster -f -)
+	@$(PLATFORM) eksctl-config --env $(ENV)
+
+# actionlint (GitHub workflows) is built with Go through the Go module proxy; without Go its test skips.
+$(ACTIONLINT):
+	@if command -v go >/dev/null; then GOBIN=$(abspath $(VENV))/bin go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.7 \
+		|| echo "actionlint: go install failed (tests/infra/test_workflows.py will say so)"; \
+		else echo "actionlint: Go is not installed: the workflow check is skipped"; fi
+
+tools: $(ACTIONLINT) ## build what the tests need beyond pip: actionlint (with Go)
+
+actionlint: $(ACTIONLINT) ## check .github/workflows with actionlint
+	$(ACTIONLINT) -no-color

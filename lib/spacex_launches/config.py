@@ -1,5 +1,7 @@
 """Per-environment settings from conf/<env>.yaml, with documented environment-variable overrides.
 
+conf/<env>.outputs.yaml, when present, is laid over it: the values the deployed platform produced (virtual
+cluster id, Redshift endpoint, network ids), written by `make platform-outputs` and never by hand.
 No secrets live in these files: credentials come from the AWS chain, IAM roles or Secrets Manager.
 """
 
@@ -60,10 +62,23 @@ def sql_dir() -> Path:
 
 
 def load_config(env: str = "local", environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Read conf/<env>.yaml and apply ENV_OVERRIDES from `environ` (default: os.environ)."""
+    """Read conf/<env>.yaml, lay conf/<env>.outputs.yaml over it if present, and apply ENV_OVERRIDES
+    from `environ` (default: os.environ)."""
     if env not in ENVIRONMENTS:
         raise ConfigError(f"unknown environment {env!r}: expected one of {', '.join(ENVIRONMENTS)}")
-    path = conf_dir() / f"{env}.yaml"
+    config = read_mapping(conf_dir() / f"{env}.yaml")
+    outputs = outputs_path(env)
+    if outputs.is_file():
+        config = merge(config, read_mapping(outputs))
+    return apply_overrides(config, os.environ if environ is None else environ)
+
+
+def outputs_path(env: str) -> Path:
+    """The generated overlay of deployed-platform values for `env` (see `make platform-outputs`)."""
+    return conf_dir() / f"{env}.outputs.yaml"
+
+
+def read_mapping(path: Path) -> dict[str, Any]:
     try:
         config = yaml.safe_load(path.read_text())
     except FileNotFoundError as exc:
@@ -76,7 +91,16 @@ def load_config(env: str = "local", environ: dict[str, str] | None = None) -> di
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     check_shape(config, str(path))
-    return apply_overrides(config, os.environ if environ is None else environ)
+    return config
+
+
+def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """`over` laid on `base`: mappings merge key by key, anything else is replaced."""
+    merged = copy.deepcopy(base)
+    for key, value in over.items():
+        both_maps = isinstance(value, dict) and isinstance(merged.get(key), dict)
+        merged[key] = merge(merged[key], value) if both_maps else copy.deepcopy(value)
+    return merged
 
 
 # The shape of the settings the code reads: a dotted key -> the YAML type it must have when set.

@@ -41,6 +41,7 @@ KNOWN_SPARK_KEYS = frozenset(
     {
         "spark.app.name",
         "spark.archives",
+        "spark.decommission.enabled",
         "spark.driver.cores",
         "spark.driver.memory",
         "spark.driver.memoryOverhead",
@@ -72,6 +73,7 @@ KNOWN_SPARK_KEYS = frozenset(
         "spark.network.timeout",
         "spark.pyspark.driver.python",
         "spark.pyspark.python",
+        "spark.scheduler.maxRetainedRemovedDecommissionExecutors",
         "spark.serializer",
         "spark.sql.adaptive.enabled",
         "spark.sql.adaptive.coalescePartitions.enabled",
@@ -79,6 +81,10 @@ KNOWN_SPARK_KEYS = frozenset(
         "spark.sql.session.timeZone",
         "spark.sql.shuffle.partitions",
         "spark.sql.sources.partitionOverwriteMode",
+        "spark.stage.ignoreDecommissionFetchFailure",
+        "spark.storage.decommission.enabled",
+        "spark.storage.decommission.rddBlocks.enabled",
+        "spark.storage.decommission.shuffleBlocks.enabled",
         "spark.submit.pyFiles",
         "spark.task.maxFailures",
         "spark.ui.enabled",
@@ -170,7 +176,8 @@ def build_job_run_request(
         },
         "configurationOverrides": {
             "applicationConfiguration": [
-                {"classification": "spark-defaults", "properties": spark_defaults(config, base)}
+                {"classification": "spark-defaults", "properties": spark_defaults(config, base)},
+                *job_submitter_classification(config),
             ],
             "monitoringConfiguration": {
                 "persistentAppUI": "ENABLED",
@@ -243,6 +250,16 @@ def spark_defaults(config: dict[str, Any], base: str) -> dict[str, str]:
         del conf["spark.jars"]
     conf.update({key: str(value) for key, value in (get_dotted(config, "emr.spark_conf") or {}).items()})
     return conf
+
+
+def job_submitter_classification(config: dict[str, Any]) -> list[dict[str, Any]]:
+    """The job submitter pod's node selector (emr.job_submitter_node_selector): it runs for the whole job,
+    so it belongs on on-demand capacity like the driver (a Spot interruption there fails the run)."""
+    selector = get_dotted(config, "emr.job_submitter_node_selector") or {}
+    if not selector:
+        return []
+    properties = {f"jobsubmitter.node.selector.{key}": str(value) for key, value in selector.items()}
+    return [{"classification": "emr-job-submitter", "properties": properties}]
 
 
 def check_spark_keys(keys: list[str] | tuple[str, ...] | set[str], where: str) -> None:

@@ -6,7 +6,17 @@ import re
 
 import pytest
 
-from spacex_launches.config import ENVIRONMENTS, ConfigError, conf_dir, get_dotted, load_config, require
+from spacex_launches.config import (
+    ENVIRONMENTS,
+    ConfigError,
+    conf_dir,
+    get_dotted,
+    load_config,
+    merge,
+    outputs_path,
+    read_mapping,
+    require,
+)
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -42,3 +52,36 @@ def test_no_secrets_in_config_files(path):
     assert not SECRET_LOOKING.search(text), SECRET_LOOKING.search(text)
     assert "AKIA" not in text
     assert not re.search(r"://[^/\s:@]+:[^/\s@]+@", text), "a URL with credentials in it"
+
+
+def leaf_keys(node: dict, trail: str = "") -> set[str]:
+    keys = set()
+    for key, value in node.items():
+        dotted = f"{trail}{key}"
+        keys |= leaf_keys(value, f"{dotted}.") if isinstance(value, dict) else {dotted}
+    return keys
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_the_generated_outputs_overlay_is_laid_over_the_env_file(env):
+    """conf/<env>.outputs.yaml (make platform-outputs) owns its keys; nothing in it is also hand-written
+    in conf/<env>.yaml; environment variables still win over both."""
+    base, overlay = read_mapping(conf_dir() / f"{env}.yaml"), read_mapping(outputs_path(env))
+    assert leaf_keys(overlay) and not leaf_keys(base) & leaf_keys(overlay)
+    config = load_config(env, environ={})
+    for key in leaf_keys(overlay):
+        assert get_dotted(config, key) == get_dotted(overlay, key), key
+    for key in leaf_keys(base):
+        assert get_dotted(config, key) == get_dotted(base, key), key
+    assert load_config(env, environ={"EMR_VIRTUAL_CLUSTER_ID": "abc"})["emr"]["virtual_cluster_id"] == "abc"
+
+
+def test_merge_lays_mappings_key_by_key_and_replaces_the_rest():
+    base = {"a": {"b": 1, "c": [1, 2]}, "d": 1}
+    assert merge(base, {"a": {"c": [3]}, "e": {"f": 2}}) == {"a": {"b": 1, "c": [3]}, "d": 1, "e": {"f": 2}}
+    assert base == {"a": {"b": 1, "c": [1, 2]}, "d": 1}, "the base is not modified"
+
+
+def test_local_has_no_overlay_and_loads_without_one():
+    assert not outputs_path("local").exists()
+    assert load_config("local", environ={})["env"] == "local"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import zipfile
@@ -49,8 +50,13 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
     ]
     assert "--conf spark.executor.memory=4g" in driver["sparkSubmitParameters"]
 
-    [defaults] = request["configurationOverrides"]["applicationConfiguration"]
+    defaults, submitter = request["configurationOverrides"]["applicationConfiguration"]
     assert defaults["classification"] == "spark-defaults"
+    # EMR's job submitter pod runs for the whole job: on the driver's on-demand NodePool, never on Spot.
+    assert submitter == {
+        "classification": "emr-job-submitter",
+        "properties": {"jobsubmitter.node.selector.workload": "spark-driver"},
+    }
     props = defaults["properties"]
     assert props["spark.kubernetes.driver.podTemplateFile"] == f"{base}/pod-templates/driver.yaml"
     assert props["spark.kubernetes.executor.podTemplateFile"] == f"{base}/pod-templates/executor.yaml"
@@ -74,6 +80,37 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
     }
     assert request["retryPolicyConfiguration"] == {"maxAttempts": 2}
     assert request["tags"] == {"env": "dev", "git_sha": "abc1234", "job": "spacex-launches-etl"}
+
+
+def test_spot_decommissioning_settings_from_conf_pass_the_key_check():
+    """Executors run on Spot: the decommissioning keys in conf emr.spark_conf reach spark-defaults and are
+    known keys (a misspelt one would be silently ignored by Spark, so the check refuses it)."""
+    for env in ("dev", "prod"):
+        config = load_config(env, environ={})
+        props = build_job_run_request(config, RUN_DATE, version="abc1234")["configurationOverrides"][
+            "applicationConfiguration"
+        ][0]["properties"]
+        for key in (
+            "spark.decommission.enabled",
+            "spark.storage.decommission.enabled",
+            "spark.storage.decommission.shuffleBlocks.enabled",
+            "spark.storage.decommission.rddBlocks.enabled",
+        ):
+            assert props[key] == "true", (env, key)
+    config = dev_config()
+    config["emr"]["spark_conf"] = {"spark.storage.decommission.shuffleBlock.enabled": "true"}
+    suggestion = re.escape("did you mean 'spark.storage.decommission.shuffleBlocks.enabled'")
+    with pytest.raises(EmrRequestError, match=suggestion):
+        build_job_run_request(config, RUN_DATE, version="abc1234")
+
+
+def test_no_job_submitter_classification_without_a_selector():
+    config = dev_config()
+    del config["emr"]["job_submitter_node_selector"]
+    request = build_job_run_request(config, RUN_DATE, version="abc1234")
+    assert [c["classification"] for c in request["configurationOverrides"]["applicationConfiguration"]] == [
+        "spark-defaults"
+    ]
 
 
 def test_prod_request_builds_and_points_at_prod():
@@ -204,6 +241,8 @@ def test_package_builds_a_self_contained_python_zip(tmp_path):
     }
     names = set(zipfile.ZipFile(dist / "resources.zip").namelist())
     assert {"conf/dev.yaml", "conf/prod.yaml", "sql/load_table.sql", "sql/checks/row_counts.sql"} <= names
+    # The deployed platform's values travel too: the driver reads redshift.jdbc_url from them.
+    assert {"conf/dev.outputs.yaml", "conf/prod.outputs.yaml"} <= names
     # The zip alone (no site-packages: -S) gives the package and its YAML parser.
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import yaml, spacex_launches.emr, spacex_launches.config;"

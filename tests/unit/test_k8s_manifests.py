@@ -21,6 +21,8 @@ ENVS = ("dev", "prod")
 CRD_KINDS = {
     "monitoring.coreos.com/v1": {"PodMonitor", "ServiceMonitor"},
     "eksctl.io/v1alpha5": {"ClusterConfig"},
+    "karpenter.sh/v1": {"NodePool"},
+    "karpenter.k8s.aws/v1": {"EC2NodeClass"},
 }
 
 
@@ -56,7 +58,13 @@ CUSTOM = [(p, d) for p, d in k8s_objects() if d["apiVersion"] in CRD_KINDS]
 def test_manifests_found():
     kinds = {d["kind"] for _, d in BUILTIN}
     assert {"Namespace", "Role", "RoleBinding", "Pod"} <= kinds
-    assert {d["kind"] for _, d in CUSTOM} == {"PodMonitor", "ServiceMonitor", "ClusterConfig"}
+    assert {d["kind"] for _, d in CUSTOM} == {
+        "PodMonitor",
+        "ServiceMonitor",
+        "ClusterConfig",
+        "NodePool",
+        "EC2NodeClass",
+    }
 
 
 @pytest.mark.parametrize(
@@ -90,54 +98,75 @@ def test_every_yaml_and_json_file_parses():
         json.loads(path.read_text())
 
 
-# --- eksctl ---------------------------------------------------------------------------------------
+# --- eksctl and Karpenter -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_cluster_config(env):
     config = cluster(env)
+    platform = conf(env)["platform"]
     assert (config["apiVersion"], config["kind"]) == ("eksctl.io/v1alpha5", "ClusterConfig")
+    assert config["metadata"]["name"] == platform["cluster_name"]
     assert config["metadata"]["region"] == conf(env)["region"]
     assert config["iam"]["withOIDC"] is True
-    assert len(config["availabilityZones"]) >= 2
-    assert all(zone.startswith(conf(env)["region"]) for zone in config["availabilityZones"])
+    assert config["accessConfig"]["authenticationMode"] == "API_AND_CONFIG_MAP"  # Karpenter's access entry
+    assert config["availabilityZones"] == platform["availability_zones"]
+    assert set(config["vpc"]) == {"clusterEndpoints"} | ({"publicAccessCIDRs"} if env == "prod" else set()), (
+        "the VPC is the data stack's: make eksctl-config adds its id and subnets"
+    )
     assert {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"} <= {a["name"] for a in config["addons"]}
     groups = {group["name"]: group for group in config["managedNodeGroups"]}
-    assert set(groups) == {"airflow", "spark-driver", "spark-executor"}
+    assert set(groups) == {"airflow"}, "Spark's nodes come from Karpenter's NodePools"
     for group in groups.values():
-        assert group["privateNetworking"] is True, f"{group['name']} must run in private subnets"
-    assert not groups["airflow"].get("spot") and not groups["spark-driver"].get("spot")
-    assert groups["spark-executor"]["spot"] is True
-    assert groups["spark-executor"]["taints"] == [
-        {"key": "workload", "value": "spark-executor", "effect": "NoSchedule"}
+        assert group["privateNetworking"] is True and not group.get("spot")
+
+
+NODE_POOLS = {doc["metadata"]["name"]: doc for doc in documents(K8S / "karpenter" / "nodepools.yaml")}
+
+
+def capacity_types(pool: dict) -> list[str]:
+    (requirement,) = [
+        r
+        for r in pool["spec"]["template"]["spec"]["requirements"]
+        if r["key"] == "karpenter.sh/capacity-type"
     ]
+    assert requirement["operator"] == "In"
+    return requirement["values"]
 
 
-# --- EMR on EKS -----------------------------------------------------------------------------------
-
-
-def node_group_for(env: str, pod_spec: dict) -> dict:
-    """The node group whose labels satisfy the pod's nodeSelector, checking its taints are tolerated."""
+def node_pool_for(pod_spec: dict) -> dict:
+    """The NodePool whose node labels satisfy the pod's nodeSelector, checking its taints are tolerated."""
     selector = pod_spec["nodeSelector"]
     matches = [
-        group
-        for group in cluster(env)["managedNodeGroups"]
-        if all(group.get("labels", {}).get(k) == v for k, v in selector.items())
+        pool
+        for pool in NODE_POOLS.values()
+        if all(pool["spec"]["template"]["metadata"]["labels"].get(k) == v for k, v in selector.items())
     ]
-    assert len(matches) == 1, f"nodeSelector {selector} matches node groups {[g['name'] for g in matches]}"
-    group = matches[0]
-    for taint in group.get("taints", []):
+    assert len(matches) == 1, (
+        f"nodeSelector {selector} matches NodePools {[p['metadata']['name'] for p in matches]}"
+    )
+    pool = matches[0]
+    for taint in pool["spec"]["template"]["spec"].get("taints", []):
         assert any(
             tol.get("key") == taint["key"]
             and tol.get("effect") == taint["effect"]
             and (tol.get("operator") == "Exists" or tol.get("value") == taint["value"])
             for tol in pod_spec.get("tolerations", [])
-        ), f"node group {group['name']} taint {taint} is not tolerated"
-    return group
+        ), f"NodePool {pool['metadata']['name']} taint {taint} is not tolerated"
+    return pool
+
+
+def managed_group_for(env: str, selector: dict) -> str:
+    (group,) = [
+        g
+        for g in cluster(env)["managedNodeGroups"]
+        if all(g.get("labels", {}).get(k) == v for k, v in selector.items())
+    ]
+    return group["name"]
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_pod_templates_from_conf_exist_and_land_on_their_node_groups(env):
+def test_pod_templates_from_conf_exist_and_land_on_their_node_pools(env):
     templates = conf(env)["emr"]["pod_templates"]
     expected = {
         "driver": ("spark-kubernetes-driver", "spark-driver"),
@@ -148,17 +177,55 @@ def test_pod_templates_from_conf_exist_and_land_on_their_node_groups(env):
         path = PROJECT_DIR / relative
         assert path.is_file(), f"conf emr.pod_templates.{role} -> {path} does not exist"
         pod = yaml.safe_load(path.read_text())
-        container, group = expected[role]
+        container, pool = expected[role]
         assert [c["name"] for c in pod["spec"]["containers"]] == [container]
-        assert node_group_for(env, pod["spec"])["name"] == group
+        assert node_pool_for(pod["spec"])["metadata"]["name"] == pool
 
 
-def test_executors_on_spot_driver_on_demand():
+def test_executors_on_spot_driver_and_job_submitter_on_demand():
     for env in ENVS:
-        driver = yaml.safe_load((PROJECT_DIR / conf(env)["emr"]["pod_templates"]["driver"]).read_text())
-        executor = yaml.safe_load((PROJECT_DIR / conf(env)["emr"]["pod_templates"]["executor"]).read_text())
-        assert not node_group_for(env, driver["spec"]).get("spot")
-        assert node_group_for(env, executor["spec"])["spot"] is True
+        emr_conf = conf(env)["emr"]
+        driver = yaml.safe_load((PROJECT_DIR / emr_conf["pod_templates"]["driver"]).read_text())
+        executor = yaml.safe_load((PROJECT_DIR / emr_conf["pod_templates"]["executor"]).read_text())
+        assert capacity_types(node_pool_for(driver["spec"])) == ["on-demand"]
+        assert capacity_types(node_pool_for(executor["spec"])) == ["spot"]
+        submitter = node_pool_for({"nodeSelector": emr_conf["job_submitter_node_selector"]})
+        assert capacity_types(submitter) == ["on-demand"]
+        assert driver["metadata"]["annotations"]["karpenter.sh/do-not-disrupt"] == "true"
+        assert 30 < executor["spec"]["terminationGracePeriodSeconds"] < 120, (
+            "decommission within a Spot notice"
+        )
+        spark_conf = emr_conf["spark_conf"]
+        assert spark_conf["spark.decommission.enabled"] == "true"
+
+
+def test_node_pools_consolidate_only_empty_nodes_and_are_capped():
+    assert set(NODE_POOLS) == {"spark-driver", "spark-executor"}
+    for pool in NODE_POOLS.values():
+        assert pool["spec"]["disruption"]["consolidationPolicy"] == "WhenEmpty"
+        assert int(pool["spec"]["limits"]["cpu"]) > 0
+        assert pool["spec"]["template"]["spec"]["nodeClassRef"] == {
+            "group": "karpenter.k8s.aws",
+            "kind": "EC2NodeClass",
+            "name": "spark",
+        }
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_node_class_finds_the_data_stacks_subnets_and_security_groups(env):
+    (node_class,) = documents(K8S / "karpenter" / env / "ec2nodeclass.yaml")
+    name = conf(env)["platform"]["cluster_name"]
+    spec = node_class["spec"]
+    assert node_class["metadata"]["name"] == "spark"
+    assert spec["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": name}}]
+    assert {"tags": {"karpenter.sh/discovery": name}} in spec["securityGroupSelectorTerms"]
+    assert spec["metadataOptions"]["httpTokens"] == "required"
+    assert all(device["ebs"]["encrypted"] for device in spec["blockDeviceMappings"])
+    values = yaml.safe_load((K8S / "karpenter" / env / "values.yaml").read_text())
+    assert managed_group_for(env, values["nodeSelector"]) == "airflow"
+
+
+# --- EMR on EKS -----------------------------------------------------------------------------------
 
 
 def test_driver_template_leaves_the_ui_port_to_spark():
@@ -180,7 +247,7 @@ def test_job_request_ships_the_pod_templates_in_this_repo():
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_emr_namespace_rbac_and_virtual_cluster(env):
+def test_emr_namespace_and_rbac(env):
     namespace = conf(env)["emr"]["namespace"]
     (ns,) = documents(K8S / "emr" / env / "namespace.yaml")
     assert (ns["kind"], ns["metadata"]["name"]) == ("Namespace", namespace)
@@ -203,28 +270,6 @@ def test_emr_namespace_rbac_and_virtual_cluster(env):
         ("", "namespaces"),
         ("batch", "jobs"),
     } <= granted
-
-    request = json.loads((K8S / "emr" / env / "virtual-cluster.json").read_text())
-    assert request["containerProvider"] == {
-        "id": cluster(env)["metadata"]["name"],
-        "type": "EKS",
-        "info": {"eksInfo": {"namespace": namespace}},
-    }
-
-
-def test_virtual_cluster_request_matches_the_api_model():
-    import botocore.session
-
-    shape = (
-        botocore.session.get_session()
-        .get_service_model("emr-containers")
-        .operation_model("CreateVirtualCluster")
-        .input_shape
-    )
-    for env in ENVS:
-        request = json.loads((K8S / "emr" / env / "virtual-cluster.json").read_text())
-        assert set(request) <= set(shape.members), f"unknown keys {set(request) - set(shape.members)}"
-        assert set(shape.required_members) - {"clientToken"} <= set(request)
 
 
 # --- Airflow, monitoring, logging -----------------------------------------------------------------
@@ -257,7 +302,7 @@ def test_airflow_values(env):
     assert values["executor"] == "KubernetesExecutor"
     assert values["postgresql"]["enabled"] is False and values["data"]["metadataSecretName"]
     assert values["dags"]["gitSync"]["enabled"] is True and values["dags"]["gitSync"]["subPath"] == "dags"
-    assert node_group_for(env, {"nodeSelector": values["nodeSelector"]})["name"] == "airflow"
+    assert managed_group_for(env, values["nodeSelector"]) == "airflow"
     env_vars = {item["name"]: item["value"] for item in values["env"]}
     assert env_vars["SPACEX_ENV"] == env
     assert env_vars["PYTHONPATH"] == "/opt/airflow/dags/repo/lib"

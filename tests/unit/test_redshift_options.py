@@ -61,7 +61,7 @@ def test_write_options_for_dev(dev_config, credentials):
     launches = write_options(settings, credentials, PENDING, "launches", "dev-20261123-abc")
     cores = write_options(settings, credentials, PENDING, "launch_cores", "dev-20261123-abc")
     common = {
-        "url": "jdbc:redshift://spacex-dev.abc123xyz789.us-east-1.redshift.amazonaws.com:5439/spacex",
+        "url": dev_config["redshift"]["jdbc_url"],  # from conf/dev.outputs.yaml (the deployed workgroup)
         "tempdir": "s3a://spacex-redshift-temp-dev/spacex/",
         "tempformat": "PARQUET",
         "aws_iam_role": "arn:aws:iam::111122223333:role/spacex-redshift-copy-dev",
@@ -139,9 +139,8 @@ def test_the_password_is_only_in_the_password_option(dev_config, credentials, ca
     report["warehouse"] = {"target": loader.target, "location": loader.describe()}
     for text in (loader.describe(), repr(loader.credentials), repr(settings), to_json(report), caplog.text):
         assert PASSWORD not in text
-    assert loader.describe() == (
-        "redshift://spacex_loader@spacex-dev.abc123xyz789.us-east-1.redshift.amazonaws.com:5439/spacex"
-    )
+    host_port_db = dev_config["redshift"]["jdbc_url"].removeprefix("jdbc:redshift://")
+    assert loader.describe() == f"redshift://spacex_loader@{host_port_db}"
 
 
 def test_a_connection_error_names_the_database_not_the_password():
@@ -205,9 +204,8 @@ def test_the_loader_resolves_its_secret_from_secrets_manager(aws_env, caplog):
     loader = loader_for("redshift", load_config("dev", environ={"REDSHIFT_SECRET_ID": secret_id}))
     assert isinstance(loader, RedshiftLoader)
     assert (loader.credentials.user, loader.credentials.password) == ("spacex_loader", PASSWORD)
-    assert (
-        loader.host == "spacex-dev.abc123xyz789.us-east-1.redshift.amazonaws.com"
-    )  # the URL's, not the secret's
+    url_host = load_config("dev", environ={})["redshift"]["jdbc_url"].split("//", 1)[1].split(":", 1)[0]
+    assert loader.host == url_host != "ignored"  # the URL's (conf/dev.outputs.yaml), not the secret's
     assert (
         write_options(loader.settings, loader.credentials, PENDING, "launches", "r1")["password"] == PASSWORD
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from spacex_launches.layout import RAW_DATASETS
 from spacex_platform.settings import Settings
 
 Statement = dict[str, Any]
@@ -45,7 +46,7 @@ def job_execution(s: Settings) -> list[Statement]:
     staging and reports, artifacts, the Redshift connector's tempdir, logs and the Redshift secret."""
     lake, lake_arn = s.lake_bucket, s.s3_arn(s.lake_bucket)
     paths = s.lake
-    raw = f"{key(paths.raw_launches)}/*"
+    raws = [f"{key(paths.raw(dataset))}/*" for dataset in RAW_DATASETS]
     validated = f"{s.validated_prefix}/*"
     outputs = [validated, key(paths.staging("*"))]
     tempdir_bucket, tempdir_prefix = s.tempdir
@@ -56,9 +57,9 @@ def job_execution(s: Settings) -> list[Statement]:
         list_prefixes(
             "ListLakeZones",
             lake_arn,
-            [raw, validated, "_reports/*", "_staging/*"],
+            [*raws, validated, "_reports/*", "_staging/*"],
         ),
-        allow("ReadRaw", ["s3:GetObject"], [s.s3_arn(lake, raw)]),
+        allow("ReadRaw", ["s3:GetObject"], [s.s3_arn(lake, raw) for raw in raws]),
         allow(
             "WriteOutputs",
             [
@@ -125,7 +126,7 @@ def airflow(s: Settings, virtual_cluster_arn: str) -> list[Statement]:
     """Airflow (IRSA): start and follow the job on the virtual cluster as the execution role only, ingest
     into the raw zone, read reports and logs, write its task logs, read its secrets."""
     lake = s.lake_bucket
-    raw = f"{key(s.lake.raw_launches)}/*"
+    raws = [f"{key(s.lake.raw(dataset))}/*" for dataset in RAW_DATASETS]
     logs_bucket, logs_prefix = s.job_logs
     execution_role = s.role_arn("emr-job-execution")
     return [
@@ -151,8 +152,8 @@ def airflow(s: Settings, virtual_cluster_arn: str) -> list[Statement]:
             [execution_role],
             {"StringEquals": {"iam:PassedToService": "emr-containers.amazonaws.com"}},
         ),
-        list_prefixes("ListRawAndReports", s.s3_arn(lake), [raw, "_reports/*"]),
-        allow("IngestWritesRaw", ["s3:GetObject", "s3:PutObject"], [s.s3_arn(lake, raw)]),
+        list_prefixes("ListRawAndReports", s.s3_arn(lake), [*raws, "_reports/*"]),
+        allow("IngestWritesRaw", ["s3:GetObject", "s3:PutObject"], [s.s3_arn(lake, raw) for raw in raws]),
         allow("ReadRunReports", ["s3:GetObject"], [s.s3_arn(lake, "_reports/*.json")]),
         list_prefixes("ListTaskLogs", s.s3_arn(logs_bucket), ["airflow/*", f"{logs_prefix}/*"]),
         allow("WriteTaskLogs", ["s3:GetObject", "s3:PutObject"], [s.s3_arn(logs_bucket, "airflow/*")]),

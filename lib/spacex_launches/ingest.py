@@ -33,14 +33,14 @@ import requests
 import urllib3
 
 from spacex_launches.config import ConfigError, get_dotted, require
-from spacex_launches.layout import SIDECAR_SUFFIX, LakePaths
+from spacex_launches.layout import RAW_DATASETS, SIDECAR_SUFFIX, LakePaths
 from spacex_launches.redact import redact_location, redact_text
 from spacex_launches.s3 import S3Settings, is_s3_uri, split_s3_uri
 
 log = logging.getLogger(__name__)
 
 API_VERSIONS = ("v4", "v5")
-DATASETS = ("launches", "cores")  # the API's endpoints this pipeline lands, each in a raw zone of its own
+DATASETS = RAW_DATASETS
 SHA_PREFIX_CHARS = 16
 MIB = 1024 * 1024
 CHUNK_BYTES = 64 * 1024

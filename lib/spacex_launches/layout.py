@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 SIDECAR_SUFFIX = ".manifest.json"
+RAW_DATASETS = ("launches", "cores")  # the API's endpoints landed in the raw zone, each under its name
 # Raw-zone data files are named `<fetch time, UTC, to the second>-<sha256 prefix>.json` (ingest.py).
 FETCH_TIME_NAME = r"(\d{8}T\d{6})Z-[^/]*$"
 FETCH_TIME_FORMAT = "%Y%m%dT%H%M%S"

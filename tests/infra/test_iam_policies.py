@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from spacex_launches.config import PROJECT_DIR
+from spacex_launches.layout import RAW_DATASETS
 from spacex_platform.nag import RESOURCE_STAR_ACTIONS, WILDCARD_RESOURCES, wildcard_reason
 from spacex_platform.settings import ENVS, base36
 
@@ -224,13 +225,13 @@ def test_job_execution_role_covers_exactly_the_lake_layout_and_conf(all_roles, s
     lake = s.lake
     policy = all_roles[env][s.role_name("emr-job-execution")]["policy"]
     grants = allowed(policy)
-    raw = s3_arn(lake.raw_launches) + "/*"
+    raws = {s3_arn(lake.raw(dataset)) + "/*" for dataset in RAW_DATASETS}  # launches and /cores
     # The Iceberg warehouse (the tables' data and metadata, quarantine included) and the run's staging.
     assert s.catalog.warehouse == lake.validated
     outputs = {s3_arn(lake.validated) + "/*", s3_arn(lake.staging("*"))}
     tempdir = s3_arn(c["redshift"]["tempdir"]) + "/*"
     assert grants["s3:GetObject"] == {
-        raw,
+        *raws,
         *outputs,
         s3_arn(lake.report("*")),
         tempdir,
@@ -342,8 +343,8 @@ def test_airflow_role(all_roles, settings, env):
     assert sids["PassOnlyTheExecutionRole"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "emr-containers.amazonaws.com"}
     }
-    raw = s3_arn(s.lake.raw_launches) + "/*"
-    assert grants["s3:PutObject"] == {raw, s3_arn(c["emr"]["log_uri"]).rsplit("/", 1)[0] + "/airflow/*"}
+    raws = {s3_arn(s.lake.raw(dataset)) + "/*" for dataset in RAW_DATASETS}
+    assert grants["s3:PutObject"] == {*raws, s3_arn(c["emr"]["log_uri"]).rsplit("/", 1)[0] + "/airflow/*"}
     assert "s3:DeleteObject" not in grants
 
 

@@ -16,6 +16,8 @@ import psycopg
 import pytest
 from pyspark.sql import SparkSession
 
+from rehearsal import servers
+from rehearsal.servers import aws_test_environment, free_port
 from spacex_launches.config import load_config
 from spacex_launches.lakehouse import ICEBERG_PACKAGES, CatalogSettings, catalog_conf
 from spacex_launches.sparksession import spark_conf
@@ -113,37 +115,12 @@ def spark_submit(*args: str, env: dict[str, str] | None = None, packages: str | 
     return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_server():
-    """A real S3 / Secrets Manager / emr-containers protocol server (moto) on a free 127.0.0.1 port,
-    in this process (so tests can drive moto's backends, e.g. an EMR job run's state)."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-def aws_test_environment(endpoint_url: str) -> dict[str, str]:
-    """The standard AWS variables that point boto3 and S3A at a local server, with dummy credentials."""
-    return {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint_url,
-    }
+    """A real S3 / Secrets Manager / CloudWatch Logs / emr-containers protocol server (moto) on a free
+    127.0.0.1 port, in this process (so tests can drive moto's backends, e.g. an EMR job run's state)."""
+    with servers.moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ import subprocess
 import uuid
 from collections import deque
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -249,7 +250,7 @@ class LocalSparkJobOperator(BaseOperator):
     def execute(self, context) -> str:
         config = load_config(self.env)
         when = run_date(context)
-        lake = LakePaths.at(require(config, "lake")).root
+        lake = LakePaths.at(in_project(str(require(config, "lake")))).root
         run_id = f"{self.env}-{when:%Y%m%d}-{uuid.uuid4().hex[:8]}"
         job_run = {"run_date": when.isoformat(), "run_id": run_id, "lake": lake, "state": "RUNNING"}
         context["ti"].xcom_push(key=JOB_RUN_KEY, value=job_run)
@@ -270,12 +271,17 @@ class LocalSparkJobOperator(BaseOperator):
         return run_id
 
 
+def in_project(path: str) -> str:
+    """A local path from conf (relative to the repo, as `make` uses it) made absolute; URIs unchanged."""
+    return path if "://" in path or Path(path).is_absolute() else str(PROJECT_DIR / path)
+
+
 def local_job_command(config: dict[str, Any], when: date, run_id: str) -> list[str]:
     """`make job` for one run date: the job reads <lake>/raw/.../ingest_date=<when>."""
-    lake = LakePaths.at(require(config, "lake"))
+    lake = LakePaths.at(in_project(str(require(config, "lake"))))
     warehouse = get_dotted(config, "warehouse.target", "duckdb")
     if warehouse == "duckdb":
-        warehouse = str(PROJECT_DIR / get_dotted(config, "warehouse.duckdb_path"))
+        warehouse = in_project(str(get_dotted(config, "warehouse.duckdb_path")))
     return [
         "make", "--no-print-directory", "job", f"ENV={config['env']}", f"INPUT={lake.raw_launches}",
         f"LAKE={lake.root}", f"WAREHOUSE={warehouse}", f"JOB_ARGS=--ingest-date {when} --run-id {run_id}",

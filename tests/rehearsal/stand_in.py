@@ -9,6 +9,8 @@ layout, and sets the run's final state, reason and details in moto.
 
 What only the EMR image or the EKS cluster has is mapped to a local equivalent (EMR_TO_LOCAL, and):
 
+- the Glue Data Catalog of the Iceberg tables is moto's Glue, and their S3FileIO writes to moto's S3
+  (the catalog's glue.endpoint, s3.endpoint, path-style access);
 - s3:// (EMRFS on EMR) is read and written by S3A on the moto server (fs.s3.impl); its jars go on the
   driver's classpath (as EMRFS is on the image's), since spark-submit itself reads the artifacts from
   S3 before any --packages jar is loaded;
@@ -53,9 +55,11 @@ from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
 log = logging.getLogger(__name__)
 
 # Jars of the EMR image -> Maven coordinates fetched by spark-submit --packages (None: not needed here,
-# because the Redshift warehouse is replaced by PostgreSQL, whose driver is always added).
+# because the Redshift warehouse is replaced by PostgreSQL, whose driver is always added). The image
+# has the AWS SDK v2 that Iceberg's Glue catalog and S3FileIO use; here it comes with iceberg-aws-bundle.
+ICEBERG_AWS_PACKAGE = ICEBERG_PACKAGES.replace("iceberg-spark-runtime-3.5_2.12", "iceberg-aws-bundle")
 EMR_TO_LOCAL = {
-    EMR_ICEBERG_JAR: ICEBERG_PACKAGES,
+    EMR_ICEBERG_JAR: f"{ICEBERG_PACKAGES},{ICEBERG_AWS_PACKAGE}",
     "/usr/share/aws/redshift/jdbc/RedshiftJDBC.jar": None,
     "/usr/share/aws/redshift/spark-redshift/lib/spark-redshift.jar": None,
     "/usr/share/aws/redshift/spark-redshift/lib/spark-avro.jar": None,
@@ -249,6 +253,11 @@ class EmrOnEksStandIn:
             if key in conf:
                 bucket, object_key = split_s3_uri(conf[key])
                 self.s3().head_object(Bucket=bucket, Key=object_key)  # EMR fails the run without it
+        for key, value in defaults.items():  # Iceberg catalogs in Glue: moto's Glue and S3
+            if key.startswith("spark.sql.catalog.") and key.endswith(".type") and value == "glue":
+                catalog = key.removesuffix(".type")
+                conf.update({f"{catalog}.glue.endpoint": self.endpoint_url, f"{catalog}.s3.endpoint": self.endpoint_url,
+                             f"{catalog}.s3.path-style-access": "true", f"{catalog}.client.region": "us-east-1"})  # fmt: skip
         conf["spark.driver.extraClassPath"] = self.s3a_classpath()
         conf["spark.hadoop.fs.s3.impl"] = "org.apache.hadoop.fs.s3a.S3AFileSystem"
         conf.update(s3a_conf({"s3": {"endpoint_url": self.endpoint_url, "region": "us-east-1"}}))

@@ -62,7 +62,7 @@ SPARK_SUBMIT = $(VENV)/bin/spark-submit --master '$(SPARK_MASTER)' --driver-memo
 	$(if $(strip $(ALL_PACKAGES)),--packages $(ALL_PACKAGES))
 
 .PHONY: help install install-dev run job answers test lint format clean
-.PHONY: package deploy submit
+.PHONY: package deploy submit rehearsal airflow
 .PHONY: sample bench
 .PHONY: ingest history
 .PHONY: report dashboard
@@ -151,6 +151,16 @@ deploy: install ## package, then upload dist/ to emr.artifacts_uri/<VERSION>/ of
 submit: install ## start (or follow the in-flight) run on EMR on EKS: ENV=dev [RUN_DATE=YYYY-MM-DD] [WAIT=1] [VERSION=]
 	$(PY) jobs/submit_emr.py --env $(ENV) $(if $(RUN_DATE),--run-date $(RUN_DATE)) \
 		$(if $(WAIT),--wait) $(if $(POLL),--poll-seconds $(POLL)) $(if $(VERSION),--version $(VERSION))
+
+# The cloud path on this machine (README "Rehearse the cloud path" and "Airflow on your machine").
+API_BODY ?=
+AIRFLOW_PORT ?= 8080
+
+rehearsal: install-dev ## the real DAG end to end against local AWS/EMR/Redshift stand-ins, then the answers [API_BODY=file]
+	$(PY) tests/rehearsal/rehearse.py $(if $(API_BODY),--api-body $(API_BODY))
+
+airflow: install-dev ## this DAG on a local Airflow (env local, Spark via spark-submit); prints URL + login, Ctrl-C stops [AIRFLOW_PORT=]
+	@$(PY) jobs/airflow_local.py --port $(AIRFLOW_PORT) --lake $(LAKE) --warehouse $(WAREHOUSE)
 
 # Synthetic launches (lib/spacex_launches/synthetic.py) and the scale benchmark (README "Performance").
 N ?= 10000

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -275,8 +277,16 @@ def moto_emr_backend():
 
 def print_answers(database_url: str) -> None:
     from spacex_launches import answers
+    from spacex_launches.warehouse import read_sql
+    from spacex_launches.warehouse.postgres import PostgresLoader
 
     answers.main(["--env", "dev", "--warehouse", database_url])
+    loader = PostgresLoader.from_spec(database_url, {})
+    most = loader.query(read_sql("max_core_reuse.sql"))[1]
+    reflights = loader.query(read_sql("cores_reused_within_50_days.sql"))[1]
+    cores = len({row[0] for row in reflights})
+    print(f"\nIn short: {', '.join(f'core {core} reused {reuses} times' for core, reuses, _ in most)}; "
+          f"{len(reflights)} re-flights within 50 days by {cores} cores.")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -299,6 +309,7 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # the local servers' request lines
     work = args.work or Path(tempfile.mkdtemp(prefix="spacex-rehearsal-"))
     work.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
@@ -342,9 +353,12 @@ def main(argv: list[str] | None = None) -> int:
         if result.dag_run_state != "success" or stand_in.errors:
             print(result.output[-5000:], file=sys.stderr)
             print("\n".join(stand_in.errors), file=sys.stderr)
+            print(f"rehearsal failed; its files are kept in {work}", file=sys.stderr)
             return 1
         print(f"\nAnswers from the warehouse (PostgreSQL standing in for Redshift, {database_url}):")
         print_answers(database_url)
+    if args.work is None:
+        shutil.rmtree(work, ignore_errors=True)
     return 0
 
 

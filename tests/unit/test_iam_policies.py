@@ -219,6 +219,11 @@ def test_airflow_role(env):
     raw = s3_arn(LakePaths.at(c["lake"]).raw_launches) + "/*"
     assert grants["s3:PutObject"] == {raw, s3_arn(c["emr"]["log_uri"]).rsplit("/", 1)[0] + "/airflow/*"}
     assert "s3:DeleteObject" not in grants
+    # A failed run's driver log tail: S3 (ReadJobLogs), else CloudWatch Logs (spacex_launches.emr_runs).
+    assert grants["s3:GetObject"] >= {s3_arn(c["emr"]["log_uri"]).rstrip("/") + "/*"}
+    log_group = f"arn:aws:logs:{region}:{account}:log-group:{c['emr']['log_group']}:*"
+    assert grants["logs:DescribeLogStreams"] == grants["logs:GetLogEvents"] == {log_group}
+    assert grants["emr-containers:ListJobRuns"] == {cluster}  # the runs already started for a date
     provider, condition = web_identity(env, "airflow-trust.json")
     assert all(
         sa.startswith("system:serviceaccount:airflow:airflow-")

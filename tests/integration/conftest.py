@@ -1,9 +1,8 @@
-"""Fixtures shared by the integration tests: one throw-away PostgreSQL server for the session, and the
-EMR on EKS stand-in's pieces (one packaged build deployed to the moto server, one clean Python)."""
+"""Fixtures of the EMR on EKS stand-in's tests: one packaged build deployed to the moto server and one
+clean Python, for the session."""
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,22 +12,6 @@ import pytest
 from rehearsal import servers
 from rehearsal.rehearse import PYTHON_VERSION, deploy
 from rehearsal.stand_in import StandInError, clean_python
-
-
-@pytest.fixture(scope="session")
-def postgres_port():
-    """A throw-away PostgreSQL server (initdb + pg_ctl, trust auth) on 127.0.0.1 for the session."""
-    bindir = servers.postgres_bindir()
-    if bindir is None:
-        pytest.skip("PostgreSQL server binaries not installed (Debian: apt-get install postgresql)")
-    with servers.postgres_server(bindir) as port:
-        yield port
-
-
-@pytest.fixture
-def database(postgres_port) -> str:
-    """A fresh database per test; returns its password-less URL (trust auth)."""
-    return servers.create_database(postgres_port, f"spacex_{uuid.uuid4().hex[:8]}")
 
 
 @dataclass(frozen=True)

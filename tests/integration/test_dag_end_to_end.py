@@ -41,9 +41,12 @@ pytestmark = pytest.mark.integration
 API_PATH = "/v5/launches"
 # The answers for what the API serves: the real snapshot, or the repo's v5 sample where it is absent.
 EXPECTED = {
-    SNAPSHOT_FILE.name: {"max_core_reuse": [("5e9e28a7f3591817f23b2663", 13, 14)], "reflights": (25, 9)},
+    SNAPSHOT_FILE.name: {
+        "max_core_reuse": [("5e9e28a7f3591817f23b2663", None, 13, 14)],
+        "reflights": (25, 9),
+    },
     "20240101T060000Z-api-v5.json": {
-        "max_core_reuse": [("5ample0000000000000c0a01", 4, 5)],
+        "max_core_reuse": [("5a3b1e0000000000000c0a01", None, 4, 5)],
         "reflights": (4, 3),
     },
 }

@@ -95,4 +95,4 @@ def test_make_airflow_runs_the_dag_locally_prints_a_working_login_and_stops_clea
     [partition] = (tmp_path / "lake" / "raw" / "spacex" / "launches").iterdir()
     assert partition.name.startswith("ingest_date=")
     loader = DuckDBLoader(str(tmp_path / "spacex.duckdb"))
-    assert loader.query(read_sql("max_core_reuse.sql"))[1] == [("5ample0000000000000c0a01", 4, 5)]
+    assert loader.query(read_sql("max_core_reuse.sql"))[1] == [("5a3b1e0000000000000c0a01", None, 4, 5)]

@@ -282,11 +282,12 @@ def print_answers(database_url: str) -> None:
 
     answers.main(["--env", "dev", "--warehouse", database_url])
     loader = PostgresLoader.from_spec(database_url, {})
-    most = loader.query(read_sql("max_core_reuse.sql"))[1]
+    columns, rows = loader.query(read_sql("max_core_reuse.sql"))
+    most = [dict(zip(columns, row, strict=True)) for row in rows]
     reflights = loader.query(read_sql("cores_reused_within_50_days.sql"))[1]
     cores = len({row[0] for row in reflights})
-    print(f"\nIn short: {', '.join(f'core {core} reused {reuses} times' for core, reuses, _ in most)}; "
-          f"{len(reflights)} re-flights within 50 days by {cores} cores.")  # fmt: skip
+    reused = ", ".join(f"core {row['core_id']} reused {row['reuses']} times" for row in most)
+    print(f"\nIn short: {reused}; {len(reflights)} re-flights within 50 days by {cores} cores.")
 
 
 def main(argv: list[str] | None = None) -> int:

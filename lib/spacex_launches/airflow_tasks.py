@@ -16,14 +16,14 @@ import uuid
 from collections import deque
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import requests
 from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowSkipException, TaskDeferred
+from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk.observability import stats
 
 from spacex_launches.checks import run_checks
@@ -172,9 +172,7 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
             "state": "SUBMITTED",
         }
         try:
-            job_id = super().execute(context)
-        except TaskDeferred:
-            raise
+            job_id = super().execute(context)  # defers (TaskDeferred) while the run is not finished
         except Exception:
             if self.job_id:
                 job_run["state"] = self.hook.check_query_status(self.job_id) or "UNKNOWN"
@@ -201,7 +199,7 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
             client_type=service,
         ).conn
 
-    def _end(self, context, job_run: dict[str, Any], job_id: str, why: str) -> None:
+    def _end(self, context, job_run: dict[str, Any], job_id: str, why: str) -> NoReturn:
         """Cancel the job run if it is still active, then raise with its reason and driver log tail."""
         client = self.hook.conn
         described = client.describe_job_run(id=job_id, virtualClusterId=self.virtual_cluster_id)["jobRun"]
@@ -228,7 +226,6 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
                 f"{self.poll_interval} s apart (airflow.emr_timeout_s)"
             )
         self._end(context, job_run, job_id, message)
-        raise AssertionError("unreachable")  # _end raises
 
     def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context):
         if next_method == TRIGGER_FAILED:  # the deferral timed out or the trigger failed

@@ -22,6 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from spacex_launches.config import require
 from spacex_launches.emr import build_job_run_request, job_run_name
+from spacex_launches.redact import redact_text
 from spacex_launches.s3 import split_s3_uri
 
 ACTIVE_STATES = ("PENDING", "SUBMITTED", "RUNNING")
@@ -207,8 +208,8 @@ def _cloudwatch_tails(logs, group: str, prefix: str, max_lines: int) -> list[Log
 
 
 def failure_report(job_run: dict[str, Any], s3=None, logs=None, max_lines: int = LOG_TAIL_LINES) -> str:
-    """The state reason and the end of the driver's logs, as a user reads them in a terminal or a task
-    log."""
+    """The state reason and the end of the driver's logs, as a user reads them in a terminal, a task log
+    or an alert; secrets in locations (a URL's password, a signed query) are masked."""
     tails, looked = driver_log_tails(job_run, s3, logs, max_lines)
     text = [state_reason(job_run)]
     for tail in tails:
@@ -217,4 +218,4 @@ def failure_report(job_run: dict[str, Any], s3=None, logs=None, max_lines: int =
     if not tails:
         where = "; ".join(looked) or "no S3 or CloudWatch location in the request"
         text.append(f"driver log: not found (yet) at {where}")
-    return "\n".join(text)
+    return "\n".join(redact_text(line) for line in text)

@@ -37,6 +37,8 @@ NOT_ON_EMR = {
     "spacex_launches.airflow_tasks": "Airflow's side (the airflow extra)",
     "spacex_launches.ingest": "the Airflow ingest task (requests)",
     "spacex_launches.warehouse.duckdb": "the local warehouse target",
+    "spacex_launches.analyst_report": "make report, on an analyst's machine (the report extra: altair)",
+    "spacex_launches.analyst_dashboard": "make report's dashboard (the report extra)",
 }
 
 

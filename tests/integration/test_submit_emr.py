@@ -7,6 +7,7 @@ process), the code under test only talks HTTP to it.
 from __future__ import annotations
 
 import copy
+import gzip
 import os
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from moto.emrcontainers.models import emrcontainers_backends
 from rehearsal.stand_in import client_token_idempotency
 from spacex_launches.config import load_config
 from spacex_launches.emr import build_job_run_request
+from spacex_launches.emr_runs import failure_report
 from spacex_launches.run_metrics import job_arguments
 
 pytestmark = pytest.mark.integration
@@ -315,3 +317,27 @@ def test_make_submit_follows_a_run_in_flight_instead_of_starting_another(cluster
         f"job run {job_run['id']} for {RUN_DATE} is RUNNING: following it, not starting another"
         in second.stdout
     )
+
+
+def test_the_failure_report_reads_the_last_driver_attempt_and_masks_secrets(aws_env):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="logs-masked")
+    job_run = {
+        "id": "j1", "virtualClusterId": "vc1", "state": "FAILED", "failureReason": "USER_ERROR",
+        "stateDetails": "Jobrun failed.",
+        "configurationOverrides": {"monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": "s3://logs-masked/emr/"}}},
+    }  # fmt: skip
+    first = "emr/vc1/jobs/j1/containers/spark-1/spark-j1-driver/stdout.gz"  # EMR's first driver attempt
+    s3.put_object(Bucket="logs-masked", Key=first, Body=gzip.compress(b"the first attempt\n"))
+    time.sleep(1.1)  # S3 LastModified has whole seconds
+    last = "emr/vc1/jobs/j1/containers/spark-2/spark-j1-driver/stdout.gz"
+    log = b"connecting to postgresql://loader:s3cr3t@db:5432/spacex\nerror: boom\n"
+    s3.put_object(Bucket="logs-masked", Key=last, Body=gzip.compress(log))
+
+    text = failure_report(job_run, s3, None)
+
+    assert text.splitlines()[0] == "job run j1 FAILED: USER_ERROR: Jobrun failed."
+    assert f"driver stdout, last 2 lines (s3://logs-masked/{last}):" in text
+    assert "the first attempt" not in text and "  | error: boom" in text
+    assert "s3cr3t" not in text and "postgresql://loader:***@db:5432/spacex" in text
+    assert "driver stderr" not in text  # none uploaded

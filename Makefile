@@ -142,7 +142,7 @@ WAIT ?=
 VERSION ?=
 POLL ?=
 
-package: install ## build the EMR on EKS artifacts in dist/ (entry point, lib zip, conf+sql, pod templates)
+package: install ## build the EMR on EKS artifacts in dist/ (entry point, lib zip, Python deps, conf+sql, pod templates)
 	$(PY) jobs/package.py $(if $(VERSION),--version $(VERSION))
 
 deploy: install ## package, then upload dist/ to emr.artifacts_uri/<VERSION>/ of ENV (dev; prod only in CI)
@@ -157,10 +157,10 @@ API_BODY ?=
 AIRFLOW_PORT ?= 8080
 
 rehearsal: install-dev ## the real DAG end to end against local AWS/EMR/Redshift stand-ins, then the answers [API_BODY=file]
-	$(PY) tests/rehearsal/rehearse.py $(if $(API_BODY),--api-body $(API_BODY))
+	$(PY) tests/rehearsal/rehearse.py $(if $(API_BODY),--api-body $(call q,$(API_BODY)))
 
 airflow: install-dev ## this DAG on a local Airflow (env local, Spark via spark-submit); prints URL + login, Ctrl-C stops [AIRFLOW_PORT=]
-	@$(PY) jobs/airflow_local.py --port $(AIRFLOW_PORT) --lake $(LAKE) --warehouse $(WAREHOUSE)
+	@$(PY) jobs/airflow_local.py --port $(AIRFLOW_PORT) --lake $(call q,$(LAKE)) --warehouse $(call q,$(WAREHOUSE))
 
 # Synthetic launches (lib/spacex_launches/synthetic.py) and the scale benchmark (README "Performance").
 N ?= 10000

@@ -13,7 +13,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from rehearsal import servers
-from rehearsal.servers import aws_test_environment
+from rehearsal.servers import aws_test_environment, free_port  # noqa: F401 (tests import them from here)
 from spacex_launches.config import load_config
 from spacex_launches.lakehouse import ICEBERG_PACKAGES, CatalogSettings, catalog_conf
 from spacex_launches.sparksession import spark_conf

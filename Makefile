@@ -154,10 +154,12 @@ submit: install ## start (or follow the in-flight) run on EMR on EKS: ENV=dev [R
 
 # The cloud path on this machine (README "Rehearse the cloud path" and "Airflow on your machine").
 API_BODY ?=
+CORES_BODY ?=
 AIRFLOW_PORT ?= 8080
 
-rehearsal: install-dev ## the real DAG end to end against local AWS/EMR/Redshift stand-ins, then the answers [API_BODY=file]
-	$(PY) tests/rehearsal/rehearse.py $(if $(API_BODY),--api-body $(call q,$(API_BODY)))
+rehearsal: install-dev ## the real DAG end to end against local AWS/EMR/Redshift stand-ins, then the answers [API_BODY=] [CORES_BODY=]
+	$(PY) tests/rehearsal/rehearse.py $(if $(API_BODY),--api-body $(call q,$(API_BODY))) \
+		$(if $(CORES_BODY),--cores-body $(call q,$(CORES_BODY)))
 
 airflow: install-dev ## this DAG on a local Airflow (env local, Spark via spark-submit); prints URL + login, Ctrl-C stops [AIRFLOW_PORT=]
 	@$(PY) jobs/airflow_local.py --port $(AIRFLOW_PORT) --lake $(call q,$(LAKE)) --warehouse $(call q,$(WAREHOUSE))

@@ -29,9 +29,9 @@ from airflow.sdk.observability import stats
 from spacex_launches.checks import run_checks
 from spacex_launches.config import PROJECT_DIR, get_dotted, load_config, require
 from spacex_launches.emr_runs import ACTIVE_STATES, failure_report, request_for_next_run
-from spacex_launches.ingest import ingest
+from spacex_launches.ingest import DATASETS, ingest
 from spacex_launches.layout import LakePaths
-from spacex_launches.redact import redact_text
+from spacex_launches.redact import redact_location, redact_text
 from spacex_launches.run_metrics import job_arguments, read_run_report, report_metrics
 from spacex_launches.warehouse import loader_for
 
@@ -64,14 +64,18 @@ def run_date(context: dict[str, Any]) -> date:
     return context["dag_run"].run_after.date()
 
 
-def ingest_task(env: str, **context: Any) -> dict[str, Any]:
-    """Fetch the API once and land it in the raw zone's partition for this run's date (write-once; a
-    date that already has a response is not fetched again)."""
+def ingest_task(env: str, **context: Any) -> dict[str, dict[str, Any]]:
+    """Fetch the API's launches and cores once each and land them in their raw zones' partitions for this
+    run's date (write-once; a date that already has a response is not fetched again)."""
     when = run_date(context)
-    result = ingest(load_config(env), ingest_date=when)
-    log.info("ingest %s for %s: %s, %s records at %s", result.url, when, result.outcome, result.records,
-             result.location)  # fmt: skip
-    return {"outcome": result.outcome, "records": result.records, "location": str(result.location)}
+    config = load_config(env)
+    landed = {}
+    for dataset in DATASETS:
+        result = ingest(config, dataset=dataset, ingest_date=when)
+        log.info("ingest %s for %s: %s, %s records at %s", redact_location(result.url), when,
+                 result.outcome, result.records, result.location)  # fmt: skip
+        landed[dataset] = {"outcome": result.outcome, "records": result.records, "location": result.location}
+    return landed
 
 
 def warehouse_checks_task(env: str, ti) -> dict[str, int]:
@@ -274,14 +278,15 @@ def in_project(path: str) -> str:
 
 
 def local_job_command(config: dict[str, Any], when: date, run_id: str) -> list[str]:
-    """`make job` for one run date: the job reads <lake>/raw/.../ingest_date=<when>."""
+    """`make job` for one run date: the job reads <lake>/raw/spacex/{launches,cores}/ingest_date=<when>."""
     lake = LakePaths.at(in_project(str(require(config, "lake"))))
     warehouse = get_dotted(config, "warehouse.target", "duckdb")
     if warehouse == "duckdb":
         warehouse = in_project(str(get_dotted(config, "warehouse.duckdb_path")))
     return [
-        "make", "--no-print-directory", "job", f"ENV={config['env']}", f"INPUT={lake.raw_launches}",
-        f"LAKE={lake.root}", f"WAREHOUSE={warehouse}", f"JOB_ARGS=--ingest-date {when} --run-id {run_id}",
+        "make", "--no-print-directory", "job", f"ENV={config['env']}", f"INPUT={lake.raw('launches')}",
+        f"CORES_INPUT={lake.raw('cores')}", f"LAKE={lake.root}", f"WAREHOUSE={warehouse}",
+        f"JOB_ARGS=--ingest-date {when} --run-id {run_id}",
     ]  # fmt: skip
 
 

@@ -150,7 +150,8 @@ def build_job_run_request(
     config: dict[str, Any], run_date: date, version: str | None = None, attempt: int = 0
 ) -> dict[str, Any]:
     """The complete, checked StartJobRun request for attempt `attempt` (0, 1, ...) at `run_date`: the job
-    reads the raw zone's ingest_date=<run_date> partition of the lake."""
+    reads the ingest_date=<run_date> partitions of the lake's raw zones (launches and cores), named here
+    so the request alone says what the run reads."""
     env = require(config, "env")
     job_name = get_dotted(config, "spark.app_name", "spacex-launches-etl")
     version = artifacts_version(config, version)
@@ -171,7 +172,9 @@ def build_job_run_request(
                     "--env",
                     env,
                     "--input",
-                    LakePaths.at(lake).raw_launches,
+                    LakePaths.at(lake).raw("launches"),
+                    "--cores-input",
+                    LakePaths.at(lake).raw("cores"),
                     "--lake",
                     lake,
                     "--ingest-date",

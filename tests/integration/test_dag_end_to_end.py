@@ -20,7 +20,10 @@ import pytest
 
 from conftest import SAMPLE_DIR, SNAPSHOT_FILE
 from rehearsal.rehearse import (
+    API_PATH,
+    CORES_PATH,
     PYTHON_VERSION,
+    SAMPLE_CORES,
     StatsdListener,
     airflow_environ,
     create_account,
@@ -38,7 +41,6 @@ from spacex_launches.warehouse.postgres import PostgresLoader
 
 pytestmark = pytest.mark.integration
 
-API_PATH = "/v5/launches"
 # The answers for what the API serves: the real snapshot, or the repo's v5 sample where it is absent.
 EXPECTED = {
     SNAPSHOT_FILE.name: {
@@ -46,7 +48,7 @@ EXPECTED = {
         "reflights": (25, 9),
     },
     "20240101T060000Z-api-v5.json": {
-        "max_core_reuse": [("5a3b1e0000000000000c0a01", None, 4, 5)],
+        "max_core_reuse": [("5a3b1e0000000000000c0a01", "B9001", 4, 5)],
         "reflights": (4, 3),
     },
 }
@@ -59,10 +61,13 @@ def api_body():
 
 @pytest.fixture(scope="module")
 def api(api_body):
-    """The SpaceX API and the alert webhook: one local HTTP server."""
+    """The SpaceX API (its launches, and the repo's sample as its cores) and the alert webhook."""
     with http_server() as server:
         server.expect_request(API_PATH).respond_with_data(
             api_body.read_bytes(), content_type="application/json"
+        )
+        server.expect_request(CORES_PATH).respond_with_data(
+            SAMPLE_CORES.read_bytes(), content_type="application/json"
         )
         yield server
 
@@ -128,17 +133,21 @@ def test_failed_run_alerts_with_its_driver_log_and_the_retry_runs_a_new_one_to_t
         "done": ("success", 1),
     }
 
-    # The run date travels: ingest landed the API response in that date's partition, and both job
-    # runs read exactly that partition of this lake.
+    # The run date travels: ingest landed the API's launches and cores in that date's partitions, and
+    # both job runs read exactly those partitions of this lake.
     s3 = account.client("s3")
     lake_bucket = account.lake.removeprefix("s3://")
     raw = [item["Key"] for item in s3.list_objects_v2(Bucket=lake_bucket, Prefix="raw/")["Contents"]]
-    assert len(raw) == 2 and all(key.startswith("raw/spacex/launches/ingest_date=2026-11-20/") for key in raw)
+    assert sorted(key.rsplit("/", 1)[0] for key in raw) == [
+        *["raw/spacex/cores/ingest_date=2026-11-20"] * 2,  # the response and its manifest
+        *["raw/spacex/launches/ingest_date=2026-11-20"] * 2,
+    ]
     first, second = job_runs_of(account)
     for job_run in (first, second):
         arguments = entry_arguments(job_run)
         assert arguments["--ingest-date"] == "2026-11-20"
         assert arguments["--input"] == f"{account.lake}/raw/spacex/launches"
+        assert arguments["--cores-input"] == f"{account.lake}/raw/spacex/cores"
 
     # The failed run: FAILED with EMR's reason; the alert (on the retry) carries it and the driver's log.
     assert (first.state, second.state) == ("FAILED", "COMPLETED")

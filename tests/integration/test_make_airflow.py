@@ -25,6 +25,8 @@ from spacex_launches.warehouse.duckdb import DuckDBLoader
 
 pytestmark = pytest.mark.integration
 
+SAMPLE_CORES = REPO / "sample" / "cores"
+
 
 def group_members(pgid: int) -> list[str]:
     """Processes (not zombies) of a process group: their command lines."""
@@ -46,6 +48,9 @@ def test_make_airflow_runs_the_dag_locally_prints_a_working_login_and_stops_clea
     with http_server() as api:
         api.expect_request("/v5/launches").respond_with_data(
             (SAMPLE_DIR / "20240101T060000Z-api-v5.json").read_bytes(), content_type="application/json"
+        )
+        api.expect_request("/v4/cores").respond_with_data(
+            (SAMPLE_CORES / "20240101T060000Z-api-v4.json").read_bytes(), content_type="application/json"
         )
         command = [sys.executable, "jobs/airflow_local.py", "--port", str(port), "--home", str(tmp_path / "home"),
                    "--lake", str(tmp_path / "lake"), "--warehouse", str(tmp_path / "spacex.duckdb")]  # fmt: skip
@@ -92,7 +97,8 @@ def test_make_airflow_runs_the_dag_locally_prints_a_working_login_and_stops_clea
     assert group_members(process.pid) == []
 
     # What the run did: ingest into the run date's partition, the job with spark-submit, DuckDB loaded.
-    [partition] = (tmp_path / "lake" / "raw" / "spacex" / "launches").iterdir()
-    assert partition.name.startswith("ingest_date=")
+    for dataset in ("launches", "cores"):
+        [partition] = (tmp_path / "lake" / "raw" / "spacex" / dataset).iterdir()
+        assert partition.name.startswith("ingest_date=")
     loader = DuckDBLoader(str(tmp_path / "spacex.duckdb"))
-    assert loader.query(read_sql("max_core_reuse.sql"))[1] == [("5a3b1e0000000000000c0a01", None, 4, 5)]
+    assert loader.query(read_sql("max_core_reuse.sql"))[1] == [("5a3b1e0000000000000c0a01", "B9001", 4, 5)]

@@ -1,12 +1,13 @@
 """`make rehearsal`: the cloud path as one piece on this machine, then the answers from its warehouse.
 
-    python tests/rehearsal/rehearse.py [--api-body FILE] [--date YYYY-MM-DD] [--work DIR]
+    python tests/rehearsal/rehearse.py [--api-body FILE] [--cores-body FILE] [--date YYYY-MM-DD] [--work DIR]
 
 The real Airflow DAG (dags/spacex_launches.py, env dev, unchanged) runs under Airflow's own runner
 (`airflow dags test`) against local stand-ins for everything it talks to:
 
-- the SpaceX API: an HTTP server on 127.0.0.1 serving the real snapshot in ../shared (or --api-body,
-  or the repo's sample when neither is there);
+- the SpaceX API: an HTTP server on 127.0.0.1 serving /v5/launches (the real snapshot in ../shared, or
+  --api-body, or the repo's sample when neither is there) and /v4/cores (the repo's sample cores, or
+  --cores-body);
 - AWS: moto's server (S3 buckets named as in conf/dev.yaml, Secrets Manager, CloudWatch Logs,
   emr-containers with a virtual cluster), in this process;
 - EMR on EKS: the stand-in in stand_in.py, which carries out each job run from the artifacts `make
@@ -57,7 +58,9 @@ from spacex_launches.config import get_dotted, load_config  # noqa: E402
 DAG_ID = "spacex_launches"
 SNAPSHOT = REPO.parent / "shared" / "data" / "spacex" / "launches-v5-snapshot-2025-06-27.json"
 SAMPLE = REPO / "sample" / "launches" / "20240101T060000Z-api-v5.json"
+SAMPLE_CORES = REPO / "sample" / "cores" / "20240101T060000Z-api-v4.json"
 API_PATH = "/v5/launches"
+CORES_PATH = "/v4/cores"
 ALERT_PATH = "/alerts"
 PYTHON_VERSION = str(get_dotted(load_config("dev", environ={}), "emr.python.version"))
 
@@ -294,15 +297,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--api-body", type=Path, help="what the API serves (default: the real snapshot)")
+    parser.add_argument("--api-body", type=Path, help="what /v5/launches serves (default: the real snapshot)")
+    parser.add_argument("--cores-body", type=Path, default=SAMPLE_CORES, help="what /v4/cores serves")
     parser.add_argument("--date", type=date.fromisoformat, default=datetime.now(UTC).date(),
                         help="the DAG run's logical date (default: today, UTC)")  # fmt: skip
     parser.add_argument("--work", type=Path, help="keep the Airflow home, dist/ and job runs here")
     args = parser.parse_args(argv)
     body = args.api_body or (SNAPSHOT if SNAPSHOT.is_file() else SAMPLE)
-    if not body.is_file():
-        print(f"error: no API body at {body}", file=sys.stderr)
-        return 2
+    for path in (body, args.cores_body):
+        if not path.is_file():
+            print(f"error: no API body at {path}", file=sys.stderr)
+            return 2
     bindir = postgres_bindir()
     if bindir is None:
         print(
@@ -318,9 +323,12 @@ def main(argv: list[str] | None = None) -> int:
     def step(text: str) -> None:
         print(f"rehearsal [{time.monotonic() - started:5.0f}s] {text}", flush=True)
 
-    step(f"API serves {body} at 127.0.0.1; AWS is moto; Redshift is PostgreSQL; work dir {work}")
+    step(f"API serves {body} and {args.cores_body}; AWS is moto; Redshift is PostgreSQL; work dir {work}")
     with moto_server() as endpoint, postgres_server(bindir) as port, http_server() as api:
         api.expect_request(API_PATH).respond_with_data(body.read_bytes(), content_type="application/json")
+        api.expect_request(CORES_PATH).respond_with_data(
+            args.cores_body.read_bytes(), content_type="application/json"
+        )
         api.expect_request(ALERT_PATH, method="POST").respond_with_data("ok")
         account = create_account(endpoint)
         database_url = create_database(port, "spacex")

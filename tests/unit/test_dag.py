@@ -120,6 +120,7 @@ def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_fac
     arguments = dict(word.split("=", 1) for word in command[3:])
     assert arguments["ENV"] == "local"
     assert arguments["INPUT"] == str(REPO / "lake" / "raw" / "spacex" / "launches")
+    assert arguments["CORES_INPUT"] == str(REPO / "lake" / "raw" / "spacex" / "cores")
     assert arguments["WAREHOUSE"] == str(REPO / "warehouse" / "spacex.duckdb")
     assert arguments["JOB_ARGS"] == "--ingest-date 2026-11-23 --run-id local-20261123-abc"
 

@@ -38,9 +38,10 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
     assert request["releaseLabel"] == "emr-7.13.0-latest"
     assert driver["entryPoint"] == f"{base}/launches_etl.py"
     args = driver["entryPointArguments"]
-    assert args[:8] == ["--env", "dev", "--input", "s3://spacex-lake-dev/raw/spacex/launches",
-                        "--lake", "s3://spacex-lake-dev", "--ingest-date", "2026-11-23"]  # fmt: skip
-    assert args[8] == "--run-id" and args[9].startswith("dev-20261123-")
+    assert args[:10] == ["--env", "dev", "--input", "s3://spacex-lake-dev/raw/spacex/launches",
+                         "--cores-input", "s3://spacex-lake-dev/raw/spacex/cores",
+                         "--lake", "s3://spacex-lake-dev", "--ingest-date", "2026-11-23"]  # fmt: skip
+    assert args[10] == "--run-id" and args[11].startswith("dev-20261123-")
     assert f"--py-files {base}/spacex_launches.zip" in driver["sparkSubmitParameters"]
     assert submit_parameter_keys(driver["sparkSubmitParameters"]) == [
         "spark.driver.cores",
@@ -119,6 +120,7 @@ def test_every_value_from_conf_can_come_from_the_environment():
     )
     arguments = request["jobDriver"]["sparkSubmitJobDriver"]["entryPointArguments"]
     assert "s3://other-lake" in arguments and "s3://other-lake/raw/spacex/launches" in arguments
+    assert "s3://other-lake/raw/spacex/cores" in arguments
     assert "/other/group" in text and "other-prefix" in text and "s3://other-logs/" in text
     assert "spacex-artifacts-dev" not in text and "spacex-lake-dev" not in text
 

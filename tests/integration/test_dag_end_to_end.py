@@ -116,8 +116,10 @@ def test_failed_run_alerts_with_its_driver_log_and_the_retry_runs_a_new_one_to_t
         stand_in.run(job_run)  # the warehouse secret does not exist yet: the job fails
         create_warehouse_secret(account, database)  # the fix, before Airflow retries
 
-    stand_in = EmrOnEksStandIn(moto_emr_backend(), moto_server, emr_python, PYTHON_VERSION, tmp_path / "runs",
-                               job_env=warehouse_environ(account), plan=[fail_then_fix])  # fmt: skip
+    stand_in = EmrOnEksStandIn(
+        moto_emr_backend(), account.virtual_cluster_id, moto_server, emr_python, PYTHON_VERSION,
+        tmp_path / "runs", job_env=warehouse_environ(account), plan=[fail_then_fix],
+    )  # fmt: skip
     environ = airflow_environ(account, airflow_home, emr_artifacts.version, api.url_for("/").rstrip("/"),
                               api.url_for(alert_path), statsd.port)  # fmt: skip
     with stand_in:
@@ -189,8 +191,10 @@ def test_a_run_that_never_starts_is_cancelled_when_the_task_gives_up_and_the_ret
         in_flight_at_start.append(len(others))
         stand_in.hold(job_run)
 
-    stand_in = EmrOnEksStandIn(moto_emr_backend(), moto_server, emr_python, PYTHON_VERSION, tmp_path / "runs",
-                               job_env=warehouse_environ(account), plan=[hold, hold])  # fmt: skip
+    stand_in = EmrOnEksStandIn(
+        moto_emr_backend(), account.virtual_cluster_id, moto_server, emr_python, PYTHON_VERSION,
+        tmp_path / "runs", job_env=warehouse_environ(account), plan=[hold, hold],
+    )  # fmt: skip
     environ = airflow_environ(account, airflow_home, emr_artifacts.version, api.url_for("/").rstrip("/"),
                               api.url_for(alert_path), SPACEX_EMR_TIMEOUT_S="3", SPACEX_AIRFLOW_RETRIES="1")  # fmt: skip
     with stand_in:

@@ -82,8 +82,10 @@ def test_every_job_module_imports_from_the_package_and_pyspark_alone(emr_python,
 
 def test_make_submit_wait_shows_the_reason_and_the_driver_logs_of_a_failed_run(account, emr_python, tmp_path):
     """The packaged job, run by the stand-in, fails for real: its warehouse secret does not exist."""
-    stand_in = EmrOnEksStandIn(moto_emr_backend(), account.endpoint_url, emr_python, PYTHON_VERSION,
-                               tmp_path / "job-runs", job_env=warehouse_environ(account))  # fmt: skip
+    stand_in = EmrOnEksStandIn(
+        moto_emr_backend(), account.virtual_cluster_id, account.endpoint_url, emr_python, PYTHON_VERSION,
+        tmp_path / "job-runs", job_env=warehouse_environ(account),
+    )  # fmt: skip
     command = ["make", "--no-print-directory", "-o", ".venv/.installed", "submit", "ENV=dev",
                "RUN_DATE=2026-11-21", "WAIT=1", "POLL=0.5"]  # fmt: skip
     with stand_in:
@@ -116,7 +118,9 @@ def test_make_submit_wait_shows_the_reason_and_the_driver_logs_of_a_failed_run(a
 
 def test_the_stand_in_runs_with_a_clean_environment(emr_python, tmp_path):
     """No project virtualenv, PYTHONPATH or AWS settings of this process leak into the job's driver."""
-    stand_in = EmrOnEksStandIn(moto_emr_backend(), "http://127.0.0.1:9", emr_python, PYTHON_VERSION, tmp_path)
+    stand_in = EmrOnEksStandIn(
+        moto_emr_backend(), "vc", "http://127.0.0.1:9", emr_python, PYTHON_VERSION, tmp_path
+    )
     environ = stand_in.driver_environment({"spark.kubernetes.driverEnv.SPACEX_CONF_DIR": "resources/conf"})
     assert environ["SPACEX_CONF_DIR"] == "resources/conf"
     assert environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9"

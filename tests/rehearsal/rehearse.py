@@ -339,8 +339,10 @@ def main(argv: list[str] | None = None) -> int:
         step(f"make deploy: artifacts at {account.artifacts_uri}/{version}/")
         python = clean_python(work / "emr-python", PYTHON_VERSION)
         statsd = StatsdListener()
-        stand_in = EmrOnEksStandIn(moto_emr_backend(), endpoint, python, PYTHON_VERSION, work / "job-runs",
-                                   job_env=warehouse_environ(account))  # fmt: skip
+        stand_in = EmrOnEksStandIn(
+            moto_emr_backend(), account.virtual_cluster_id, endpoint, python, PYTHON_VERSION,
+            work / "job-runs", job_env=warehouse_environ(account),
+        )  # fmt: skip
         environ = airflow_environ(account, work / "airflow", version, api.url_for("/").rstrip("/"),
                                   api.url_for(ALERT_PATH), statsd.port)  # fmt: skip
         step(f"airflow dags test {DAG_ID} {args.date} (log: {work / 'airflow'}/dags-test-{args.date}.log)")

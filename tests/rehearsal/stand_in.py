@@ -136,6 +136,7 @@ class EmrOnEksStandIn:
     the default for every run is `run`. `hold` leaves a run PENDING (a job that never gets capacity)."""
 
     backend: Any  # moto.emrcontainers.models.EMRContainersBackend
+    virtual_cluster_id: str  # the stand-in serves this virtual cluster's job runs only
     endpoint_url: str
     python: Path  # clean_python(...) of python_version
     python_version: str
@@ -166,7 +167,8 @@ class EmrOnEksStandIn:
     def _watch(self) -> None:
         while not self._stop.is_set():
             for job_run in list(self.backend.job_runs.values()):
-                if job_run.id in self.seen or job_run.state != "RUNNING":
+                ours = job_run.virtual_cluster_id == self.virtual_cluster_id
+                if not ours or job_run.id in self.seen or job_run.state != "RUNNING":
                     continue
                 self.seen.append(job_run.id)
                 step = (

@@ -61,8 +61,8 @@ SPARK_SUBMIT = $(VENV)/bin/spark-submit --master '$(SPARK_MASTER)' --driver-memo
 	--driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties $(JVM_OPTS) $(CDS_OPTS)" \
 	$(if $(strip $(ALL_PACKAGES)),--packages $(ALL_PACKAGES))
 
-.PHONY: help install install-dev run answers test lint format clean
-.PHONY: package deploy submit
+.PHONY: help install install-dev run job answers test lint format clean
+.PHONY: package deploy submit rehearsal airflow
 .PHONY: sample bench
 .PHONY: ingest history
 .PHONY: report dashboard
@@ -85,14 +85,17 @@ install: $(VENV)/.installed ## create the virtualenv and install the job's depen
 
 install-dev: $(VENV)/.installed-dev ## install the test, lint, Airflow, report and CDK (infra/) dependencies too
 
-run: install ## run the job on INPUT (default: the sample) into LAKE and WAREHOUSE, then print the answers
+run: job ## run the job on INPUT (default: the sample) into LAKE and WAREHOUSE, then print the answers
+	@$(MAKE) --no-print-directory answers
+
+JOB_ARGS ?=
+job: install ## run only the Spark job: INPUT LAKE WAREHOUSE as for run [JOB_ARGS='--ingest-date D --run-id R']
 	@$(if $(filter -XX:ArchiveClassesAtExit%,$(CDS_OPTS)),echo "first run: the JVM saves Spark's classes\
 	 to $(CDS_ARCHIVE) at exit (about 10 s, once) for faster start-ups (CDS= turns it off)")
 	@$(SHOWN) $(SPARK_SUBMIT) jobs/launches_etl.py --env $(ENV) --input $(call q,$(INPUT)) --lake $(call q,$(LAKE)) \
 		$(if $(CORES_INPUT),--cores-input $(call q,$(CORES_INPUT))) \
-		--warehouse $(call q,$(WAREHOUSE))
+		--warehouse $(call q,$(WAREHOUSE)) $(JOB_ARGS)
 	@if [ -f $(CDS_ARCHIVE).tmp ]; then mv -f $(CDS_ARCHIVE).tmp $(CDS_ARCHIVE); fi
-	@$(MAKE) --no-print-directory answers
 
 LAUNCH ?=
 ALL ?=
@@ -137,18 +140,29 @@ test: lint tools ## lint, then the whole test suite (unit, integration, the plat
 RUN_DATE ?=
 WAIT ?=
 VERSION ?=
-RERUN ?= 0
 POLL ?=
 
-package: install ## build the EMR on EKS artifacts in dist/ (entry point, lib zip, conf+sql, pod templates)
+package: install ## build the EMR on EKS artifacts in dist/ (entry point, lib zip, Python deps, conf+sql, pod templates)
 	$(PY) jobs/package.py $(if $(VERSION),--version $(VERSION))
 
 deploy: install ## package, then upload dist/ to emr.artifacts_uri/<VERSION>/ of ENV (dev; prod only in CI)
 	$(PY) jobs/package.py --deploy --env $(ENV) $(if $(VERSION),--version $(VERSION))
 
-submit: install ## start the job on EMR on EKS: ENV=dev [RUN_DATE=YYYY-MM-DD] [WAIT=1] [VERSION=] [RERUN=n]
-	$(PY) jobs/submit_emr.py --env $(ENV) --rerun $(RERUN) $(if $(RUN_DATE),--run-date $(RUN_DATE)) \
+submit: install ## start (or follow the in-flight) run on EMR on EKS: ENV=dev [RUN_DATE=YYYY-MM-DD] [WAIT=1] [VERSION=]
+	$(PY) jobs/submit_emr.py --env $(ENV) $(if $(RUN_DATE),--run-date $(RUN_DATE)) \
 		$(if $(WAIT),--wait) $(if $(POLL),--poll-seconds $(POLL)) $(if $(VERSION),--version $(VERSION))
+
+# The cloud path on this machine (README "Rehearse the cloud path" and "Airflow on your machine").
+API_BODY ?=
+CORES_BODY ?=
+AIRFLOW_PORT ?= 8080
+
+rehearsal: install-dev ## the real DAG end to end against local AWS/EMR/Redshift stand-ins, then the answers [API_BODY=] [CORES_BODY=]
+	$(PY) tests/rehearsal/rehearse.py $(if $(API_BODY),--api-body $(call q,$(API_BODY))) \
+		$(if $(CORES_BODY),--cores-body $(call q,$(CORES_BODY)))
+
+airflow: install-dev ## this DAG on a local Airflow (env local, Spark via spark-submit); prints URL + login, Ctrl-C stops [AIRFLOW_PORT=]
+	@$(PY) jobs/airflow_local.py --port $(AIRFLOW_PORT) --lake $(call q,$(LAKE)) --warehouse $(call q,$(WAREHOUSE))
 
 # Synthetic launches (lib/spacex_launches/synthetic.py) and the scale benchmark (README "Performance").
 N ?= 10000

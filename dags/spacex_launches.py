@@ -1,8 +1,9 @@
-"""Airflow DAG: ingest the SpaceX API -> Spark job on EMR on EKS -> run metrics -> warehouse checks -> done.
+"""Airflow DAG: ingest the SpaceX API -> Spark job -> run metrics -> warehouse checks -> done.
 
-Thin wiring only: the work lives in spacex_launches.airflow_tasks, and the EMR job request is the one
-spacex_launches.emr builds (the same that `make submit` sends). The environment comes from the
-SPACEX_ENV environment variable of the Airflow deployment (dev | prod); settings from conf/<env>.yaml.
+Thin wiring only: the work lives in spacex_launches.airflow_tasks. The environment comes from the
+SPACEX_ENV environment variable of the Airflow deployment; settings from conf/<env>.yaml. In dev and
+prod the Spark job runs on EMR on EKS with the request spacex_launches.emr builds (the same that
+`make submit` sends); in local (`make airflow`) it runs with spark-submit on the Airflow machine.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, TriggerRule
 
 from spacex_launches import airflow_tasks
-from spacex_launches.config import load_config, require
+from spacex_launches.config import get_dotted, load_config
 
 ENV = os.environ.get("SPACEX_ENV", "dev")
 config = load_config(ENV)
 
 with DAG(
     dag_id="spacex_launches",
-    description="SpaceX launches: ingest -> Spark on EMR on EKS -> warehouse checks",
-    schedule=require(config, "airflow.schedule"),
+    description="SpaceX launches: ingest -> Spark (EMR on EKS, or local spark-submit) -> warehouse checks",
+    schedule=get_dotted(config, "airflow.schedule"),
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
@@ -33,13 +34,7 @@ with DAG(
     ingest = PythonOperator(
         task_id="ingest", python_callable=airflow_tasks.ingest_task, op_kwargs={"env": ENV}
     )
-    spark_job = airflow_tasks.LaunchesEmrJobOperator(
-        task_id="spark_job",
-        env=ENV,
-        aws_conn_id=require(config, "airflow.aws_conn_id"),
-        deferrable=True,
-        poll_interval=60,
-    )
+    spark_job = airflow_tasks.spark_job_task(ENV, config)
     # all_done: a failed job's report (counts, rule failures) is sent too; the checks still need spark_job.
     run_metrics = PythonOperator(
         task_id="run_metrics",

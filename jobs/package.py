@@ -5,15 +5,18 @@
 
 dist/ holds what the job request (spacex_launches.emr) points at:
   launches_etl.py          the spark-submit entry point
-  spacex_launches.zip      the lib package (+ pure-Python PyYAML) for --py-files
+  spacex_launches.zip      our package, for --py-files
+  pydeps.zip               every third-party package the job imports (JOB_REQUIREMENTS and theirs),
+                           unpacked as ./pydeps and put on PYTHONPATH (spark.archives)
   resources.zip            conf/ and sql/, unpacked as ./resources in the driver (spark.archives)
   pod-templates/           driver.yaml and executor.yaml from k8s/
-  MANIFEST.json            version and sha256 of each file
+  MANIFEST.json            version, target Python and sha256 of each file
 
-Why a --py-files zip and not a venv-pack archive: the code is pure Python and the EMR image already has
-Spark, Python and the connectors; a zip is small, builds anywhere without network or a matching Linux
-image, and is byte-reproducible (fixed timestamps). PyYAML is the one dependency vendored (it falls back
-to pure Python when its C extension is absent).
+The EMR image provides Spark (pyspark, py4j), the interpreter (emr.python.path) and the connector jars;
+nothing else from it is assumed. pydeps.zip is installed by pip for the image's Python version and CPU
+(emr.python.version / .platform: binary wheels only, so it builds on any machine), at the versions
+constraints.txt pins; unpacked rather than zip-imported, so packages with C extensions (psycopg) load.
+Both zips are byte-reproducible (sorted entries, fixed timestamps). Building needs PyPI or pip's cache.
 """
 
 from __future__ import annotations
@@ -23,37 +26,71 @@ import hashlib
 import json
 import os
 import shutil
+import subprocess
 import sys
+import tempfile
 import zipfile
 from pathlib import Path
 
 import boto3
-import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spacex_launches.config import PROJECT_DIR, ConfigError, get_dotted, load_config, require
-from spacex_launches.emr import ENTRY_POINT, LIB_ZIP, POD_TEMPLATE_DIR, RESOURCES_ZIP, artifacts_version
+from spacex_launches.emr import (
+    ENTRY_POINT,
+    LIB_ZIP,
+    POD_TEMPLATE_DIR,
+    PYDEPS_ZIP,
+    RESOURCES_ZIP,
+    artifacts_version,
+)
 from spacex_launches.redact import redact_location
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+# What the job imports beyond the standard library, pyspark/py4j (the image's) and our own package.
+# The packaged-artifacts test runs the job with nothing else installed: a missing one fails it.
+JOB_REQUIREMENTS = ("PyYAML", "boto3", "psycopg[binary]")
 
 
-def add_tree(archive: zipfile.ZipFile, root: Path, arcroot: str, suffixes: tuple[str, ...]) -> None:
+def add_tree(archive: zipfile.ZipFile, root: Path, arcroot: str, suffixes: tuple[str, ...] | None) -> None:
+    """Add the files under `root` (those with `suffixes`, or all) as <arcroot>/<relative path>."""
     for path in sorted(root.rglob("*")):
-        if path.is_file() and path.suffix in suffixes and "__pycache__" not in path.parts:
-            info = zipfile.ZipInfo(f"{arcroot}/{path.relative_to(root).as_posix()}", ZIP_TIME)
+        wanted = suffixes is None or path.suffix in suffixes
+        if path.is_file() and wanted and "__pycache__" not in path.parts:
+            name = path.relative_to(root).as_posix()
+            info = zipfile.ZipInfo(f"{arcroot}/{name}" if arcroot else name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
 
 
-def build(dist: Path, version: str, pod_templates: dict[str, str]) -> dict[str, str]:
+def build_pydeps(target: Path, python: dict[str, str]) -> None:
+    """pip-install JOB_REQUIREMENTS for the target Python and platform into a zip at `target`."""
+    with tempfile.TemporaryDirectory(prefix="pydeps-") as scratch:
+        command = [
+            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+            "--target", scratch, "--no-compile", "--only-binary=:all:", "--implementation", "cp",
+            "--python-version", str(python["version"]), "--platform", str(python["platform"]),
+            "-c", str(PROJECT_DIR / "constraints.txt"), *JOB_REQUIREMENTS,
+        ]  # fmt: skip
+        result = subprocess.run(command, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise ConfigError(
+                f"pip could not build {PYDEPS_ZIP} for Python {python['version']} on {python['platform']} "
+                f"(emr.python): {result.stderr.strip()[-2000:]}"
+            )
+        shutil.rmtree(Path(scratch) / "bin", ignore_errors=True)  # console scripts: not imported
+        with zipfile.ZipFile(target, "w") as archive:
+            add_tree(archive, Path(scratch), "", None)
+
+
+def build(dist: Path, version: str, pod_templates: dict[str, str], python: dict[str, str]) -> dict[str, str]:
     """Write dist/ from scratch; returns {relative path: sha256}."""
     shutil.rmtree(dist, ignore_errors=True)
     (dist / POD_TEMPLATE_DIR).mkdir(parents=True)
     shutil.copyfile(PROJECT_DIR / "jobs" / ENTRY_POINT, dist / ENTRY_POINT)
     with zipfile.ZipFile(dist / LIB_ZIP, "w") as archive:
         add_tree(archive, PROJECT_DIR / "lib" / "spacex_launches", "spacex_launches", (".py", ".typed"))
-        add_tree(archive, Path(yaml.__file__).parent, "yaml", (".py",))
+    build_pydeps(dist / PYDEPS_ZIP, python)
     with zipfile.ZipFile(dist / RESOURCES_ZIP, "w") as archive:
         add_tree(archive, PROJECT_DIR / "conf", "conf", (".yaml", ".properties"))
         add_tree(archive, PROJECT_DIR / "sql", "sql", (".sql",))
@@ -67,7 +104,8 @@ def build(dist: Path, version: str, pod_templates: dict[str, str]) -> dict[str, 
         for path in sorted(dist.rglob("*"))
         if path.is_file()
     }
-    (dist / "MANIFEST.json").write_text(json.dumps({"version": version, "files": files}, indent=2) + "\n")
+    manifest = {"version": version, "python": python, "files": files}
+    (dist / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return files
 
 
@@ -104,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config(args.env)
         version = artifacts_version(config, args.version)
-        files = build(args.dist, version, require(config, "emr.pod_templates"))
+        files = build(args.dist, version, require(config, "emr.pod_templates"), require(config, "emr.python"))
         print(f"packaged {len(files)} files for version {version} in {args.dist}")
         if args.deploy:
             target = require(config, "emr.artifacts_uri")

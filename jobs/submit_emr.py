@@ -1,9 +1,11 @@
 """Start the Spark job on Amazon EMR on EKS (what `make submit` runs).
 
-    python jobs/submit_emr.py --env dev [--run-date YYYY-MM-DD] [--wait] [--version SHA] [--rerun N]
+    python jobs/submit_emr.py --env dev [--run-date YYYY-MM-DD] [--wait] [--version SHA]
 
 Sends the request built by spacex_launches.emr.build_job_run_request (the same one the Airflow DAG
-sends), prints the job run id and where its logs are. With --wait, polls the run until it ends.
+sends), prints the job run id and where its logs are. If a run for that date is still in flight, it is
+followed instead of starting a second one; after a FAILED or CANCELLED run, a new attempt starts. With
+--wait, polls the run until it ends; on failure prints the state reason and the end of the driver's log.
 Exit codes: 0 started (or COMPLETED with --wait), 1 FAILED or CANCELLED, 2 bad config/request or refused.
 prod is changed only by automation: --env prod refuses unless CI=true.
 """
@@ -19,11 +21,12 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spacex_launches.config import ConfigError, get_dotted, load_config
-from spacex_launches.emr import (
-    EmrRequestError,
+from spacex_launches.emr import EmrRequestError, log_locations
+from spacex_launches.emr_runs import (
     JobRunFailed,
-    build_job_run_request,
-    log_locations,
+    RunInFlightElsewhere,
+    failure_report,
+    request_for_next_run,
     submit,
     wait_for_job_run,
 )
@@ -40,7 +43,6 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--version", help="deployed artifacts version (default: EMR_ARTIFACTS_VERSION or git sha)"
     )
-    parser.add_argument("--rerun", type=int, default=0, help="> 0: a new run for a date that already ran")
     parser.add_argument("--wait", action="store_true", help="follow the run until it ends")
     parser.add_argument("--poll-seconds", type=float, default=30.0)
     return parser.parse_args(argv)
@@ -60,18 +62,23 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     run_date = args.run_date or datetime.now(UTC).date()
+    region = None
     try:
         config = load_config(args.env)
-        request = build_job_run_request(config, run_date, version=args.version, rerun=args.rerun)
-    except (ConfigError, EmrRequestError) as exc:
+        region = get_dotted(config, "region")
+        client = boto3.client("emr-containers", region_name=region)
+        following = request_for_next_run(client, config, run_date, version=args.version)
+        request = following.request
+        cluster = request["virtualClusterId"]
+        if following.in_flight:
+            run = following.in_flight
+            print(f"job run {run['id']} for {run_date} is {run['state']}: following it, not starting another")
+        job_run_id = submit(client, request)
+    except (ConfigError, EmrRequestError, RunInFlightElsewhere) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    client = boto3.client("emr-containers", region_name=get_dotted(config, "region"))
-    cluster = request["virtualClusterId"]
-    try:
-        job_run_id = submit(client, request)
     except (BotoCoreError, ClientError) as exc:
-        print(f"error: StartJobRun on virtual cluster {cluster} failed: {exc}", file=sys.stderr)
+        print(f"error: StartJobRun failed: {exc}", file=sys.stderr)
         return 2
     logs = log_locations(request, job_run_id)
     print(f"job run      {job_run_id}  ({request['name']}, virtual cluster {cluster})")
@@ -83,7 +90,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run = wait_for_job_run(client, cluster, job_run_id, args.poll_seconds, on_poll=print_progress)
     except JobRunFailed as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        s3 = boto3.client("s3", region_name=region)
+        cloudwatch_logs = boto3.client("logs", region_name=region)
+        print(f"error: {failure_report(exc.job_run, s3, cloudwatch_logs)}", file=sys.stderr)
         return 1
     print(f"job run {job_run_id} {run['state']}")
     return 0

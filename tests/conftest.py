@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import glob
 import logging
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 from pyspark.sql import SparkSession
 
+from rehearsal import servers
+from rehearsal.servers import aws_test_environment, free_port  # noqa: F401 (tests import them from here)
 from spacex_launches.config import load_config
 from spacex_launches.lakehouse import ICEBERG_PACKAGES, CatalogSettings, catalog_conf
 from spacex_launches.sparksession import spark_conf
@@ -113,37 +111,12 @@ def spark_submit(*args: str, env: dict[str, str] | None = None, packages: str | 
     return subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600)
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def moto_server():
-    """A real S3 / Secrets Manager / emr-containers protocol server (moto) on a free 127.0.0.1 port,
-    in this process (so tests can drive moto's backends, e.g. an EMR job run's state)."""
-    from moto.server import ThreadedMotoServer
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield f"http://127.0.0.1:{port}"
-    server.stop()
-
-
-def aws_test_environment(endpoint_url: str) -> dict[str, str]:
-    """The standard AWS variables that point boto3 and S3A at a local server, with dummy credentials."""
-    return {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "AWS_ENDPOINT_URL": endpoint_url,
-    }
+    """A real S3 / Secrets Manager / CloudWatch Logs / emr-containers protocol server (moto) on a free
+    127.0.0.1 port, in this process (so tests can drive moto's backends, e.g. an EMR job run's state)."""
+    with servers.moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture
@@ -177,50 +150,18 @@ def sample_run_report(sample_run) -> Path:
 # --- a real PostgreSQL ----------------------------------------------------------------------------
 
 
-def postgres_bindir() -> str | None:
-    try:
-        bindir = subprocess.run(["pg_config", "--bindir"], capture_output=True, text=True).stdout.strip()
-    except FileNotFoundError:
-        bindir = ""
-    if bindir and Path(bindir, "initdb").exists():
-        return bindir
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return str(Path(found[-1]).parent) if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_port():
-    """A throw-away PostgreSQL cluster (initdb + pg_ctl, trust auth) on 127.0.0.1; stopped afterwards.
-    initdb and pg_ctl refuse to run as root, so as root they run as the `postgres` user."""
-    bindir = postgres_bindir()
+    """A throw-away PostgreSQL cluster (initdb + pg_ctl, trust auth) on 127.0.0.1 for the session
+    (rehearsal.servers.postgres_server, which `make rehearsal` uses too)."""
+    bindir = servers.postgres_bindir()
     if bindir is None:
         pytest.skip("PostgreSQL server binaries not installed (Debian: apt-get install postgresql)")
-    as_owner = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    base = Path(tempfile.mkdtemp(prefix="spacex-pg-"))
-    if as_owner:
-        shutil.chown(base, user="postgres")
-    data, port = base / "data", free_port()
-
-    def run(*command: str) -> None:
-        subprocess.run([*as_owner, *command], check=True, capture_output=True, timeout=60)
-
-    run(f"{bindir}/initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync")
-    options = f"-p {port} -k {base} -h 127.0.0.1 -c fsync=off"
-    run(f"{bindir}/pg_ctl", "-D", str(data), "-o", options, "-l", str(base / "server.log"), "-w", "start")
-    try:
+    with servers.postgres_server(bindir) as port:
         yield port
-    finally:
-        run(f"{bindir}/pg_ctl", "-D", str(data), "-m", "fast", "-w", "stop")
-        shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
 def database(postgres_port) -> str:
     """A fresh database per test; returns its password-less URL (trust auth)."""
-
-    name = f"spacex_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(
-        host="127.0.0.1", port=postgres_port, user="postgres", autocommit=True
-    ) as connection:
-        connection.execute(f"CREATE DATABASE {name}")
-    return f"postgresql://postgres@127.0.0.1:{postgres_port}/{name}"
+    return servers.create_database(postgres_port, f"spacex_{uuid.uuid4().hex[:8]}")

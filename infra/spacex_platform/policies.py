@@ -158,6 +158,8 @@ def airflow(s: Settings, virtual_cluster_arn: str) -> list[Statement]:
         list_prefixes("ListTaskLogs", s.s3_arn(logs_bucket), ["airflow/*", f"{logs_prefix}/*"]),
         allow("WriteTaskLogs", ["s3:GetObject", "s3:PutObject"], [s.s3_arn(logs_bucket, "airflow/*")]),
         allow("ReadJobLogs", ["s3:GetObject"], [s.s3_arn(logs_bucket, f"{logs_prefix}/*")]),
+        # a failed run's driver log tail, when it is not (yet) in S3: spacex_launches.emr_runs
+        allow("ReadJobLogStreams", ["logs:DescribeLogStreams", "logs:GetLogEvents"], s.log_group_arns),
         allow(
             "ReadSecrets",
             ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],

@@ -1,40 +1,59 @@
 """What the Airflow DAG (dags/spacex_launches.py) runs, so the DAG file stays a thin wiring of tasks.
 
 Imported only where Airflow and its Amazon provider are installed (the `airflow` extra).
+
+The run date is the DAG run's logical date (run_date): ingest lands the API response in that date's
+partition and the Spark step reads that partition. The Spark step hands the run it started (run id,
+lake, job run id, final state) to the later tasks through XCom (JOB_RUN_KEY).
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import subprocess
+import uuid
+from collections import deque
 from datetime import date, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, NoReturn
 
 import requests
+from airflow.exceptions import AirflowException
+from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
+from airflow.sdk import BaseOperator
+from airflow.sdk.exceptions import AirflowSkipException
 from airflow.sdk.observability import stats
 
 from spacex_launches.checks import run_checks
-from spacex_launches.config import get_dotted, load_config, require
-from spacex_launches.emr import build_job_run_request
-from spacex_launches.ingest import ingest
-from spacex_launches.redact import redact_text
+from spacex_launches.config import PROJECT_DIR, get_dotted, load_config, require
+from spacex_launches.emr_runs import ACTIVE_STATES, failure_report, request_for_next_run
+from spacex_launches.ingest import DATASETS, ingest
+from spacex_launches.layout import LakePaths
+from spacex_launches.redact import redact_location, redact_text
 from spacex_launches.run_metrics import job_arguments, read_run_report, report_metrics
 from spacex_launches.warehouse import loader_for
 
 log = logging.getLogger(__name__)
 
 ROW_COUNTS_KEY = "row_counts"
+JOB_RUN_KEY = "job_run"  # XCom of spark_job: {run_id, lake, run_date, state, [job_run_id, ...]}
+SPARK_TASK_ID = "spark_job"
+TRIGGER_FAILED = "__fail__"  # next_method of a task resumed to fail (e.g. its trigger timed out)
 
 
 def default_args(config: dict[str, Any]) -> dict[str, Any]:
-    """Task defaults: retries with exponential backoff, and the failure alert."""
+    """Task defaults: retries with exponential backoff, and the alert on every failed try."""
+    alert = FailureAlert(config["env"], require(config, "airflow.alert_webhook_variable"))
     return {
         "owner": "data-platform",
         "retries": int(get_dotted(config, "airflow.retries", 3)),
-        "retry_delay": timedelta(minutes=2),
+        "retry_delay": timedelta(seconds=float(get_dotted(config, "airflow.retry_delay_s", 120))),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
-        "on_failure_callback": FailureAlert(config["env"], require(config, "airflow.alert_webhook_variable")),
+        "on_failure_callback": alert,
+        "on_retry_callback": alert,
     }
 
 
@@ -45,11 +64,18 @@ def run_date(context: dict[str, Any]) -> date:
     return context["dag_run"].run_after.date()
 
 
-def ingest_task(env: str) -> dict[str, Any]:
-    """Fetch the API once and land it in the raw zone (write-once; an identical fetch writes nothing)."""
-    result = ingest(load_config(env))
-    log.info("ingest %s: %s, %s records at %s", result.url, result.outcome, result.records, result.location)
-    return {"outcome": result.outcome, "records": result.records, "location": str(result.location)}
+def ingest_task(env: str, **context: Any) -> dict[str, dict[str, Any]]:
+    """Fetch the API's launches and cores once each and land them in their raw zones' partitions for this
+    run's date (write-once; a date that already has a response is not fetched again)."""
+    when = run_date(context)
+    config = load_config(env)
+    landed = {}
+    for dataset in DATASETS:
+        result = ingest(config, dataset=dataset, ingest_date=when)
+        log.info("ingest %s for %s: %s, %s records at %s", redact_location(result.url), when,
+                 result.outcome, result.records, result.location)  # fmt: skip
+        landed[dataset] = {"outcome": result.outcome, "records": result.records, "location": result.location}
+    return landed
 
 
 def warehouse_checks_task(env: str, ti) -> dict[str, int]:
@@ -64,6 +90,25 @@ def warehouse_checks_task(env: str, ti) -> dict[str, int]:
     ti.xcom_push(key=ROW_COUNTS_KEY, value=counts)
     log.info("warehouse checks passed on %s: %s (previous %s)", loader.describe(), counts, previous)
     return counts
+
+
+def spark_job_task(env: str, config: dict[str, Any]) -> BaseOperator:
+    """The Spark step: the job on EMR on EKS (dev, prod), or spark-submit on this machine (local)."""
+    if env == "local":
+        return LocalSparkJobOperator(task_id=SPARK_TASK_ID, env=env)
+    poll = int(get_dotted(config, "airflow.emr_poll_s", 60))
+    timeout = int(get_dotted(config, "airflow.emr_timeout_s", 7200))
+    return LaunchesEmrJobOperator(
+        task_id=SPARK_TASK_ID,
+        env=env,
+        aws_conn_id=require(config, "airflow.aws_conn_id"),
+        deferrable=True,
+        poll_interval=poll,
+        # The trigger gives up after emr_timeout_s and the task cancels the job run (execute_complete);
+        # execution_timeout is the backstop for the whole task, submit included.
+        max_polling_attempts=max(1, math.ceil(timeout / poll)),
+        execution_timeout=timedelta(seconds=timeout + 2 * poll + 300),
+    )
 
 
 def operator_kwargs(request: dict[str, Any]) -> dict[str, Any]:
@@ -82,11 +127,13 @@ def operator_kwargs(request: dict[str, Any]) -> dict[str, Any]:
 
 
 class LaunchesEmrJobOperator(EmrContainerOperator):
-    """EmrContainerOperator sending build_job_run_request(conf/<env>.yaml, run date) when the task runs.
+    """EmrContainerOperator sending the request emr_runs.request_for_next_run chooses for the run date.
 
-    The request depends on the run date (entry-point arguments, client token) and EmrContainerOperator
-    does not template the token, so the request is built in execute(): a retried task sends the same
-    token and EMR returns the run already started instead of starting a second one.
+    The request depends on the run date and on the runs already started for it, so it is built in
+    execute(): while an attempt is in flight its own request is sent again (same client token: EMR
+    returns that run), after a FAILED or CANCELLED one a new attempt (new token, new run). When the
+    trigger gives up (airflow.emr_timeout_s) or the deferral times out, the job run is cancelled. A
+    failure raises with the state reason and the tail of the driver's log.
     """
 
     def __init__(self, *, env: str, **kwargs: Any) -> None:
@@ -101,16 +148,146 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         )
         self.env = env
 
-    def apply_request(self, when: date) -> dict[str, Any]:
-        request = build_job_run_request(load_config(self.env), when)
+    def apply_request(self, request: dict[str, Any]) -> None:
         for attribute, value in operator_kwargs(request).items():
             setattr(self, attribute, value)
-        return request
 
     def execute(self, context):
-        request = self.apply_request(run_date(context))
-        self.log.info("submitting %s (client token %s)", request["name"], request["clientToken"])
-        return super().execute(context)
+        config = load_config(self.env)
+        when = run_date(context)
+        self.virtual_cluster_id = require(config, "emr.virtual_cluster_id")  # before self.hook exists
+        following = request_for_next_run(self.hook.conn, config, when)
+        request = following.request
+        self.apply_request(request)
+        if following.in_flight:
+            self.log.warning(
+                "job run %s for %s is %s: following it instead of starting another",
+                following.in_flight["id"], when, following.in_flight["state"],
+            )  # fmt: skip
+        self.log.info("submitting %s, attempt %s (client token %s)", request["name"],
+                      request["tags"]["attempt"], request["clientToken"])  # fmt: skip
+        arguments = job_arguments(request)
+        job_run = {
+            "run_date": when.isoformat(),
+            "attempt": int(request["tags"]["attempt"]),
+            "run_id": arguments["--run-id"],
+            "lake": arguments["--lake"],
+            "virtual_cluster_id": self.virtual_cluster_id,
+            "state": "SUBMITTED",
+        }
+        try:
+            job_id = super().execute(context)  # defers (TaskDeferred) while the run is not finished
+        except Exception:
+            if self.job_id:
+                job_run["state"] = self.hook.check_query_status(self.job_id) or "UNKNOWN"
+            raise
+        else:
+            job_run["state"] = "COMPLETED"
+            return job_id
+        finally:
+            if self.job_id:
+                context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "job_run_id": self.job_id})
+
+    def _job_run(self, context) -> dict[str, Any]:
+        job_run = context["ti"].xcom_pull(task_ids=self.task_id, key=JOB_RUN_KEY) or {}
+        self.virtual_cluster_id = job_run.get("virtual_cluster_id") or require(
+            load_config(self.env), "emr.virtual_cluster_id"
+        )
+        return job_run
+
+    def _client(self, service: str):
+        return AwsBaseHook(
+            aws_conn_id=self.aws_conn_id,
+            region_name=self.region_name,
+            verify=self.verify,
+            client_type=service,
+        ).conn
+
+    def _end(self, context, job_run: dict[str, Any], job_id: str, why: str) -> NoReturn:
+        """Cancel the job run if it is still active, then raise with its reason and driver log tail."""
+        client = self.hook.conn
+        described = client.describe_job_run(id=job_id, virtualClusterId=self.virtual_cluster_id)["jobRun"]
+        if described["state"] in ACTIVE_STATES:
+            self.log.error("%s: cancelling job run %s (%s)", why, job_id, described["state"])
+            self.hook.stop_query(job_id)
+            described = client.describe_job_run(id=job_id, virtualClusterId=self.virtual_cluster_id)["jobRun"]
+            why = f"{why}: cancelled job run {job_id}"
+        context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "state": described["state"]})
+        detail = failure_report(described, self._client("s3"), self._client("logs"))
+        self.log.error("%s\n%s", why, detail)
+        raise AirflowException(f"{why}\n{detail}")
+
+    def execute_complete(self, context, event: dict[str, Any] | None = None) -> str:
+        job_run = self._job_run(context)
+        if (event or {}).get("status") == "success":
+            context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "state": "COMPLETED"})
+            return super().execute_complete(context, event)
+        job_id = (event or {}).get("job_id") or job_run.get("job_run_id")
+        message = str((event or {}).get("message") or event).splitlines()[0]
+        if "max attempts" in message:
+            message = (
+                f"gave up on job run {job_id} after {self.max_polling_attempts} checks "
+                f"{self.poll_interval} s apart (airflow.emr_timeout_s)"
+            )
+        self._end(context, job_run, job_id, message)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict[str, Any] | None, context):
+        if next_method == TRIGGER_FAILED:  # the deferral timed out or the trigger failed
+            job_run = self._job_run(context)
+            if job_run.get("job_run_id"):
+                error = (next_kwargs or {}).get("error", "trigger failed")
+                self._end(context, job_run, job_run["job_run_id"], f"gave up waiting ({error})")
+        return super().resume_execution(next_method, next_kwargs, context)
+
+
+class LocalSparkJobOperator(BaseOperator):
+    """The Spark step in the local env (`make airflow`): the job with spark-submit on this machine, the
+    way `make job` runs it (same jars, JVM options, lake and warehouse), for this run's date partition."""
+
+    def __init__(self, *, env: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.env = env
+
+    def execute(self, context) -> str:
+        config = load_config(self.env)
+        when = run_date(context)
+        lake = LakePaths.at(in_project(str(require(config, "lake")))).root
+        run_id = f"{self.env}-{when:%Y%m%d}-{uuid.uuid4().hex[:8]}"
+        job_run = {"run_date": when.isoformat(), "run_id": run_id, "lake": lake, "state": "RUNNING"}
+        context["ti"].xcom_push(key=JOB_RUN_KEY, value=job_run)
+        command = local_job_command(config, when, run_id)
+        self.log.info("running %s", " ".join(command))
+        tail: deque[str] = deque(maxlen=40)
+        with subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True) as process:  # fmt: skip
+            for line in process.stdout:
+                self.log.info("%s", line.rstrip())
+                tail.append(line.rstrip())
+        state = "COMPLETED" if process.returncode == 0 else "FAILED"
+        context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "state": state})
+        if process.returncode != 0:
+            raise AirflowException(
+                f"the Spark job exited with code {process.returncode}; last lines:\n" + "\n".join(tail)
+            )
+        return run_id
+
+
+def in_project(path: str) -> str:
+    """A local path from conf (relative to the repo, as `make` uses it) made absolute; URIs unchanged."""
+    return path if "://" in path or Path(path).is_absolute() else str(PROJECT_DIR / path)
+
+
+def local_job_command(config: dict[str, Any], when: date, run_id: str) -> list[str]:
+    """`make job` for one run date: the job reads <lake>/raw/spacex/{launches,cores}/ingest_date=<when>."""
+    lake = LakePaths.at(in_project(str(require(config, "lake"))))
+    warehouse = get_dotted(config, "warehouse.target", "duckdb")
+    if warehouse == "duckdb":
+        warehouse = in_project(str(get_dotted(config, "warehouse.duckdb_path")))
+    return [
+        "make", "--no-print-directory", "job", f"ENV={config['env']}", f"INPUT={lake.raw('launches')}",
+        f"CORES_INPUT={lake.raw('cores')}", f"LAKE={lake.root}", f"WAREHOUSE={warehouse}",
+        f"JOB_ARGS=--ingest-date {when} --run-id {run_id}",
+    ]  # fmt: skip
 
 
 def post_alert(url: str, text: str, timeout: float = 10.0) -> None:
@@ -122,16 +299,18 @@ def post_alert(url: str, text: str, timeout: float = 10.0) -> None:
 def failure_text(env: str, context: dict[str, Any]) -> str:
     ti = context.get("ti") or context.get("task_instance")
     dag_run = context.get("dag_run")
+    retrying = getattr(ti, "state", None) == "up_for_retry"
     return (
         f":red_circle: spacex_launches ({env}) task {getattr(ti, 'task_id', '?')} failed"
-        f" in run {getattr(dag_run, 'run_id', '?')} (try {getattr(ti, 'try_number', '?')}): "
-        f"{redact_text(str(context.get('exception')))}"
+        f"{' (will retry)' if retrying else ''} in run {getattr(dag_run, 'run_id', '?')}"
+        f" (try {getattr(ti, 'try_number', '?')}): {redact_text(str(context.get('exception')))}"
     )
 
 
 class FailureAlert:
-    """on_failure_callback: log the failure and post it to the webhook URL held in an Airflow Variable.
-    A missing Variable or an unreachable webhook is logged, never raised (the task has failed anyway)."""
+    """on_failure_callback / on_retry_callback: log the failure and post it to the webhook URL held in an
+    Airflow Variable. A missing Variable or an unreachable webhook is logged, never raised (the task has
+    failed anyway)."""
 
     def __init__(self, env: str, webhook_variable: str) -> None:
         self.env = env
@@ -152,12 +331,20 @@ class FailureAlert:
             log.warning("alert webhook (Variable %r) failed: %s", self.webhook_variable, type(exc).__name__)
 
 
-def run_metrics_task(env: str, **context: Any) -> dict[str, float]:
-    """Read the report of the run spark_job started for this run date (same --lake and --run-id as its
-    request) and send its counts, rule failures, status and duration as statsd gauges."""
+def run_metrics_task(env: str, ti, **context: Any) -> dict[str, float]:
+    """Read the report of the run spark_job started (run id and lake from its XCom) and send its counts,
+    rule failures, status and duration as statsd gauges. Skipped when the job run wrote no report
+    because it never ran to the end (cancelled, or failed before the job started)."""
     config = load_config(env)
-    arguments = job_arguments(build_job_run_request(config, run_date(context)))
-    report = read_run_report(config, arguments["--lake"], arguments["--run-id"])
+    job_run = ti.xcom_pull(task_ids=SPARK_TASK_ID, key=JOB_RUN_KEY)
+    if not job_run:
+        raise AirflowSkipException(f"{SPARK_TASK_ID} started no job run: no report to send")
+    try:
+        report = read_run_report(config, job_run["lake"], job_run["run_id"])
+    except FileNotFoundError as exc:
+        if job_run.get("state") == "COMPLETED":
+            raise
+        raise AirflowSkipException(f"{exc} (the job run ended {job_run.get('state')})") from exc
     metrics = report_metrics(report)
     for name, value in metrics.items():
         stats.gauge(name, value)

@@ -38,6 +38,11 @@ ENV_OVERRIDES: dict[str, str] = {
     "EMR_LOG_GROUP": "emr.log_group",
     "EMR_LOG_STREAM_PREFIX": "emr.log_stream_prefix",
     "EMR_LOG_URI": "emr.log_uri",
+    # The Airflow DAG's retries and its EMR task's polling (dags/spacex_launches.py)
+    "SPACEX_AIRFLOW_RETRIES": "airflow.retries",
+    "SPACEX_AIRFLOW_RETRY_DELAY_S": "airflow.retry_delay_s",
+    "SPACEX_EMR_POLL_S": "airflow.emr_poll_s",
+    "SPACEX_EMR_TIMEOUT_S": "airflow.emr_timeout_s",
     # Warehouses (lib/spacex_launches/warehouse/): names of secrets and places, never a password
     "POSTGRES_URL": "postgres.url",
     "POSTGRES_SECRET_ID": "postgres.secret_id",

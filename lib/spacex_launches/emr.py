@@ -1,9 +1,14 @@
-"""The EMR on EKS StartJobRun request for one run of the Spark job, and helpers to submit and follow it.
+"""The EMR on EKS StartJobRun request for one run of the Spark job (following runs: emr_runs.py).
 
 `build_job_run_request` is the one place the request is made: `make submit` (jobs/submit_emr.py) and
 the Airflow DAG both send exactly what it returns. The request is checked before it is sent, against
 botocore's emr-containers service model and, for every Spark setting, against the known Spark keys
 (Spark silently ignores an unknown key such as `spark.executors.memory`).
+
+The runtime on the EMR image: the job runs on the image's Python 3.11 (`emr.python.path`; the image's
+default `python3` is 3.9 and the code needs 3.11), with our package from the `--py-files` zip and every
+third-party module it imports from `pydeps.zip` (built by jobs/package.py for that Python and platform).
+Only IMAGE_PYTHON_MODULES come from the image itself.
 """
 
 from __future__ import annotations
@@ -14,21 +19,22 @@ import itertools
 import re
 import shlex
 import subprocess
-import time
-from collections.abc import Callable
 from datetime import date
 from typing import Any
 
 from spacex_launches.config import PROJECT_DIR, ConfigError, get_dotted, require
-
-TERMINAL_STATES = ("COMPLETED", "FAILED", "CANCELLED")
-FAILED_STATES = ("FAILED", "CANCELLED")
+from spacex_launches.lakehouse import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
+from spacex_launches.layout import LakePaths
 
 # Artifact names under <emr.artifacts_uri>/<version>/, written by jobs/package.py.
 ENTRY_POINT = "launches_etl.py"
 LIB_ZIP = "spacex_launches.zip"
 RESOURCES_ZIP = "resources.zip"  # conf/ and sql/, unpacked as ./resources in the driver's working dir
+PYDEPS_ZIP = "pydeps.zip"  # third-party Python packages, unpacked as ./pydeps (on PYTHONPATH)
 POD_TEMPLATE_DIR = "pod-templates"
+
+# Python modules the job imports from the EMR image itself: its Spark. Everything else ships.
+IMAGE_PYTHON_MODULES = ("pyspark", "py4j")
 
 # Where the Prometheus endpoints are: the driver's UI port. The PodMonitor in k8s/ scrapes these.
 DRIVER_UI_PORT = 4040
@@ -77,6 +83,7 @@ KNOWN_SPARK_KEYS = frozenset(
         "spark.serializer",
         "spark.sql.adaptive.enabled",
         "spark.sql.adaptive.coalescePartitions.enabled",
+        "spark.sql.extensions",
         "spark.sql.parquet.outputTimestampType",
         "spark.sql.session.timeZone",
         "spark.sql.shuffle.partitions",
@@ -110,10 +117,6 @@ class EmrRequestError(ValueError):
     """The StartJobRun request is not valid: bad config, unknown Spark key or not what the API accepts."""
 
 
-class JobRunFailed(RuntimeError):
-    """The job run ended FAILED or CANCELLED."""
-
-
 def artifacts_version(config: dict[str, Any], version: str | None = None) -> str:
     """The deployed artifacts to run: an explicit version, emr.artifacts_version (EMR_ARTIFACTS_VERSION),
     else the checkout's git short sha (what `make deploy` uploads by default)."""
@@ -135,25 +138,35 @@ def artifacts_version(config: dict[str, Any], version: str | None = None) -> str
     return sha
 
 
-def client_token(env: str, job_name: str, run_date: date, rerun: int = 0) -> str:
-    """Idempotency token: the same env, job and run date give the same token, so a retried submit
-    returns the run already started instead of starting a second one. `rerun` > 0 starts a fresh run
-    for the same date on purpose (after a fix)."""
-    return hashlib.sha256(f"{env}|{job_name}|{run_date.isoformat()}|{rerun}".encode()).hexdigest()
+def client_token(env: str, job_name: str, run_date: date, attempt: int = 0) -> str:
+    """Idempotency token of one attempt at a run date: sending the same request again (a duplicate
+    submit, a retried task while the run is in flight) returns the run already started instead of
+    starting a second one. A new attempt (after a run ended FAILED or CANCELLED) gets a new token, so
+    EMR starts a new run (see emr_runs.request_for_next_run)."""
+    return hashlib.sha256(f"{env}|{job_name}|{run_date.isoformat()}|{attempt}".encode()).hexdigest()
+
+
+def job_run_name(config: dict[str, Any], run_date: date) -> str:
+    """Every attempt at a run date has this name (ListJobRuns finds them by it)."""
+    job_name = get_dotted(config, "spark.app_name", "spacex-launches-etl")
+    return f"{job_name}-{require(config, 'env')}-{run_date.isoformat()}"
 
 
 def build_job_run_request(
-    config: dict[str, Any], run_date: date, version: str | None = None, rerun: int = 0
+    config: dict[str, Any], run_date: date, version: str | None = None, attempt: int = 0
 ) -> dict[str, Any]:
-    """The complete, checked StartJobRun request for the job's run on `run_date`."""
+    """The complete, checked StartJobRun request for attempt `attempt` (0, 1, ...) at `run_date`: the job
+    reads the ingest_date=<run_date> partitions of the lake's raw zones (launches and cores), named here
+    so the request alone says what the run reads."""
     env = require(config, "env")
     job_name = get_dotted(config, "spark.app_name", "spacex-launches-etl")
     version = artifacts_version(config, version)
     base = f"{str(require(config, 'emr.artifacts_uri')).rstrip('/')}/{version}"
-    token = client_token(env, job_name, run_date, rerun)
+    lake = str(require(config, "lake"))
+    token = client_token(env, job_name, run_date, attempt)
     run_id = f"{env}-{run_date:%Y%m%d}-{token[:8]}"
     request = {
-        "name": f"{job_name}-{env}-{run_date.isoformat()}",
+        "name": job_run_name(config, run_date),
         "virtualClusterId": require(config, "emr.virtual_cluster_id"),
         "clientToken": token,
         "executionRoleArn": require(config, "emr.execution_role_arn"),
@@ -164,8 +177,12 @@ def build_job_run_request(
                 "entryPointArguments": [
                     "--env",
                     env,
+                    "--input",
+                    LakePaths.at(lake).raw("launches"),
+                    "--cores-input",
+                    LakePaths.at(lake).raw("cores"),
                     "--lake",
-                    str(require(config, "lake")),
+                    lake,
                     "--ingest-date",
                     run_date.isoformat(),
                     "--run-id",
@@ -176,7 +193,7 @@ def build_job_run_request(
         },
         "configurationOverrides": {
             "applicationConfiguration": [
-                {"classification": "spark-defaults", "properties": spark_defaults(config, base)},
+                {"classification": "spark-defaults", "properties": spark_defaults(config, base, lake)},
                 *job_submitter_classification(config),
             ],
             "monitoringConfiguration": {
@@ -189,7 +206,13 @@ def build_job_run_request(
             },
         },
         "retryPolicyConfiguration": {"maxAttempts": int(get_dotted(config, "emr.max_attempts", 2))},
-        "tags": {"env": env, "git_sha": version, "job": job_name},
+        "tags": {
+            "env": env,
+            "git_sha": version,
+            "job": job_name,
+            "run_date": run_date.isoformat(),
+            "attempt": str(attempt),
+        },
     }
     validate_request(request)
     return request
@@ -209,13 +232,21 @@ def spark_submit_parameters(config: dict[str, Any], base: str) -> str:
     return shlex.join(parts)
 
 
-def spark_defaults(config: dict[str, Any], base: str) -> dict[str, str]:
-    """spark-defaults for the run: pod templates, Prometheus metrics, dynamic allocation, connector jars,
-    the conf/ and sql/ resources; extra keys from emr.spark_conf last."""
+def spark_defaults(config: dict[str, Any], base: str, lake: str) -> dict[str, str]:
+    """spark-defaults for the run: the Python runtime, pod templates, Prometheus metrics, dynamic
+    allocation, the lakehouse catalog, image jars, the conf/ and sql/ resources; extra keys from
+    emr.spark_conf last."""
     instances = int(require(config, "emr.executors.instances"))
+    python = str(require(config, "emr.python.path"))
     annotation = "spark.kubernetes.driver.annotation.prometheus.io"
     servlet = "spark.metrics.conf.*.sink.prometheusServlet"
     conf = {
+        # The interpreter the code needs (3.11), not the image's default python3 (3.9), on the driver
+        # and (for any Python worker) the executors; third-party packages from pydeps.zip.
+        "spark.pyspark.python": python,
+        "spark.pyspark.driver.python": python,
+        "spark.kubernetes.driverEnv.PYTHONPATH": "pydeps",
+        "spark.executorEnv.PYTHONPATH": "pydeps",
         "spark.kubernetes.driver.podTemplateFile": f"{base}/{POD_TEMPLATE_DIR}/driver.yaml",
         "spark.kubernetes.executor.podTemplateFile": f"{base}/{POD_TEMPLATE_DIR}/executor.yaml",
         "spark.kubernetes.driver.label.app": "spacex-launches",
@@ -239,15 +270,16 @@ def spark_defaults(config: dict[str, Any], base: str) -> dict[str, str]:
         "spark.dynamicAllocation.maxExecutors": str(
             get_dotted(config, "emr.executors.max_instances", instances)
         ),
-        # The Redshift connector and JDBC driver that the EMR image ships.
-        "spark.jars": ",".join(get_dotted(config, "emr.jars") or []),
-        # conf/ and sql/ for the driver (SPACEX_CONF_DIR / SPACEX_SQL_DIR are read by config.py).
-        "spark.archives": f"{base}/{RESOURCES_ZIP}#resources",
+        # Jars the EMR image ships: the Redshift connector and JDBC driver, the Iceberg runtime.
+        "spark.jars": ",".join([*(get_dotted(config, "emr.jars") or []), EMR_ICEBERG_JAR]),
+        # conf/ and sql/ for the driver (SPACEX_CONF_DIR / SPACEX_SQL_DIR are read by config.py), and
+        # the Python packages; a Kubernetes driver unpacks both in its working directory before it starts.
+        "spark.archives": f"{base}/{RESOURCES_ZIP}#resources,{base}/{PYDEPS_ZIP}#pydeps",
         "spark.kubernetes.driverEnv.SPACEX_CONF_DIR": "resources/conf",
         "spark.kubernetes.driverEnv.SPACEX_SQL_DIR": "resources/sql",
+        # The validated zone's Iceberg catalog (lakehouse.* in conf).
+        **catalog_conf(CatalogSettings.from_config(config, lake)),
     }
-    if not conf["spark.jars"]:
-        del conf["spark.jars"]
     conf.update({key: str(value) for key, value in (get_dotted(config, "emr.spark_conf") or {}).items()})
     return conf
 
@@ -347,33 +379,3 @@ def log_locations(request: dict[str, Any], job_run_id: str) -> dict[str, str]:
         "log_stream_prefix": f"{cloudwatch['logStreamNamePrefix']}/{cluster}/jobs/{job_run_id}",
         "s3_logs": f"{log_uri}/{cluster}/jobs/{job_run_id}/",
     }
-
-
-def submit(client, request: dict[str, Any]) -> str:
-    """Start the job run; returns its id (the existing run's id when the client token was used before)."""
-    return client.start_job_run(**request)["id"]
-
-
-def wait_for_job_run(
-    client,
-    virtual_cluster_id: str,
-    job_run_id: str,
-    poll_seconds: float = 30,
-    on_poll: Callable[[dict[str, Any], float], None] | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-) -> dict[str, Any]:
-    """Poll describe_job_run until a terminal state; returns the final jobRun.
-    Raises JobRunFailed on FAILED/CANCELLED with the service's stateDetails/failureReason."""
-    started = time.monotonic()
-    while True:
-        run = client.describe_job_run(id=job_run_id, virtualClusterId=virtual_cluster_id)["jobRun"]
-        if on_poll:
-            on_poll(run, time.monotonic() - started)
-        if run["state"] in TERMINAL_STATES:
-            break
-        sleep(poll_seconds)
-    if run["state"] in FAILED_STATES:
-        reason = run.get("failureReason") or "no failureReason"
-        details = run.get("stateDetails") or "no stateDetails"
-        raise JobRunFailed(f"job run {job_run_id} {run['state']}: {reason}: {details}")
-    return run

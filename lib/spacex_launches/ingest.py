@@ -11,6 +11,10 @@ ingest had launches) is refused before anything is written.
 Every attempt is bounded: connect and read timeouts, a wall-clock deadline, a cap on the body as received
 and once decoded (gzip/deflate), and a number of redirects (conf `api.*`). The endpoint is printed,
 logged and stored with its secrets masked (`spacex_launches.redact`).
+
+The partition is the fetch's UTC date, or the run date an orchestrated run passes (`ingest_date`): that
+run's Spark job reads exactly that partition. A run for a date whose partition already holds a response
+fetches nothing: re-running an old date re-processes that date's data, not today's API.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -469,7 +473,7 @@ def raw_store(lake: str, settings: S3Settings, dataset: str = "launches") -> Loc
 
 @dataclass(frozen=True)
 class IngestResult:
-    outcome: str  # "landed" | "unchanged"
+    outcome: str  # "landed" | "unchanged" | "present" (the date's partition already held a response)
     url: str
     status: int
     attempts: int
@@ -480,9 +484,13 @@ class IngestResult:
     manifest: str | None = None
 
 
-def _names(fetched: Fetched, sha256: str) -> tuple[str, str, str]:
-    """(partition, data file name, manifest name) for a response."""
-    partition = f"ingest_date={fetched.fetched_at:%Y-%m-%d}"
+def partition_of(day: date) -> str:
+    return f"ingest_date={day.isoformat()}"
+
+
+def _names(fetched: Fetched, sha256: str, ingest_date: date | None) -> tuple[str, str, str]:
+    """(partition, data file name, manifest name) for a response; the file is named by its fetch time."""
+    partition = partition_of(ingest_date or fetched.fetched_at.date())
     stem = f"{partition}/{fetched.fetched_at:%Y%m%dT%H%M%SZ}-{sha256[:SHA_PREFIX_CHARS]}"
     return partition, f"{stem}.json", stem + SIDECAR_SUFFIX
 
@@ -493,8 +501,11 @@ def _previous_manifest(store: LocalRaw | S3Raw, names: list[str]) -> dict[str, A
     return json.loads(store.read(manifests[-1])) if manifests else None
 
 
-def land(store: LocalRaw | S3Raw, fetched: Fetched, api_version: str) -> IngestResult:
-    """Check the response and write it (and its manifest) once. Raises PayloadRefused.
+def land(
+    store: LocalRaw | S3Raw, fetched: Fetched, api_version: str, ingest_date: date | None = None
+) -> IngestResult:
+    """Check the response and write it (and its manifest) once, in the partition of `ingest_date`
+    (default: the fetch's UTC date). Raises PayloadRefused.
     The URLs in the result and the manifest are masked (they stay in the lake for good)."""
     url = redact_location(fetched.url)
     final_url = redact_location(fetched.final_url) if fetched.final_url else None
@@ -512,7 +523,7 @@ def land(store: LocalRaw | S3Raw, fetched: Fetched, api_version: str) -> IngestR
             f"GET {url}: HTTP {fetched.status}, {len(fetched.body):,} bytes: {exc}"
         ) from exc.__cause__
     sha256 = hashlib.sha256(fetched.body).hexdigest()
-    partition, name, manifest_name = _names(fetched, sha256)
+    partition, name, manifest_name = _names(fetched, sha256, ingest_date)
     result = {
         "url": url,
         "status": fetched.status,
@@ -547,11 +558,38 @@ def land(store: LocalRaw | S3Raw, fetched: Fetched, api_version: str) -> IngestR
     return IngestResult("landed", location=store.uri(name), manifest=store.uri(manifest_name), **result)
 
 
+def already_landed(store: LocalRaw | S3Raw, ingest_date: date) -> IngestResult | None:
+    """The newest response landed in `ingest_date`'s partition, from its manifest; None if there is none."""
+    partition = f"{partition_of(ingest_date)}/"
+    manifests = [n for n in store.list_names() if n.startswith(partition) and n.endswith(SIDECAR_SUFFIX)]
+    if not manifests:
+        return None
+    manifest = json.loads(store.read(manifests[-1]))
+    return IngestResult(
+        "present",
+        url=manifest["source_url"],
+        status=manifest["http_status"],
+        attempts=0,
+        bytes=manifest["bytes"],
+        records=manifest["records"],
+        sha256=manifest["sha256"],
+        location=manifest["object"],
+        manifest=store.uri(manifests[-1]),
+    )
+
+
 def ingest(
-    config: dict[str, Any], lake: str | None = None, url: str | None = None, dataset: str = "launches"
+    config: dict[str, Any],
+    lake: str | None = None,
+    url: str | None = None,
+    dataset: str = "launches",
+    ingest_date: date | None = None,
 ) -> IngestResult:
     """Fetch one of the API's datasets once (with retries) and land the response in `lake`'s raw zone
-    for it (default: the config's lake)."""
+    for it (default: the config's lake), in the partition of `ingest_date` (default: today, UTC). With an
+    `ingest_date` whose partition already holds a response, nothing is fetched ("present")."""
     settings = FetchSettings.from_config(config, url, dataset)
     store = raw_store(lake or require(config, "lake"), S3Settings.from_config(config), dataset)
-    return land(store, fetch(settings), settings.api_version)
+    if ingest_date is not None and (present := already_landed(store, ingest_date)):
+        return present
+    return land(store, fetch(settings), settings.api_version, ingest_date)

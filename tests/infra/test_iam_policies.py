@@ -346,6 +346,10 @@ def test_airflow_role(all_roles, settings, env):
     raws = {s3_arn(s.lake.raw(dataset)) + "/*" for dataset in RAW_DATASETS}
     assert grants["s3:PutObject"] == {*raws, s3_arn(c["emr"]["log_uri"]).rsplit("/", 1)[0] + "/airflow/*"}
     assert "s3:DeleteObject" not in grants
+    # A failed run's driver log tail: S3 (ReadJobLogs), else CloudWatch Logs (spacex_launches.emr_runs).
+    assert grants["s3:GetObject"] >= {s3_arn(c["emr"]["log_uri"]).rstrip("/") + "/*"}
+    assert grants["logs:DescribeLogStreams"] == grants["logs:GetLogEvents"] == set(s.log_group_arns)
+    assert grants["emr-containers:ListJobRuns"] == {cluster}  # the runs already started for a date
 
 
 @pytest.mark.parametrize("env", ENVS)

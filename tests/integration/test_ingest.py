@@ -13,6 +13,7 @@ import time
 import tracemalloc
 import uuid
 import zlib
+from datetime import date
 from pathlib import Path
 
 import boto3
@@ -188,6 +189,25 @@ def test_a_changed_second_fetch_lands_a_new_object_and_keeps_the_old(httpserver,
     data = data_objects(lake_objects(lake))
     assert sorted(data.values()) == sorted([payload, changed])
     assert data[first.location.split(f"{RAW}/")[1]] == payload
+
+
+def test_a_run_date_lands_in_its_own_partition_once(httpserver, config, lake, payload):
+    """An orchestrated run passes its date: the response lands in that partition (named by its real fetch
+    time); running that date again fetches nothing, whatever the API serves by then."""
+    httpserver.expect_ordered_request(PATH).respond_with_data(payload, content_type="application/json")
+    run_date = date(2024, 2, 29)
+    first = ingest(config, lake=lake, url=httpserver.url_for(PATH), ingest_date=run_date)
+    before = lake_objects(lake)
+    [name] = data_objects(before)
+    assert name.startswith("ingest_date=2024-02-29/") and name.split("/")[1].startswith(
+        time.strftime("%Y%m%d")
+    )
+
+    again = ingest(config, lake=lake, url=httpserver.url_for(PATH), ingest_date=run_date)
+
+    assert (first.outcome, again.outcome) == ("landed", "present")
+    assert (again.location, again.sha256, again.records) == (first.location, first.sha256, first.records)
+    assert len(httpserver.log) == 1 and lake_objects(lake) == before
 
 
 def test_an_empty_array_after_launches_is_refused(httpserver, config, lake, payload):

@@ -6,6 +6,8 @@ process), the code under test only talks HTTP to it.
 
 from __future__ import annotations
 
+import copy
+import gzip
 import os
 import subprocess
 import sys
@@ -18,8 +20,11 @@ import pytest
 from moto.core import DEFAULT_ACCOUNT_ID
 from moto.emrcontainers.models import emrcontainers_backends
 
+from rehearsal.stand_in import client_token_idempotency
 from spacex_launches.config import load_config
 from spacex_launches.emr import build_job_run_request
+from spacex_launches.emr_runs import failure_report
+from spacex_launches.run_metrics import job_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -48,8 +53,10 @@ def cluster(aws_env, monkeypatch):
     return client, cluster_id
 
 
-def expected_request(run_date: str = RUN_DATE) -> dict:
-    return build_job_run_request(load_config("dev"), date.fromisoformat(run_date), version=VERSION)
+def expected_request(run_date: str = RUN_DATE, attempt: int = 0) -> dict:
+    return build_job_run_request(
+        load_config("dev"), date.fromisoformat(run_date), version=VERSION, attempt=attempt
+    )
 
 
 def backend():
@@ -170,12 +177,26 @@ def test_deploy_uploads_every_artifact_the_request_points_at(aws_env, monkeypatc
     assert f"spacex-launches/{VERSION}/MANIFEST.json" in keys
 
 
-def test_the_dag_emr_task_sends_the_built_request(cluster, monkeypatch, tmp_path):
-    """The DAG's own operator, executed against the server: it submits, then defers to the trigger."""
-    from airflow.models import DagBag
-    from airflow.sdk.exceptions import TaskDeferred
+class TaskInstance:
+    """What the EMR task uses of its task instance: XCom of its own task."""
 
-    client, cluster_id = cluster
+    def __init__(self) -> None:
+        self.xcom: dict[tuple[str, str], object] = {}
+        self.task_id = "spark_job"
+
+    def xcom_push(self, key: str, value) -> None:
+        self.xcom[(self.task_id, key)] = value
+
+    def xcom_pull(self, task_ids: str, key: str):
+        return self.xcom.get((task_ids, key))
+
+
+@pytest.fixture
+def dag_emr_task(cluster, monkeypatch, tmp_path):
+    """The DAG's own EMR task (env dev), its AWS connection on the moto server; StartJobRun honours
+    client tokens as EMR does (the stand-in's emulation: moto would start a new run each time)."""
+    from airflow.models import DagBag
+
     monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
     monkeypatch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     monkeypatch.setenv("SPACEX_ENV", "dev")
@@ -186,13 +207,137 @@ def test_the_dag_emr_task_sends_the_built_request(cluster, monkeypatch, tmp_path
         '"region_name": "us-east-1"}}',
     )
     dag = DagBag(dag_folder=str(REPO / "dags")).dags["spacex_launches"]
+    sent_tokens: list[str] = []
+    with client_token_idempotency(backend(), sent_tokens):
+        yield dag, sent_tokens
+
+
+def execute(dag, context: dict):
+    """One try of the task: a fresh copy of the operator, as Airflow runs each try."""
+    from airflow.sdk.exceptions import TaskDeferred
+
     task = dag.get_task("spark_job")
+    task = copy.deepcopy(task)
     with pytest.raises(TaskDeferred) as deferred:
-        task.execute({"ds": RUN_DATE})
+        task.execute(context)
+    return task, deferred.value
+
+
+def test_the_dag_emr_task_sends_the_built_request_and_hands_the_run_on(cluster, dag_emr_task):
+    """It submits, hands the run id and lake on through XCom, then defers to the trigger."""
+    client, cluster_id = cluster
+    dag, _ = dag_emr_task
+    context = {"ds": RUN_DATE, "ti": TaskInstance()}
+    task, deferred = execute(dag, context)
     [job_run] = runs_on(client, cluster_id)
-    assert deferred.value.trigger.job_id == job_run["id"]
+    assert deferred.trigger.job_id == job_run["id"]
+    assert (deferred.trigger.attempts, deferred.trigger.waiter_delay) == (120, 60)  # bounded: 2 h
     described = client.describe_job_run(id=job_run["id"], virtualClusterId=cluster_id)["jobRun"]
     request = expected_request()
     assert {key: described[key] for key in STORED} == {key: request[key] for key in STORED}
+    arguments = job_arguments(request)
+    assert context["ti"].xcom[("spark_job", "job_run")] == {
+        "run_date": RUN_DATE,
+        "attempt": 0,
+        "run_id": arguments["--run-id"],
+        "lake": arguments["--lake"],
+        "virtual_cluster_id": cluster_id,
+        "state": "SUBMITTED",
+        "job_run_id": job_run["id"],
+    }
     # The trigger's success event completes the task with the job run id.
-    assert task.execute_complete({}, {"status": "success", "job_id": job_run["id"]}) == job_run["id"]
+    assert task.execute_complete(context, {"status": "success", "job_id": job_run["id"]}) == job_run["id"]
+    assert context["ti"].xcom[("spark_job", "job_run")]["state"] == "COMPLETED"
+
+
+def test_a_retry_follows_the_in_flight_run_and_after_a_failure_starts_a_new_one(cluster, dag_emr_task):
+    client, cluster_id = cluster
+    dag, sent_tokens = dag_emr_task
+    _, first = execute(dag, {"ds": RUN_DATE, "ti": TaskInstance()})
+    # A retry (or a duplicate DAG run) while the run is in flight: the same run, no second one.
+    _, again = execute(dag, {"ds": RUN_DATE, "ti": TaskInstance()})
+    assert again.trigger.job_id == first.trigger.job_id
+    assert len(runs_on(client, cluster_id)) == 1 and sent_tokens[0] == sent_tokens[1]
+    # The run FAILED: the next try starts a new run, with a new token and run id.
+    backend().job_runs[first.trigger.job_id].state = "FAILED"
+    context = {"ds": RUN_DATE, "ti": TaskInstance()}
+    _, retried = execute(dag, context)
+    assert retried.trigger.job_id != first.trigger.job_id
+    runs = {run["id"]: run for run in runs_on(client, cluster_id)}
+    assert len(runs) == 2 and runs[retried.trigger.job_id]["tags"]["attempt"] == "1"
+    assert len(set(sent_tokens)) == 2
+    assert (
+        context["ti"].xcom[("spark_job", "job_run")]["run_id"]
+        == job_arguments(expected_request(attempt=1))["--run-id"]
+    )
+
+
+def test_the_task_cancels_its_job_run_when_it_gives_up(cluster, dag_emr_task):
+    from airflow.exceptions import AirflowException
+
+    client, cluster_id = cluster
+    dag, _ = dag_emr_task
+    context = {"ds": RUN_DATE, "ti": TaskInstance()}
+    task, deferred = execute(dag, context)
+    job_id = deferred.trigger.job_id
+    give_up = {"status": "error", "message": "Waiter error: max attempts reached", "job_id": job_id}
+    with pytest.raises(
+        AirflowException, match=rf"gave up on job run {job_id} after 120 checks 60 s apart"
+    ) as error:
+        task.execute_complete(context, give_up)
+    assert f"cancelled job run {job_id}" in str(error.value)
+    assert client.describe_job_run(id=job_id, virtualClusterId=cluster_id)["jobRun"]["state"] == "CANCELLED"
+    assert context["ti"].xcom[("spark_job", "job_run")]["state"] == "CANCELLED"
+
+
+def test_the_task_cancels_its_job_run_when_the_deferral_times_out(cluster, dag_emr_task):
+    from airflow.exceptions import AirflowException
+
+    client, cluster_id = cluster
+    dag, _ = dag_emr_task
+    context = {"ds": RUN_DATE, "ti": TaskInstance()}
+    _, deferred = execute(dag, context)
+    resumed = copy.deepcopy(dag.get_task("spark_job"))  # a new process resumes the task
+    with pytest.raises(AirflowException, match=r"gave up waiting \(Trigger timeout\)"):
+        resumed.resume_execution("__fail__", {"error": "Trigger timeout"}, context)
+    state = client.describe_job_run(id=deferred.trigger.job_id, virtualClusterId=cluster_id)["jobRun"][
+        "state"
+    ]
+    assert state == "CANCELLED"
+
+
+def test_make_submit_follows_a_run_in_flight_instead_of_starting_another(cluster):
+    client, cluster_id = cluster
+    with client_token_idempotency(backend()):
+        assert run(submit_command()).returncode == 0
+        second = run(submit_command())
+    assert second.returncode == 0, second.stderr
+    [job_run] = runs_on(client, cluster_id)
+    assert (
+        f"job run {job_run['id']} for {RUN_DATE} is RUNNING: following it, not starting another"
+        in second.stdout
+    )
+
+
+def test_the_failure_report_reads_the_last_driver_attempt_and_masks_secrets(aws_env):
+    s3 = boto3.client("s3")
+    s3.create_bucket(Bucket="logs-masked")
+    job_run = {
+        "id": "j1", "virtualClusterId": "vc1", "state": "FAILED", "failureReason": "USER_ERROR",
+        "stateDetails": "Jobrun failed.",
+        "configurationOverrides": {"monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": "s3://logs-masked/emr/"}}},
+    }  # fmt: skip
+    first = "emr/vc1/jobs/j1/containers/spark-1/spark-j1-driver/stdout.gz"  # EMR's first driver attempt
+    s3.put_object(Bucket="logs-masked", Key=first, Body=gzip.compress(b"the first attempt\n"))
+    time.sleep(1.1)  # S3 LastModified has whole seconds
+    last = "emr/vc1/jobs/j1/containers/spark-2/spark-j1-driver/stdout.gz"
+    log = b"connecting to postgresql://loader:s3cr3t@db:5432/spacex\nerror: boom\n"
+    s3.put_object(Bucket="logs-masked", Key=last, Body=gzip.compress(log))
+
+    text = failure_report(job_run, s3, None)
+
+    assert text.splitlines()[0] == "job run j1 FAILED: USER_ERROR: Jobrun failed."
+    assert f"driver stdout, last 2 lines (s3://logs-masked/{last}):" in text
+    assert "the first attempt" not in text and "  | error: boom" in text
+    assert "s3cr3t" not in text and "postgresql://loader:***@db:5432/spacex" in text
+    assert "driver stderr" not in text  # none uploaded

@@ -1,4 +1,5 @@
-"""The Airflow DAG parses in a DagBag and is wired as designed; its alert reaches a real HTTP server."""
+"""The Airflow DAG parses in a DagBag and is wired as designed, in dev and in local (`make airflow`); its
+alert reaches a real HTTP server."""
 
 from __future__ import annotations
 
@@ -13,18 +14,23 @@ pytest.importorskip("airflow")
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def dag(tmp_path_factory):
+def load_dag(tmp_path_factory, env: str):
     patch = pytest.MonkeyPatch()
     patch.setenv("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
     patch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-    patch.setenv("SPACEX_ENV", "dev")
+    patch.setenv("SPACEX_ENV", env)
     patch.setenv("EMR_ARTIFACTS_VERSION", "abc1234")
     from airflow.models import DagBag
 
     bag = DagBag(dag_folder=str(REPO / "dags"))
     assert bag.import_errors == {}
-    yield bag.dags["spacex_launches"]
+    return bag.dags["spacex_launches"], patch
+
+
+@pytest.fixture(scope="module")
+def dag(tmp_path_factory):
+    dag, patch = load_dag(tmp_path_factory, "dev")
+    yield dag
     patch.undo()
 
 
@@ -48,7 +54,7 @@ def test_tasks_order_and_schedule(dag):
     assert dag.max_active_runs == 1
 
 
-def test_retries_backoff_and_failure_callback(dag):
+def test_retries_backoff_and_an_alert_on_every_failed_try(dag):
     from spacex_launches.airflow_tasks import FailureAlert
 
     for task in dag.tasks:
@@ -59,6 +65,15 @@ def test_retries_backoff_and_failure_callback(dag):
         [callback] = task.on_failure_callback
         assert isinstance(callback, FailureAlert)
         assert callback.webhook_variable == "spacex_alert_webhook_url"
+        assert task.on_retry_callback == [callback]  # a failed try that will be retried alerts too
+
+
+def test_the_emr_task_waits_deferred_bounded_and_has_a_timeout(dag):
+    task = dag.get_task("spark_job")
+    assert task.deferrable is True and task.cancel_on_kill is True
+    assert task.poll_interval == 60 and task.max_polling_attempts == 120  # 2 h (airflow.emr_timeout_s)
+    assert task.execution_timeout == timedelta(seconds=7200 + 2 * 60 + 300)  # the backstop, after it
+    assert task.client_request_token is None  # chosen per attempt in execute(), never a fresh uuid
 
 
 def test_run_metrics_runs_after_a_failed_job_too(dag):
@@ -72,7 +87,7 @@ def test_run_metrics_runs_after_a_failed_job_too(dag):
     assert dag.get_task("warehouse_checks").trigger_rule == TriggerRule.ALL_SUCCESS
 
 
-def test_emr_task_receives_exactly_the_built_request(dag):
+def test_emr_task_takes_exactly_the_built_request(dag):
     from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
 
     from spacex_launches.airflow_tasks import operator_kwargs
@@ -82,11 +97,32 @@ def test_emr_task_receives_exactly_the_built_request(dag):
     task = dag.get_task("spark_job")
     assert isinstance(task, EmrContainerOperator)
     assert task.deferrable is True and task.aws_conn_id == "aws_default"
-    request = task.apply_request(date(2026, 11, 23))
-    assert request == build_job_run_request(load_config("dev"), date(2026, 11, 23), version="abc1234")
+    request = build_job_run_request(load_config("dev"), date(2026, 11, 23), version="abc1234", attempt=1)
+    task.apply_request(request)
     for attribute, value in operator_kwargs(request).items():
         assert getattr(task, attribute) == value, attribute
     assert task.client_request_token == request["clientToken"]  # not a fresh uuid per try
+
+
+def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_factory):
+    from spacex_launches.airflow_tasks import LocalSparkJobOperator, local_job_command
+    from spacex_launches.config import load_config
+
+    dag, patch = load_dag(tmp_path_factory, "local")
+    try:
+        assert [task.task_id for task in dag.topological_sort()][:2] == ["ingest", "spark_job"]
+        assert isinstance(dag.get_task("spark_job"), LocalSparkJobOperator)
+        assert type(dag.timetable).__name__ == "NullTimetable"  # manual runs only
+        command = local_job_command(load_config("local"), date(2026, 11, 23), "local-20261123-abc")
+    finally:
+        patch.undo()
+    assert command[:3] == ["make", "--no-print-directory", "job"]
+    arguments = dict(word.split("=", 1) for word in command[3:])
+    assert arguments["ENV"] == "local"
+    assert arguments["INPUT"] == str(REPO / "lake" / "raw" / "spacex" / "launches")
+    assert arguments["CORES_INPUT"] == str(REPO / "lake" / "raw" / "spacex" / "cores")
+    assert arguments["WAREHOUSE"] == str(REPO / "warehouse" / "spacex.duckdb")
+    assert arguments["JOB_ARGS"] == "--ingest-date 2026-11-23 --run-id local-20261123-abc"
 
 
 def test_failure_alert_posts_to_the_webhook_from_the_variable(httpserver, monkeypatch, caplog):

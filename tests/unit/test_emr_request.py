@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import re
-import subprocess
-import sys
 import zipfile
 from datetime import date
 from pathlib import Path
@@ -22,6 +20,8 @@ from spacex_launches.emr import (
     submit_parameter_keys,
     validate_request,
 )
+from spacex_launches.lakehouse import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
+from spacex_launches.run_metrics import job_arguments
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_DATE = date(2026, 11, 23)
@@ -39,8 +39,10 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
     assert request["releaseLabel"] == "emr-7.13.0-latest"
     assert driver["entryPoint"] == f"{base}/launches_etl.py"
     args = driver["entryPointArguments"]
-    assert args[:6] == ["--env", "dev", "--lake", "s3://spacex-lake-dev", "--ingest-date", "2026-11-23"]
-    assert args[6] == "--run-id" and args[7].startswith("dev-20261123-")
+    assert args[:10] == ["--env", "dev", "--input", "s3://spacex-lake-dev/raw/spacex/launches",
+                         "--cores-input", "s3://spacex-lake-dev/raw/spacex/cores",
+                         "--lake", "s3://spacex-lake-dev", "--ingest-date", "2026-11-23"]  # fmt: skip
+    assert args[10] == "--run-id" and args[11].startswith("dev-20261123-")
     assert f"--py-files {base}/spacex_launches.zip" in driver["sparkSubmitParameters"]
     assert submit_parameter_keys(driver["sparkSubmitParameters"]) == [
         "spark.driver.cores",
@@ -66,8 +68,18 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
     assert props["spark.dynamicAllocation.enabled"] == "true"
     assert props["spark.dynamicAllocation.shuffleTracking.enabled"] == "true"
     assert props["spark.dynamicAllocation.maxExecutors"] == "4"
-    assert all(jar.startswith("/usr/share/aws/redshift/") for jar in props["spark.jars"].split(","))
-    assert props["spark.archives"] == f"{base}/resources.zip#resources"
+    *redshift, iceberg = props["spark.jars"].split(",")
+    assert redshift and all(jar.startswith("/usr/share/aws/redshift/") for jar in redshift)
+    assert iceberg == "local:///usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar" == EMR_ICEBERG_JAR
+    assert props["spark.archives"] == f"{base}/resources.zip#resources,{base}/pydeps.zip#pydeps"
+    # The runtime: the image's Python 3.11 (its python3 is 3.9), third-party packages from ./pydeps.
+    assert props["spark.pyspark.python"] == props["spark.pyspark.driver.python"] == "/usr/bin/python3.11"
+    assert props["spark.kubernetes.driverEnv.PYTHONPATH"] == props["spark.executorEnv.PYTHONPATH"] == "pydeps"
+    # The validated zone's Iceberg catalog in Glue, under the request's own lake.
+    catalog = catalog_conf(CatalogSettings.from_config(dev_config(), "s3://spacex-lake-dev"))
+    assert {key: props[key] for key in catalog} == catalog
+    assert props["spark.sql.catalog.lake.type"] == "glue"
+    assert props["spark.sql.catalog.lake.warehouse"] == "s3://spacex-lake-dev/validated"
 
     monitoring = request["configurationOverrides"]["monitoringConfiguration"]
     assert monitoring == {
@@ -79,7 +91,8 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
         "s3MonitoringConfiguration": {"logUri": "s3://spacex-logs-dev/emr-on-eks/"},
     }
     assert request["retryPolicyConfiguration"] == {"maxAttempts": 2}
-    assert request["tags"] == {"env": "dev", "git_sha": "abc1234", "job": "spacex-launches-etl"}
+    assert request["tags"] == {"env": "dev", "git_sha": "abc1234", "job": "spacex-launches-etl",
+                               "run_date": "2026-11-23", "attempt": "0"}  # fmt: skip
 
 
 def test_spot_decommissioning_settings_from_conf_pass_the_key_check():
@@ -142,24 +155,31 @@ def test_every_value_from_conf_can_come_from_the_environment():
         request["jobDriver"]["sparkSubmitJobDriver"]["entryPoint"]
         == "s3://other-artifacts/x/v42/launches_etl.py"
     )
-    assert "s3://other-lake" in request["jobDriver"]["sparkSubmitJobDriver"]["entryPointArguments"]
+    arguments = request["jobDriver"]["sparkSubmitJobDriver"]["entryPointArguments"]
+    assert "s3://other-lake" in arguments and "s3://other-lake/raw/spacex/launches" in arguments
+    assert "s3://other-lake/raw/spacex/cores" in arguments
     assert "/other/group" in text and "other-prefix" in text and "s3://other-logs/" in text
     assert "spacex-artifacts-dev" not in text and "spacex-lake-dev" not in text
 
 
-def test_client_token_is_deterministic_per_env_job_and_date():
+def test_client_token_is_deterministic_per_env_job_date_and_attempt():
     token = client_token("dev", "job", RUN_DATE)
-    assert token == client_token("dev", "job", RUN_DATE)
+    assert token == client_token("dev", "job", RUN_DATE, attempt=0)
     others = {
         client_token("prod", "job", RUN_DATE),
         client_token("dev", "other", RUN_DATE),
         client_token("dev", "job", date(2026, 11, 24)),
-        client_token("dev", "job", RUN_DATE, rerun=1),
+        client_token("dev", "job", RUN_DATE, attempt=1),
     }
     assert token not in others and len(others) == 4
     first = build_job_run_request(dev_config(), RUN_DATE, version="a")
     assert first["clientToken"] == build_job_run_request(dev_config(), RUN_DATE, version="b")["clientToken"]
     assert first["clientToken"] == client_token("dev", "spacex-launches-etl", RUN_DATE)
+    second = build_job_run_request(dev_config(), RUN_DATE, version="a", attempt=1)
+    assert second["clientToken"] == client_token("dev", "spacex-launches-etl", RUN_DATE, attempt=1)
+    assert second["name"] == first["name"] and second["tags"]["attempt"] == "1"
+    run_ids = {job_arguments(request)["--run-id"] for request in (first, second)}
+    assert len(run_ids) == 2  # each attempt writes its own run report
 
 
 @pytest.mark.parametrize(
@@ -189,6 +209,12 @@ def test_known_prefixes_are_open_ended():
     check_spark_keys(
         ["spark.hadoop.fs.s3a.endpoint", "spark.kubernetes.driverEnv.X", "spark.sql.catalog.glue"], "test"
     )
+
+
+def test_the_lakehouse_keys_are_known_spark_keys():
+    for env, lake in (("local", "lake"), ("dev", "s3://spacex-lake-dev")):
+        config = load_config(env, environ={})
+        check_spark_keys(list(catalog_conf(CatalogSettings.from_config(config, lake))), env)
 
 
 @pytest.mark.parametrize(
@@ -223,7 +249,7 @@ def test_no_credentials_in_the_request():
         assert word not in text
 
 
-def test_package_builds_a_self_contained_python_zip(tmp_path):
+def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(tmp_path):
     spec = importlib.util.spec_from_file_location("package_script", REPO / "jobs" / "package.py")
     package_script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(package_script)
@@ -232,9 +258,12 @@ def test_package_builds_a_self_contained_python_zip(tmp_path):
     dist = tmp_path / "dist"
     manifest = json.loads((dist / "MANIFEST.json").read_text())
     assert manifest["version"] == "t1"
+    assert manifest["python"] == {"path": "/usr/bin/python3.11", "version": "3.11",
+                                  "platform": "manylinux2014_x86_64"}  # fmt: skip
     assert set(manifest["files"]) == {
         "launches_etl.py",
         "spacex_launches.zip",
+        "pydeps.zip",
         "resources.zip",
         "pod-templates/driver.yaml",
         "pod-templates/executor.yaml",
@@ -243,13 +272,11 @@ def test_package_builds_a_self_contained_python_zip(tmp_path):
     assert {"conf/dev.yaml", "conf/prod.yaml", "sql/load_table.sql", "sql/checks/row_counts.sql"} <= names
     # The deployed platform's values travel too: the driver reads redshift.jdbc_url from them.
     assert {"conf/dev.outputs.yaml", "conf/prod.outputs.yaml"} <= names
-    # The zip alone (no site-packages: -S) gives the package and its YAML parser.
-    probe = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import yaml, spacex_launches.emr, spacex_launches.config;"
-        "print(yaml.__file__)"
-    )
-    result = subprocess.run(
-        [sys.executable, "-S", "-c", probe, str(dist / "spacex_launches.zip")], capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stderr
-    assert "spacex_launches.zip" in result.stdout
+    ours = zipfile.ZipFile(dist / "spacex_launches.zip").namelist()
+    assert "spacex_launches/emr.py" in ours and all(name.startswith("spacex_launches/") for name in ours)
+    deps = {name.split("/", 1)[0] for name in zipfile.ZipFile(dist / "pydeps.zip").namelist()}
+    assert {"yaml", "_yaml", "boto3", "botocore", "psycopg", "psycopg_binary"} <= deps
+    assert "bin" not in deps and "pyspark" not in deps  # the image's own Spark is used
+    # Byte-reproducible: a second build gives the same files.
+    assert package_script.main(["--version", "t1", "--dist", str(tmp_path / "again")]) == 0
+    assert json.loads((tmp_path / "again" / "MANIFEST.json").read_text()) == manifest

@@ -94,22 +94,53 @@ def receive_gauges(sock: socket.socket, count: int) -> dict[str, float]:
     return gauges
 
 
-def test_task_reads_this_runs_report_from_s3_and_sends_gauges(dev_lake, sample_run_report, statsd_listener):
+class SparkJobXCom:
+    """The task instance's view of spark_job's XCom (what LaunchesEmrJobOperator pushes)."""
+
+    def __init__(self, job_run: dict | None):
+        self.job_run = job_run
+
+    def xcom_pull(self, task_ids: str, key: str):
+        assert (task_ids, key) == ("spark_job", "job_run")
+        return self.job_run
+
+
+def test_task_reads_the_report_of_the_run_spark_job_started_and_sends_gauges(
+    dev_lake, sample_run_report, statsd_listener
+):
     pytest.importorskip("airflow")
     from spacex_launches.airflow_tasks import run_metrics_task
 
-    arguments = job_arguments(build_job_run_request(load_config("dev"), RUN_DATE))
+    arguments = job_arguments(build_job_run_request(load_config("dev"), RUN_DATE, attempt=1))
     assert arguments["--lake"] == dev_lake
     upload_report(dev_lake, arguments["--run-id"], sample_run_report.read_bytes())
-    # Another day's run in the same lake: must not be the one read.
-    other = job_arguments(build_job_run_request(load_config("dev"), date(2026, 11, 22)))["--run-id"]
+    # The same day's first attempt in the same lake: must not be the one read.
+    other = job_arguments(build_job_run_request(load_config("dev"), RUN_DATE))["--run-id"]
     upload_report(dev_lake, other, json.dumps({"env": "dev", "status": "failed", "counts": {}}).encode())
 
-    sent = run_metrics_task("dev", ds=RUN_DATE.isoformat())
+    job_run = {"run_id": arguments["--run-id"], "lake": arguments["--lake"], "state": "COMPLETED"}
+    sent = run_metrics_task("dev", SparkJobXCom(job_run))
 
     assert sent == report_metrics(json.loads(sample_run_report.read_text()))
     received = receive_gauges(statsd_listener, len(sent))
     assert received == {f"airflow.{name}": value for name, value in sent.items()}  # statsd_prefix "airflow"
+
+
+def test_no_report_is_skipped_unless_the_job_run_completed(dev_lake):
+    pytest.importorskip("airflow")
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from spacex_launches.airflow_tasks import run_metrics_task
+
+    with pytest.raises(AirflowSkipException, match="spark_job started no job run"):
+        run_metrics_task("dev", SparkJobXCom(None))
+    job_run = {"run_id": "dev-20261123-0000cafe", "lake": dev_lake, "state": "CANCELLED"}
+    with pytest.raises(
+        AirflowSkipException, match=r"no run report at .*dev-20261123-0000cafe.*ended CANCELLED"
+    ):
+        run_metrics_task("dev", SparkJobXCom(job_run))
+    with pytest.raises(FileNotFoundError, match="dev-20261123-0000cafe"):
+        run_metrics_task("dev", SparkJobXCom({**job_run, "state": "COMPLETED"}))
 
 
 def test_missing_report_names_the_s3_path(dev_lake):

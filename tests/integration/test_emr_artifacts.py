@@ -1,0 +1,128 @@
+"""The artifacts `make package` builds, run exactly as the EMR request describes them, in a Python with
+nothing but pyspark installed (tests/rehearsal/stand_in.py: what it maps to this machine and why).
+
+Every module the job can import on EMR imports from the package alone. `make submit ENV=dev WAIT=1`
+sends the request to moto's emr-containers, the stand-in carries the job run out from the deployed
+artifacts on the moto S3 server, the job fails, and `make submit` shows the state reason and the end
+of the driver's logs from where the request sends them. (A whole successful run of the same artifacts,
+through Airflow, is tests/integration/test_dag_end_to_end.py: one Spark run fewer here.)
+"""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+import subprocess
+import uuid
+import zipfile
+
+import pytest
+
+from conftest import REPO
+from rehearsal.rehearse import (
+    PYTHON_VERSION,
+    clean_environ,
+    create_account,
+    moto_emr_backend,
+    warehouse_environ,
+)
+from rehearsal.stand_in import EmrOnEksStandIn
+from spacex_launches.emr import IMAGE_PYTHON_MODULES, LIB_ZIP, PYDEPS_ZIP
+from spacex_launches.emr_runs import failure_report
+
+pytestmark = pytest.mark.integration
+
+# Modules of the package the job never imports on EMR, and why.
+NOT_ON_EMR = {
+    "spacex_launches.airflow_tasks": "Airflow's side (the airflow extra)",
+    "spacex_launches.ingest": "the Airflow ingest task (requests)",
+    "spacex_launches.warehouse.duckdb": "the local warehouse target",
+    "spacex_launches.analyst_report": "make report, on an analyst's machine (the report extra: altair)",
+    "spacex_launches.analyst_dashboard": "make report's dashboard (the report extra)",
+}
+
+
+@pytest.fixture
+def account(moto_server, emr_artifacts, monkeypatch):
+    """A dev account of its own on the moto server (lake, logs, virtual cluster), using the session's
+    deployed artifacts; this process's boto3 and `make submit` point at it."""
+    account = create_account(moto_server, f"art{uuid.uuid4().hex[:6]}", emr_artifacts.artifacts_uri)
+    for key, value in {**account.environ(), "EMR_ARTIFACTS_VERSION": emr_artifacts.version}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("CI", raising=False)
+    return account
+
+
+def test_every_job_module_imports_from_the_package_and_pyspark_alone(emr_python, emr_artifacts, tmp_path):
+    """As on the EMR driver: our zip and the unpacked pydeps on the path, pyspark from the 'image'."""
+    with zipfile.ZipFile(emr_artifacts.dist / PYDEPS_ZIP) as archive:
+        archive.extractall(tmp_path / "pydeps")
+    modules = sorted(
+        module.name
+        for module in pkgutil.walk_packages([str(REPO / "lib" / "spacex_launches")], "spacex_launches.")
+        if module.name not in NOT_ON_EMR
+    )
+    assert "spacex_launches.warehouse.redshift" in modules and "spacex_launches.pipeline" in modules
+    probe = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\nprint('ok')"
+
+    def import_all(*path) -> subprocess.CompletedProcess:
+        environ = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join(map(str, path))}
+        return subprocess.run([str(emr_python), "-c", probe, *modules], env=environ, cwd=tmp_path,
+                              capture_output=True, text=True, timeout=120)  # fmt: skip
+
+    result = import_all(emr_artifacts.dist / LIB_ZIP, tmp_path / "pydeps")
+    assert result.returncode == 0, result.stderr
+    # The interpreter is clean: without pydeps the package does not import (PyYAML is missing), and
+    # the only third-party modules it has are the image's.
+    bare = import_all(emr_artifacts.dist / LIB_ZIP)
+    assert bare.returncode != 0 and "No module named 'yaml'" in bare.stderr
+    site = emr_python.parent.parent / "lib" / f"python{PYTHON_VERSION}" / "site-packages"
+    assert sorted(path.name for path in site.iterdir()) == sorted(IMAGE_PYTHON_MODULES)
+
+
+def test_make_submit_wait_shows_the_reason_and_the_driver_logs_of_a_failed_run(account, emr_python, tmp_path):
+    """The packaged job, run by the stand-in, fails for real: its warehouse secret does not exist."""
+    stand_in = EmrOnEksStandIn(
+        moto_emr_backend(), account.virtual_cluster_id, account.endpoint_url, emr_python, PYTHON_VERSION,
+        tmp_path / "job-runs", job_env=warehouse_environ(account),
+    )  # fmt: skip
+    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "submit", "ENV=dev",
+               "RUN_DATE=2026-11-21", "WAIT=1", "POLL=0.5"]  # fmt: skip
+    with stand_in:
+        failed = subprocess.run(command, cwd=REPO, env=dict(os.environ), capture_output=True, text=True,
+                                timeout=600)  # fmt: skip
+    assert stand_in.errors == []
+    [execution] = stand_in.executions
+    assert execution.exit_code == 2  # the job's own exit code for a configuration error
+
+    assert failed.returncode != 0 and "submit] Error 1" in failed.stderr  # submit_emr.py exits 1
+    assert "] RUNNING" in failed.stdout
+    assert "FAILED: USER_ERROR: Jobrun failed. Main Spark container terminated with errors" in failed.stderr
+    assert "driver stdout, last" in failed.stderr and "-driver/stdout.gz):" in failed.stderr
+    assert "driver stderr, last" in failed.stderr and "-driver/stderr.gz):" in failed.stderr
+    secret_error = f"error: secret {account.warehouse_secret!r} could not be read: ResourceNotFoundException"
+    assert f"| {secret_error}" in failed.stderr
+
+    # The same from CloudWatch Logs when S3 has none.
+    emr, s3 = account.client("emr-containers"), account.client("s3")
+    [job_run] = emr.list_job_runs(virtualClusterId=account.virtual_cluster_id)["jobRuns"]
+    described = emr.describe_job_run(id=job_run["id"], virtualClusterId=account.virtual_cluster_id)["jobRun"]
+    log_bucket, log_prefix = account.log_uri.removeprefix("s3://").split("/", 1)
+    for item in s3.list_objects_v2(Bucket=log_bucket, Prefix=log_prefix)["Contents"]:
+        s3.delete_object(Bucket=log_bucket, Key=item["Key"])
+    report_text = failure_report(described, s3, account.client("logs"))
+    stream = f"spacex-launches/{account.virtual_cluster_id}/jobs/{job_run['id']}/containers/"
+    assert "driver stdout, last" in report_text and f"(cloudwatch:{account.log_group}:{stream}" in report_text
+    assert report_text.count("-driver/std") == 2 and f"| {secret_error}" in report_text
+
+
+def test_the_stand_in_runs_with_a_clean_environment(emr_python, tmp_path):
+    """No project virtualenv, PYTHONPATH or AWS settings of this process leak into the job's driver."""
+    stand_in = EmrOnEksStandIn(
+        moto_emr_backend(), "vc", "http://127.0.0.1:9", emr_python, PYTHON_VERSION, tmp_path
+    )
+    environ = stand_in.driver_environment({"spark.kubernetes.driverEnv.SPACEX_CONF_DIR": "resources/conf"})
+    assert environ["SPACEX_CONF_DIR"] == "resources/conf"
+    assert environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9"
+    assert not {key for key in environ if key.startswith(("VIRTUAL_ENV", "PYTHON", "PYSPARK"))}
+    assert set(clean_environ()) <= set(os.environ)

@@ -30,11 +30,10 @@ CDS_OPTS = $(if $(CDS),$(if $(wildcard $(CDS_ARCHIVE)),-Xlog:cds*=error -XX:Shar
 	$(if $(CDS_DUMPS),-Xlog:cds*=error -XX:ArchiveClassesAtExit=$(CDS_ARCHIVE).tmp)))
 # Extra Maven coordinates for spark-submit --packages (connectors); empty for local files + DuckDB.
 SPARK_PACKAGES ?=
-# The warehouse's JDBC driver / connector for WAREHOUSE=postgres|postgresql://...|redshift (coordinates in
-# lib/spacex_launches/warehouse/jdbc.py), added to SPARK_PACKAGES on the spark-submit command line.
-WAREHOUSE_PACKAGES = $(if $(filter postgres postgresql://% postgres://% redshift,$(WAREHOUSE)),$(shell \
-	WAREHOUSE=$(call q,$(WAREHOUSE)) $(PY) -c 'import os; from spacex_launches.warehouse import spark_packages; \
-	print(spark_packages(os.environ["WAREHOUSE"]))'))
+# The warehouse's JDBC driver / connector jars (none for DuckDB), added to SPARK_PACKAGES on the
+# spark-submit command line: spacex_launches.warehouse decides what WAREHOUSE names, in one place.
+WAREHOUSE_PACKAGES = $(shell WAREHOUSE=$(call q,$(WAREHOUSE)) $(PY) -c 'import os; \
+	from spacex_launches.warehouse import spark_packages; print(spark_packages(os.environ["WAREHOUSE"]))')
 comma := ,
 # hadoop-aws + AWS SDK for an s3a:// (or s3://) INPUT or LAKE, matching pyspark's Hadoop (coordinates in
 # lib/spacex_launches/sparksession.py: S3A_PACKAGES).
@@ -61,7 +60,7 @@ SPARK_SUBMIT = $(VENV)/bin/spark-submit --master '$(SPARK_MASTER)' --driver-memo
 	--driver-java-options "-Dlog4j2.configurationFile=file:$(CURDIR)/conf/log4j2.properties $(JVM_OPTS) $(CDS_OPTS)" \
 	$(if $(strip $(ALL_PACKAGES)),--packages $(ALL_PACKAGES))
 
-.PHONY: help install install-dev run job answers test lint format clean
+.PHONY: help install install-dev run job answers test test-fast lint format clean
 .PHONY: package deploy submit rehearsal airflow
 .PHONY: sample bench
 .PHONY: ingest history
@@ -133,8 +132,12 @@ format: install-dev ## ruff format and autofix
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-test: lint tools ## lint, then the whole test suite (unit, integration, the platform's offline checks)
+test: lint tools ## lint, then every tier: unit, infra, spark, integration (README "Tests")
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# No JVM may start in the fast tier: JAVA_HOME points nowhere, so a test that starts one fails.
+test-fast: install-dev tools ## the tests that need no JVM and no server (tests/unit, tests/infra), in under a minute
+	JAVA_HOME=/nonexistent/no-jvm-in-the-fast-tier $(PY) -m pytest tests/unit tests/infra $(PYTEST_ARGS)
 
 # EMR on EKS (README "Run on EMR on EKS"): ENV=dev|prod; VERSION defaults to the git short sha.
 RUN_DATE ?=

@@ -25,7 +25,7 @@ from spacex_launches.lakehouse import CatalogSettings, catalog_conf
 from spacex_launches.layout import LakePaths
 from spacex_launches.pipeline import RunOptions, run_pipeline
 from spacex_launches.redact import redact_text
-from spacex_launches.report import new_report, summary, to_json, utc_now
+from spacex_launches.report import RunReport, summary, to_json, utc_now
 from spacex_launches.sparksession import build_session
 from spacex_launches.warehouse import loader_for
 
@@ -126,29 +126,29 @@ def main(argv: list[str] | None = None) -> int:
         ingest_date_to=args.to_date,
         snapshot_time=args.snapshot_time,
     )
-    report = new_report(options.run_id, args.env, options.inputs, lake.root)
+    report = RunReport.start(options.run_id, args.env, options.inputs, lake.root)
     exit_code = 0
     try:
         run_pipeline(spark, options, loader, report)
     except Exception as exc:
         failure = describe(exc, lake.root)
-        exit_code, report["status"], report["error"] = failure.exit_code, "failed", failure.message
+        exit_code, report.status, report.error = failure.exit_code, "failed", failure.message
         if failure.bug:
             log_file = write_trace(
                 exc, options.run_id, None if "://" in lake.root else f"{lake.root}/_reports"
             )
-            report["error"] += f" (the trace is in {log_file})"
+            report.error += f" (the trace is in {log_file})"
     finally:
-        report["finished_at"] = utc_now()
-        report["durations_s"]["total"] = round(time.monotonic() - started, 3)
+        report.finished_at = utc_now()
+        report.durations_s["total"] = round(time.monotonic() - started, 3)
         report_path = lake.report(options.run_id)
         try:
             LakeFS(spark).write_text(report_path, to_json(report))
         except Exception as exc:  # the run's own outcome matters more than its report
             report_path = f"not written ({root_cause(exc)})"
         print(summary(report), file=sys.stderr if exit_code else sys.stdout)
-        if report.get("message"):
-            print(f"  note       {report['message']}")
+        if report.message:
+            print(f"  note       {report.message}")
         print(redact_text(f"  report     {report_path}"))
         spark.stop()
     return exit_code

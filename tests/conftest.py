@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import uuid
@@ -27,6 +28,32 @@ SNAPSHOT_FILE = SNAPSHOT_DIR / "launches-v5-snapshot-2025-06-27.json"
 # Airflow's import turns INFO logging on; py4j then logs from __del__ at interpreter exit, after
 # pytest has closed the stream ("--- Logging error ---" under the summary).
 logging.getLogger("py4j").setLevel(logging.WARNING)
+
+
+# The tiers (README "Tests"): tests/unit and tests/infra start no JVM and no server (`make test-fast`);
+# tests/spark use the session's SparkSession; tests/integration run spark-submit, servers, a browser.
+FAST_TIERS = ("unit", "infra")
+SLOW_FIXTURES = {
+    "spark",
+    "sample_run",
+    "moto_server",
+    "postgres_port",
+    "httpserver",
+    "emr_python",
+    "emr_artifacts",
+}
+
+
+def pytest_runtest_setup(item) -> None:
+    """A fast-tier test that asks for a JVM or a server fails before it starts one, saying where it belongs."""
+    tier = Path(str(item.path)).relative_to(REPO / "tests").parts[0]
+    slow = SLOW_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+    if tier in FAST_TIERS and slow:
+        pytest.fail(
+            f"tests/{tier} starts no JVM and no server, but this test uses {', '.join(sorted(slow))}: "
+            "move it to tests/spark or tests/integration",
+            pytrace=False,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -71,6 +98,15 @@ def lake_catalog(spark: SparkSession, lake_root: str | Path) -> CatalogSettings:
                 spark.conf.set(key, value)
         _catalogs[root] = settings
     return _catalogs[root]
+
+
+@pytest.fixture
+def conf_copy(tmp_path, monkeypatch) -> Path:
+    """A copy of conf/ that SPACEX_CONF_DIR points to: tests change settings there, never in the repo."""
+    conf = tmp_path / "conf"
+    shutil.copytree(REPO / "conf", conf)
+    monkeypatch.setenv("SPACEX_CONF_DIR", str(conf))
+    return conf
 
 
 @pytest.fixture(scope="session")
@@ -130,15 +166,28 @@ def aws_env(moto_server, monkeypatch) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> Path:
-    """A real run of the job (spark-submit) over sample/launches: its directory, holding the lake
-    (`lake/`) and the DuckDB warehouse (`spacex.duckdb`). Shared: tests copy before they change it."""
+    """The session's one spark-submit run of the sample as `make run` does it (launches and /cores): its
+    directory, holding the lake (`lake/`), the DuckDB warehouse (`spacex.duckdb`) and what the job
+    printed (`job.out`). Shared: tests read it, or change a copy (`sample_copy`)."""
     work = tmp_path_factory.mktemp("sample_run")
     result = spark_submit(
-        "--input", str(SAMPLE_DIR), "--lake", str(work / "lake"), "--warehouse", str(work / "spacex.duckdb"),
-        "--run-id", "sample-run",
+        "--input", str(SAMPLE_DIR), "--cores-input", str(SAMPLE_CORES), "--lake", str(work / "lake"),
+        "--warehouse", str(work / "spacex.duckdb"), "--run-id", "sample-run",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
+    (work / "job.out").write_text(result.stdout)
     return work
+
+
+@pytest.fixture
+def sample_copy(sample_run, tmp_path) -> tuple[Path, Path]:
+    """The sample run's lake and DuckDB warehouse, copied for one test whose run must change nothing (a
+    refusal, a failure, a no-op). The copy's Iceberg metadata still names the run's data files, so a
+    test whose run commits builds a lake of its own."""
+    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
+    shutil.copytree(sample_run / "lake", lake)
+    shutil.copy(sample_run / "spacex.duckdb", warehouse)
+    return lake, warehouse
 
 
 @pytest.fixture(scope="session")

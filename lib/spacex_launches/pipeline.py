@@ -28,7 +28,7 @@ from spacex_launches.hadoopfs import LakeFS
 from spacex_launches.lakehouse import CatalogSettings, Lakehouse, MergeResult
 from spacex_launches.layout import LakePaths
 from spacex_launches.reader import read_raw_records
-from spacex_launches.report import timed
+from spacex_launches.report import RunReport, timed
 from spacex_launches.warehouse import WarehouseLoader
 
 log = logging.getLogger("spacex_launches")
@@ -283,9 +283,9 @@ def _file_entries(files: list[InputFile]) -> list[dict[str, Any]]:
 
 
 def run_pipeline(
-    spark: SparkSession, options: RunOptions, loader: WarehouseLoader | None, report: dict[str, Any]
-) -> dict[str, Any]:
-    """Run once, filling `report` as it goes. Raises InputFileError / LakeError / CommitConflict /
+    spark: SparkSession, options: RunOptions, loader: WarehouseLoader | None, report: RunReport
+) -> RunReport:
+    """Run once, filling `report` as it goes (what a failed run got to stays in it). Raises InputFileError / LakeError / CommitConflict /
     WarehouseError."""
     lakefs = LakeFS(spark)
     paths = LakePaths.at(options.lake)
@@ -302,11 +302,11 @@ def run_pipeline(
                 except NoInputFiles as exc:
                     if not options.cores_optional:
                         raise
-                    report["cores"] = {"skipped": str(exc)}
-        report["inputs"]["files"] = _file_entries(discovery["launches"].files)
-        report["inputs"]["skipped"] = [entry for found in discovery.values() for entry in found.skipped]
+                    report.cores = {"skipped": str(exc)}
+        report.inputs["files"] = _file_entries(discovery["launches"].files)
+        report.inputs["skipped"] = [entry for found in discovery.values() for entry in found.skipped]
         if "cores" in discovery:
-            report["inputs"]["cores_files"] = _file_entries(discovery["cores"].files)
+            report.inputs["cores_files"] = _file_entries(discovery["cores"].files)
 
         with timed(report, "read_parse_validate"):
             datasets = {"launches": LAUNCH_DATA, "cores": CORE_DATA}
@@ -314,7 +314,7 @@ def run_pipeline(
                 name: stage_records(spark, found.files, f"{staging}/{name}", datasets[name])
                 for name, found in discovery.items()
             }
-        report["rule_failures"] = {rule: intake["launches"][f"rule:{rule}"] for rule in quality.RULE_NAMES}
+        report.rule_failures = {rule: intake["launches"][f"rule:{rule}"] for rule in quality.RULE_NAMES}
 
         with timed(report, "commit"):
             lake.ensure_tables()
@@ -323,27 +323,27 @@ def run_pipeline(
                 for name in intake
                 if intake[name]["input_records"]
             }
-            report["lake"] = commit_records(lake, staged, intake, options) if staged else {}
-        report["counts"] = _counts(intake["launches"], report["lake"])
-        report["conservation"] = _check_conservation(report["counts"], "launches")
+            report.lake = commit_records(lake, staged, intake, options) if staged else {}
+        report.counts = _counts(intake["launches"], report.lake)
+        report.conservation = _check_conservation(report.counts, "launches")
         if "cores" in intake:
-            report["cores"] = _core_report(intake["cores"], report["lake"])
-            report["cores"]["conservation"] = _check_conservation(report["cores"]["counts"], "cores")
+            report.cores = _core_report(intake["cores"], report.lake)
+            report.cores["conservation"] = _check_conservation(report.cores["counts"], "cores")
         if not intake["launches"]["input_records"]:
-            report["message"] = "the input holds no launch records: launches are unchanged"
+            report.message = "the input holds no launch records: launches are unchanged"
         elif not intake["launches"]["latest"]:
-            report["message"] = (
+            report.message = (
                 f"every one of the {intake['launches']['input_records']} input records failed the quality rules: "
                 f"they are in the quarantine (run_id {options.run_id}); launches and warehouse are unchanged"
             )
 
         snapshots = {table: lake.snapshot(table) for table in schemas.TABLES}
-        report["lake_snapshots"] = {table: snapshot.as_dict() for table, snapshot in snapshots.items()}
+        report.lake_snapshots = {table: snapshot.as_dict() for table, snapshot in snapshots.items()}
         if loader is not None:
-            report["warehouse"] = {"target": loader.target, "location": loader.describe()}
+            report.warehouse = {"target": loader.target, "location": loader.describe()}
             with timed(report, "warehouse_load"):
-                report["warehouse"].update(loader.sync(spark, lake, snapshots, options.run_id))
-        report["status"] = "succeeded" if intake["launches"]["input_records"] else "no_op"
+                report.warehouse.update(loader.sync(lake, snapshots, options.run_id))
+        report.status = "succeeded" if intake["launches"]["input_records"] else "no_op"
         return report
     finally:
         lakefs.delete(staging)

@@ -8,6 +8,7 @@ import json
 import logging
 import time
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,36 +21,47 @@ def utc_now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def new_report(run_id: str, env: str, inputs: list[str], lake: str) -> dict[str, Any]:
-    return {
-        "run_id": run_id,
-        "env": env,
-        "status": "running",
-        "started_at": utc_now(),
-        "finished_at": None,
-        "inputs": {"paths": inputs, "files": []},
-        "counts": {},
-        "conservation": {},
-        "rule_failures": {},
-        "outputs": {"lake": lake},
-        "lake": {},
-        "lake_snapshots": {},
-        "warehouse": None,
-        "durations_s": {},
-        "error": None,
-    }
+@dataclass
+class RunReport:
+    """One run's outcome, filled in by the pipeline as it goes and written as JSON (`as_dict`) to
+    `<lake>/_reports/<run_id>.json`, where Airflow's run_metrics and people read it."""
+
+    run_id: str
+    env: str
+    status: str = "running"  # running -> succeeded | no_op | failed
+    started_at: str = field(default_factory=utc_now)
+    finished_at: str | None = None
+    inputs: dict[str, Any] = field(default_factory=dict)  # paths, files, skipped, cores_files
+    counts: dict[str, int] = field(default_factory=dict)
+    conservation: dict[str, Any] = field(default_factory=dict)
+    rule_failures: dict[str, int] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
+    lake: dict[str, Any] = field(default_factory=dict)  # per table: what the merge decided and committed
+    lake_snapshots: dict[str, Any] = field(default_factory=dict)  # per table: the snapshot loaded from
+    cores: dict[str, Any] | None = None  # the /cores dataset's counts and rules, when it was read
+    warehouse: dict[str, Any] | None = None
+    durations_s: dict[str, float] = field(default_factory=dict)
+    message: str | None = None  # a note for a run that changed nothing
+    error: str | None = None
+
+    @classmethod
+    def start(cls, run_id: str, env: str, inputs: list[str], lake: str) -> RunReport:
+        return cls(run_id, env, inputs={"paths": inputs, "files": []}, outputs={"lake": lake})
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @contextmanager
-def timed(report: dict[str, Any], phase: str):
+def timed(report: RunReport, phase: str):
     """Time a phase into the report and log its start and end (the job's progress lines)."""
     log.info("%s ...", phase)
     start = time.monotonic()
     try:
         yield
     finally:
-        report["durations_s"][phase] = round(time.monotonic() - start, 3)
-        log.info("%s done in %.1f s", phase, report["durations_s"][phase])
+        report.durations_s[phase] = round(time.monotonic() - start, 3)
+        log.info("%s done in %.1f s", phase, report.durations_s[phase])
 
 
 def masked(value: Any) -> Any:
@@ -61,17 +73,17 @@ def masked(value: Any) -> Any:
     return redact_text(value) if isinstance(value, str) else value
 
 
-def to_json(report: dict[str, Any]) -> str:
-    return json.dumps(masked(report), indent=2, sort_keys=False, default=str) + "\n"
+def to_json(report: RunReport) -> str:
+    return json.dumps(masked(report.as_dict()), indent=2, sort_keys=False, default=str) + "\n"
 
 
-def summary(report: dict[str, Any]) -> str:
-    counts = report.get("counts", {})
-    lines = [f"run {report['run_id']} ({report['env']}): {report['status'].upper()}"]
-    files = report["inputs"]["files"]
+def summary(report: RunReport) -> str:
+    counts = report.counts
+    lines = [f"run {report.run_id} ({report.env}): {report.status.upper()}"]
+    files = report.inputs.get("files", [])
     if files:
         lines.append(f"  input      {len(files)} file(s), {sum(f['bytes'] for f in files):,} bytes")
-    skipped = report["inputs"].get("skipped") or []
+    skipped = report.inputs.get("skipped") or []
     if skipped:
         names = ", ".join(entry["path"].rsplit("/", 1)[-1] for entry in skipped[:3])
         more = f" and {len(skipped) - 3:,} more" if len(skipped) > 3 else ""
@@ -92,29 +104,29 @@ def summary(report: dict[str, Any]) -> str:
             f"  cores      {counts.get('launch_cores', 0):,} launch_cores rows "
             f"({counts.get('unknown_core_slots', 0):,} with unknown core)"
         )
-    if report.get("cores", {}).get("counts"):
-        core_counts = report["cores"]["counts"]
+    if report.cores and report.cores.get("counts"):
+        core_counts = report.cores["counts"]
         lines.append(
             "  boosters   {input_records:,} /cores records = {cores:,} cores + {duplicates_collapsed:,} duplicates"
             " collapsed + {quarantined:,} quarantined".format(**core_counts)
         )
-    failing = {rule: n for rule, n in report.get("rule_failures", {}).items() if n}
+    failing = {rule: n for rule, n in report.rule_failures.items() if n}
     if failing:
         lines.append("  rules      " + ", ".join(f"{rule}={n}" for rule, n in failing.items()))
-    for table, outcome in report.get("lake", {}).items():
+    for table, outcome in report.lake.items():
         lines.append(f"  lake       {table}: {_lake_line(table, outcome)}")
-    if report.get("warehouse") and report["warehouse"].get("tables"):
-        warehouse = report["warehouse"]
+    if report.warehouse and report.warehouse.get("tables"):
+        warehouse = report.warehouse
         tables = ", ".join(
             f"{table} {stats['before']:,}->{stats['after']:,}"
             for table, stats in warehouse.get("tables", {}).items()
         )
         note = " (already at the lake's snapshots)" if warehouse.get("up_to_date_before") else ""
         lines.append(redact_text(f"  warehouse  {warehouse['location']}: {tables}{note}"))
-    if report["durations_s"]:
-        lines.append(f"  took       {report['durations_s'].get('total', 0):.1f} s")
-    if report.get("error"):
-        lines.append(redact_text(f"  error      {report['error']}"))
+    if report.durations_s:
+        lines.append(f"  took       {report.durations_s.get('total', 0):.1f} s")
+    if report.error:
+        lines.append(redact_text(f"  error      {report.error}"))
     return "\n".join(lines)
 
 

@@ -6,12 +6,9 @@ conf/ (SPACEX_CONF_DIR), never on the repository's files."""
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 
-import boto3
-import pytest
 import yaml
 
 from spacex_launches.config import PROJECT_DIR, load_config
@@ -28,14 +25,6 @@ DATA = {
     "RedshiftJdbcUrl": "jdbc:redshift://spacex-dev.111122223333.us-east-1.redshift-serverless.amazonaws.com:5439/spacex",
 }
 CLUSTER = {"EmrVirtualClusterId": "a1b2c3d4e5f6g7h8i9j0k1l2m"}
-
-
-@pytest.fixture
-def conf_copy(tmp_path, monkeypatch):
-    conf = tmp_path / "conf"
-    shutil.copytree(PROJECT_DIR / "conf", conf)
-    monkeypatch.setenv("SPACEX_CONF_DIR", str(conf))
-    return conf
 
 
 def outputs_file(tmp_path, data=DATA, cluster=CLUSTER):
@@ -101,37 +90,6 @@ def test_an_output_without_a_conf_key_or_no_outputs_is_an_error(conf_copy, tmp_p
     assert main(["outputs", "--env", "dev", "--from", str(empty)]) == 2
     assert "holds no outputs of spacex-dev-data, spacex-dev-cluster" in capsys.readouterr().err
     assert (conf_copy / "dev.outputs.yaml").read_text() == before
-
-
-@pytest.mark.filterwarnings(
-    "ignore:Tried to parse AWS..CloudFormation..WaitConditionHandle"
-)  # moto: no-op resource
-def test_outputs_of_the_live_stacks_and_cluster(conf_copy, aws_env, capsys):
-    """describe-stacks and describe-cluster through boto3, against a CloudFormation/EKS protocol server."""
-    cloudformation = boto3.client("cloudformation")
-    for stack, outputs in (("spacex-dev-data", DATA), ("spacex-dev-cluster", CLUSTER)):
-        template = {
-            "Resources": {"Nothing": {"Type": "AWS::CloudFormation::WaitConditionHandle"}},
-            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
-        }
-        cloudformation.create_stack(StackName=stack, TemplateBody=json.dumps(template))
-    eks = boto3.client("eks")
-    eks.create_cluster(
-        name="spacex-dev",
-        roleArn="arn:aws:iam::123456789012:role/eks",
-        resourcesVpcConfig={"subnetIds": ["subnet-0aa"]},
-    )
-    issuer = eks.describe_cluster(name="spacex-dev")["cluster"]["identity"]["oidc"]["issuer"]
-    try:
-        assert main(["outputs", "--env", "dev"]) == 0
-        config = load_config("dev", environ={})
-        assert config["emr"]["virtual_cluster_id"] == CLUSTER["EmrVirtualClusterId"]
-        assert config["platform"]["eks_oidc_issuer"] == issuer.removeprefix("https://")
-        assert main(["outputs", "--env", "dev", "--check"]) == 0
-    finally:
-        for stack in ("spacex-dev-data", "spacex-dev-cluster"):
-            cloudformation.delete_stack(StackName=stack)
-        eks.delete_cluster(name="spacex-dev")
 
 
 def test_every_declared_output_maps_to_a_conf_key_that_exists():

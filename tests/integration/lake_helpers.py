@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import hid, lake_catalog
 from spacex_launches import schemas
 from spacex_launches.pipeline import RunOptions, run_pipeline
-from spacex_launches.report import new_report
+from spacex_launches.report import RunReport
 from spacex_launches.schemas import ID_PATTERN
 from spacex_launches.warehouse import read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
@@ -45,8 +45,9 @@ def validated_files(lake: Path) -> dict[str, float]:
 
 
 def run_in_process(spark, inputs, lake: Path, warehouse: Path | None, run_id: str, **options) -> dict:
-    """One run of the pipeline in the test's session; `warehouse` None: no warehouse load."""
-    report = new_report(run_id, "local", [str(i) for i in inputs], str(lake))
+    """One run of the pipeline in the test's session; `warehouse` None: no warehouse load. Returns
+    the run's report as the JSON document it writes."""
+    report = RunReport.start(run_id, "local", [str(i) for i in inputs], str(lake))
     run = RunOptions(
         inputs=[str(i) for i in inputs],
         lake=str(lake),
@@ -54,7 +55,7 @@ def run_in_process(spark, inputs, lake: Path, warehouse: Path | None, run_id: st
         catalog=lake_catalog(spark, lake),
         **options,
     )
-    return run_pipeline(spark, run, DuckDBLoader(str(warehouse)) if warehouse else None, report)
+    return run_pipeline(spark, run, DuckDBLoader(str(warehouse)) if warehouse else None, report).as_dict()
 
 
 def lake_table(spark, lake: Path, table: str):

@@ -7,20 +7,18 @@ table is filled with plain SQL from the sample /cores file until the job loads i
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import statistics
 import subprocess
 from collections import defaultdict
-from datetime import datetime
 from pathlib import Path
 
 import lxml.html
 import pytest
 
 from conftest import REPO, spark_submit
-from spacex_launches import analyst_report, answers, schemas
+from spacex_launches import analyst_report, answers
 from spacex_launches.analyst_dashboard import build_dashboard
 from spacex_launches.warehouse import read_sql, sql_statements
 from spacex_launches.warehouse.duckdb import DuckDBLoader
@@ -28,20 +26,8 @@ from spacex_launches.warehouse.postgres import PostgresLoader
 
 pytestmark = pytest.mark.integration
 
-CORES_FILE = REPO / "sample" / "cores" / "20240101T060000Z-api-v4.json"
-CORES_FETCHED_AT = datetime(2024, 1, 1, 6, 0, 0)  # the file name's timestamp: when it was fetched
 TABLES = ("launches", "launch_cores", "cores")
 CHARTS = [panel for panel in analyst_report.PANELS if panel.kind == "chart"]
-
-
-def sample_cores_rows() -> list[tuple]:
-    """The sample /cores records as rows of the contract table (id -> core_id, plus ingested_at)."""
-    columns = schemas.CORES.fieldNames()
-    rows = []
-    for record in json.loads(CORES_FILE.read_text()):
-        values = {**record, "core_id": record["id"], "ingested_at": CORES_FETCHED_AT}
-        rows.append(tuple(values[column] for column in columns))
-    return rows
 
 
 def insert_sql(table: str, columns: list[str], placeholder: str) -> str:
@@ -53,16 +39,9 @@ def duckdb_rows(path: Path, sql: str) -> list[tuple]:
 
 
 @pytest.fixture(scope="session")
-def sample_warehouse(sample_run, tmp_path_factory) -> Path:
-    """The sample run's DuckDB warehouse (a copy), with the sample /cores file in spacex.cores."""
-    path = tmp_path_factory.mktemp("report_sample") / "spacex.duckdb"
-    shutil.copy(sample_run / "spacex.duckdb", path)
-    connection = DuckDBLoader(str(path)).connect()
-    try:
-        connection.executemany(insert_sql("cores", schemas.CORES.fieldNames(), "?"), sample_cores_rows())
-    finally:
-        connection.close()
-    return path
+def sample_warehouse(sample_run) -> Path:
+    """The sample run's DuckDB warehouse: the sample's launches and /cores, loaded by the job."""
+    return sample_run / "spacex.duckdb"
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 
-from conftest import SAMPLE_CORES, SAMPLE_DIR, hid, lake_catalog, spark_submit
+from conftest import SAMPLE_DIR, hid, lake_catalog, spark_submit
 from integration.lake_helpers import (
     answers,
     core,
@@ -48,14 +48,11 @@ def test_real_snapshot_end_to_end_through_spark_submit(snapshot_file, tmp_path):
     assert set(report["durations_s"]) >= {"read_parse_validate", "commit", "warehouse_load", "total"}
 
 
-def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, tmp_path):
-    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
-    result = spark_submit(
-        "--input", str(SAMPLE_DIR), "--cores-input", str(SAMPLE_CORES), "--lake", str(lake), "--warehouse", str(warehouse)
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in result.stdout
-    assert "boosters   5 /cores records = 5 cores + 0 duplicates collapsed + 0 quarantined" in result.stdout
+def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, sample_run):
+    lake, warehouse = sample_run / "lake", sample_run / "spacex.duckdb"
+    printed = (sample_run / "job.out").read_text()
+    assert "16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in printed
+    assert "boosters   5 /cores records = 5 cores + 0 duplicates collapsed + 0 quarantined" in printed
 
     report = read_report(lake)
     assert report["counts"] == {
@@ -233,10 +230,10 @@ def test_quarantine_reasons_and_conservation_of_counts(spark, tmp_path):
         ("empty.jsonl", "", "file is empty"),
     ],
 )
-def test_whole_file_failure_changes_nothing_and_exits_non_zero(tmp_path, bad_name, content, message):
-    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
-    ok = spark_submit("--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(warehouse))
-    assert ok.returncode == 0, ok.stderr[-3000:]
+def test_whole_file_failure_changes_nothing_and_exits_non_zero(
+    sample_copy, tmp_path, bad_name, content, message
+):
+    lake, warehouse = sample_copy
     validated_before, warehouse_before = validated_files(lake), table_dump(warehouse)
 
     inputs = tmp_path / "inputs"
@@ -254,14 +251,8 @@ def test_whole_file_failure_changes_nothing_and_exits_non_zero(tmp_path, bad_nam
     assert report["status"] == "failed" and bad_name in report["error"]
 
 
-def test_empty_array_is_a_no_op_that_says_so(tmp_path):
-    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
-    assert (
-        spark_submit(
-            "--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(warehouse)
-        ).returncode
-        == 0
-    )
+def test_empty_array_is_a_no_op_that_says_so(sample_copy, tmp_path):
+    lake, warehouse = sample_copy
     before = table_dump(warehouse), validated_files(lake)
     empty = write_json(tmp_path / "empty" / "launches.json", "[]\n")
     result = spark_submit("--input", str(empty), "--lake", str(lake), "--warehouse", str(warehouse))

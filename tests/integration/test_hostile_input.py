@@ -128,20 +128,6 @@ def test_every_file_is_read_and_every_bad_record_named_for_its_cause(spark, host
     assert_warehouse_mirrors_lake(spark, lake, warehouse)
 
 
-@pytest.fixture(scope="module")
-def baseline(spark, tmp_path_factory):
-    """A lake and warehouse holding the sample, to copy for each refusal."""
-    work = tmp_path_factory.mktemp("baseline")
-    run_in_process(spark, [SAMPLE_DIR], work / "lake", work / "w.duckdb", "baseline")
-    return work
-
-
-def copy_of(baseline: Path, tmp_path: Path) -> tuple[Path, Path]:
-    shutil.copytree(baseline / "lake", tmp_path / "lake")
-    shutil.copy(baseline / "w.duckdb", tmp_path / "w.duckdb")
-    return tmp_path / "lake", tmp_path / "w.duckdb"
-
-
 @pytest.mark.parametrize(
     ("name", "content", "message"),
     [
@@ -153,8 +139,8 @@ def copy_of(baseline: Path, tmp_path: Path) -> tuple[Path, Path]:
         ("broken.json", None, "a symbolic link to a file that does not exist"),
     ],
 )
-def test_a_refused_file_is_named_and_changes_nothing(spark, baseline, tmp_path, name, content, message):
-    lake, warehouse = copy_of(baseline, tmp_path)
+def test_a_refused_file_is_named_and_changes_nothing(spark, sample_copy, tmp_path, name, content, message):
+    lake, warehouse = sample_copy
     inputs = tmp_path / "inputs"
     shutil.copytree(SAMPLE_DIR, inputs)
     if content is None:
@@ -175,8 +161,8 @@ def test_a_refused_file_is_named_and_changes_nothing(spark, baseline, tmp_path, 
     assert_warehouse_mirrors_lake(spark, lake, warehouse)
 
 
-def test_the_job_refuses_with_one_paragraph_and_exit_2(baseline, tmp_path):
-    lake, warehouse = copy_of(baseline, tmp_path)
+def test_the_job_refuses_with_one_paragraph_and_exit_2(sample_copy, tmp_path):
+    lake, warehouse = sample_copy
     inputs = tmp_path / "inputs"
     inputs.mkdir()
     (inputs / "launches.json").write_text('[{"id": "a"}] [{"id": "b"}]')
@@ -201,14 +187,14 @@ def mounted(path: Path, options: str) -> bool:
 
 
 @pytest.mark.parametrize("fault", ["read-only lake", "full disk"])
-def test_a_lake_that_cannot_be_written_is_one_paragraph_and_exit_2(spark, baseline, tmp_path, fault):
+def test_a_lake_that_cannot_be_written_is_one_paragraph_and_exit_2(sample_run, tmp_path, fault):
     disk = tmp_path / "disk"
     if os.geteuid() != 0 or not mounted(disk, "size=50m" if fault == "read-only lake" else "size=160k"):
         pytest.skip("needs root to mount a small tmpfs")
     try:
         lake = disk / "lake"
         if fault == "read-only lake":
-            shutil.copytree(baseline / "lake", lake)
+            shutil.copytree(sample_run / "lake", lake)
             subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         before = validated_files(lake) if lake.exists() else {}
         newer = tmp_path / "20250101T000000Z-newer.json"

@@ -1,23 +1,26 @@
 """`make run`, the README's first command: the repo's sample through the job and both answers printed;
-the first run saves a class-data sharing archive that the next run maps (where the JVM can save one)."""
+the first run saves a class-data sharing archive that the next run maps (where the JVM can save one).
+Every path lives in a directory whose name has a space: INPUT, CORES_INPUT, LAKE and WAREHOUSE each
+pass through make and spark-submit as one argument."""
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, SAMPLE_CORES, SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
 
 
-def make_run(tmp_path: Path, archive: Path) -> subprocess.CompletedProcess:
-    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "run", f"LAKE={tmp_path / 'lake'}",
-               f"WAREHOUSE={tmp_path / 'spacex.duckdb'}", f"CDS_ARCHIVE={archive}"]  # fmt: skip
+def make_run(base: Path, archive: Path, *inputs: str) -> subprocess.CompletedProcess:
+    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "run", f"LAKE={base / 'lake'}",
+               f"WAREHOUSE={base / 'spacex.duckdb'}", f"CDS_ARCHIVE={archive}", *inputs]  # fmt: skip
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
@@ -27,24 +30,37 @@ def jvm_can_save_class_archives() -> bool:
 
 
 def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):
-    archive = tmp_path / "spark-classes.jsa"
+    base = tmp_path / "my dir"
+    base.mkdir()
+    archive = base / "spark-classes.jsa"
 
-    first = make_run(tmp_path, archive)
+    first = make_run(base, archive)  # INPUT: the sample, as on a fresh clone
     assert first.returncode == 0, first.stderr[-3000:]
+    assert f"--lake '{base / 'lake'}' --warehouse '{base / 'spacex.duckdb'}'" in first.stdout
     assert "SUCCEEDED" in first.stdout
+    assert "records    16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in first.stdout
     # most-reused core: its serial from the sample's /cores, 4 reuses, 5 flights
     assert re.search(r"^core_id +serial +reuses +flights$", first.stdout, re.MULTILINE)
     assert re.search(r"^5a3b1e0000000000000c0a01  B9001 +4 +5 *$", first.stdout, re.MULTILINE)
     assert "(4 rows)" in first.stdout  # re-flights within 50 days
     assert not Path(f"{archive}.tmp").exists()
-    if not jvm_can_save_class_archives():
+    saves_archives = jvm_can_save_class_archives()
+    if saves_archives:
+        assert "first run: the JVM saves Spark's classes" in first.stdout
+        assert archive.stat().st_size > 10_000_000
+    else:
         assert not archive.exists() and "-XX:ArchiveClassesAtExit" not in first.stdout
-        return
-    assert "first run: the JVM saves Spark's classes" in first.stdout
-    assert archive.stat().st_size > 10_000_000
 
-    second = make_run(tmp_path, archive)
+    # The same sample again, from a copy in the spaced directory: the re-run changes nothing.
+    launches, cores = (
+        shutil.copytree(SAMPLE_DIR, base / "launches"),
+        shutil.copytree(SAMPLE_CORES, base / "cores"),
+    )
+    second = make_run(base, archive, f"INPUT={launches}", f"CORES_INPUT={cores}")
     assert second.returncode == 0, second.stderr[-3000:]
-    assert f"-XX:SharedArchiveFile={archive}" in second.stdout
-    assert "first run" not in second.stdout
-    assert "launches 14->14, launch_cores 18->18" in second.stdout  # the re-run changed nothing
+    assert f"--input '{launches}' --lake '{base / 'lake'}'" in second.stdout
+    assert "launches 14->14, launch_cores 18->18" in second.stdout
+    assert len(list((base / "lake" / "_reports").glob("*.json"))) == 2
+    if saves_archives:
+        assert f"-XX:SharedArchiveFile={archive}" in second.stdout
+        assert "first run" not in second.stdout

@@ -1,10 +1,8 @@
 """`make` with hostile values: a password in WAREHOUSE or API_URL is never echoed (make's own echo of a
-recipe line would print it), and INPUT/LAKE/WAREHOUSE paths with spaces pass through as one argument."""
+recipe line would print it). Paths with spaces: tests/integration/test_make_run.py."""
 
 from __future__ import annotations
 
-import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -102,21 +100,3 @@ def test_make_ingest_echoes_and_stores_the_api_url_masked(httpserver, tmp_path):
     assert f"ingest {masked}: LANDED" in result.stdout
     assert len(files_under(lake)) == 2  # the response and its manifest, in the lake whose name has a space
     assert not [text for text in [result.stdout, result.stderr, *files_under(lake)] if PLANTED in text]
-
-
-def test_make_run_takes_paths_with_spaces(tmp_path):
-    """INPUT, LAKE and WAREHOUSE in a directory whose name has a space: the sample runs as usual."""
-    base = tmp_path / "my dir"
-    shutil.copytree(SAMPLE_DIR, base / "launches")
-    lake, warehouse = base / "lake", base / "spacex.duckdb"
-
-    result = make("run", f"INPUT={base / 'launches'}", f"LAKE={lake}", f"WAREHOUSE={warehouse}", "CDS=")
-
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f"--input '{base / 'launches'}' --lake '{lake}' --warehouse '{warehouse}'" in result.stdout
-    assert "SUCCEEDED" in result.stdout
-    assert "records    16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in result.stdout
-    assert f"warehouse  duckdb:{warehouse}: launches 0->14, launch_cores 0->18" in result.stdout
-    assert re.search(r"^5a3b1e0000000000000c0a01 +4 +5 *$", result.stdout, re.MULTILINE)
-    assert "(4 rows)" in result.stdout
-    assert len(list((lake / "_reports").glob("*.json"))) == 1 and warehouse.is_file()

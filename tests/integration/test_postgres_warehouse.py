@@ -69,7 +69,7 @@ def duckdb_from_lake(spark, lake: Path, tmp_path: Path) -> str:
     path = str(tmp_path / f"reference-{uuid.uuid4().hex[:6]}.duckdb")
     lakehouse = Lakehouse(spark, lake_catalog(spark, lake))
     snapshots = {table: lakehouse.snapshot(table) for table in KEYS}
-    DuckDBLoader(path).sync(spark, lakehouse, snapshots, "reference")
+    DuckDBLoader(path).sync(lakehouse, snapshots, "reference")
     return path
 
 

@@ -22,6 +22,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from conftest import REPO, SAMPLE_DIR, SNAPSHOT_FILE, aws_test_environment, spark_submit
+from integration.lake_helpers import run_in_process
 from spacex_launches.config import load_config
 from spacex_launches.ingest import Fetched, land, raw_store
 from spacex_launches.s3 import S3Settings
@@ -134,18 +135,10 @@ def snapshot(warehouse: Path) -> dict:
 
 
 def test_job_on_s3a_gives_the_local_answers_and_the_newest_snapshot_wins(
-    bucket, s3_env, payload_file, tmp_path
+    spark, bucket, s3_env, payload_file, tmp_path
 ):
     result = run_on_s3a(bucket, tmp_path / "s3.duckdb", s3_env)
-    local = spark_submit(
-        "--input",
-        str(payload_file),
-        "--lake",
-        str(tmp_path / "lake"),
-        "--warehouse",
-        str(tmp_path / "local.duckdb"),
-    )
-    assert local.returncode == 0, local.stdout + local.stderr
+    run_in_process(spark, [payload_file], tmp_path / "lake", tmp_path / "local.duckdb", "local")
 
     on_s3, on_disk = snapshot(tmp_path / "s3.duckdb"), snapshot(tmp_path / "local.duckdb")
     launches = json.loads(payload_file.read_bytes())

@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import json
 
-from pyspark.sql import functions as F
-
 from conftest import REPO, SAMPLE_DIR
-from spacex_launches import schemas
 
 CORES_FILE = REPO / "sample" / "cores" / "20240101T060000Z-api-v4.json"
 
@@ -27,21 +24,6 @@ def launch_core_ids() -> set[str]:
             for launch in records if isinstance(records, list) else [records]:
                 ids.update(core["core"] for core in launch["cores"] if core.get("core"))
     return ids
-
-
-def test_sample_cores_read_with_the_explicit_schema(spark):
-    frame = (
-        spark.read.schema(schemas.RAW_CORE_RECORD)
-        .option("multiLine", True)
-        .option("mode", "PERMISSIVE")
-        .option("columnNameOfCorruptRecord", schemas.CORRUPT_RECORD)
-        .json(str(CORES_FILE))
-    )
-    rows = {row["id"]: row for row in frame.collect()}
-    assert len(rows) == 5
-    assert all(row[schemas.CORRUPT_RECORD] is None for row in rows.values())
-    assert all(row["serial"] and row["status"] for row in rows.values())
-    assert frame.filter(F.col("block").isNull()).count() == 1
 
 
 def test_sample_cores_cover_the_join_cases():

@@ -12,7 +12,7 @@ import pytest
 from spacex_launches import answers
 from spacex_launches.config import ConfigError, load_config
 from spacex_launches.redact import RedactingFilter, carries_secret, command_line, redact_location, redact_text
-from spacex_launches.report import new_report, summary, to_json
+from spacex_launches.report import RunReport, summary, to_json
 from spacex_launches.warehouse import loader_for
 from spacex_launches.warehouse.jdbc import split_url
 
@@ -207,9 +207,11 @@ def test_a_bad_port_error_shows_the_url_masked():
 
 
 def test_the_run_report_and_its_summary_show_locations_masked():
-    report = new_report("r1", "local", ["s3a://AKIAX:Pl4nted@bucket/raw"], "s3a://AKIAX:Pl4nted@bucket/lake")
-    report["rule_failures"] = {"id_present": 1}
-    report["error"] = "WarehouseError: cannot connect to host=h password=Pl4nted"
+    report = RunReport.start(
+        "r1", "local", ["s3a://AKIAX:Pl4nted@bucket/raw"], "s3a://AKIAX:Pl4nted@bucket/lake"
+    )
+    report.rule_failures = {"id_present": 1}
+    report.error = "WarehouseError: cannot connect to host=h password=Pl4nted"
 
     document = json.loads(to_json(report))
     text = summary(report)

@@ -1,7 +1,7 @@
 """Redshift connector options for the dev config, asserted as data (the run-scoped staging tables, the
 load of each table behind the lake in the last COPY's transaction); warehouse selection; credentials
-from Secrets Manager (moto) that never reach options' URLs, logs, errors or the run report; the
-Redshift DDL's keys."""
+that never reach options' URLs, logs, errors or the run report; the Redshift DDL's keys. Credentials
+from Secrets Manager: tests/integration/test_redshift_secret.py."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import json
 import logging
 import uuid
 
-import boto3
 import pytest
 import sqlglot
 from sqlglot import exp
@@ -17,7 +16,7 @@ from sqlglot import exp
 from conftest import free_port
 from spacex_launches.config import ConfigError, load_config
 from spacex_launches.lakehouse import TableSnapshot
-from spacex_launches.report import new_report, to_json
+from spacex_launches.report import RunReport, to_json
 from spacex_launches.secrets import DatabaseCredentials, SecretError, parse_credentials
 from spacex_launches.warehouse import (
     WarehouseError,
@@ -135,8 +134,8 @@ def test_the_password_is_only_in_the_password_option(dev_config, credentials, ca
     for table in PENDING:
         options = write_options(settings, credentials, PENDING, table, "run-1")
         assert [key for key, value in options.items() if PASSWORD in value] == ["password"]
-    report = new_report("run-1", "dev", ["s3://x"], "s3://lake")
-    report["warehouse"] = {"target": loader.target, "location": loader.describe()}
+    report = RunReport.start("run-1", "dev", ["s3://x"], "s3://lake")
+    report.warehouse = {"target": loader.target, "location": loader.describe()}
     for text in (loader.describe(), repr(loader.credentials), repr(settings), to_json(report), caplog.text):
         assert PASSWORD not in text
     host_port_db = dev_config["redshift"]["jdbc_url"].removeprefix("jdbc:redshift://")
@@ -184,35 +183,6 @@ def test_environment_overrides_name_the_redshift_resources():
         "s3a://other-temp/x/",
         "arn:aws:iam::111122223333:role/other",
     )
-
-
-def test_the_loader_resolves_its_secret_from_secrets_manager(aws_env, caplog):
-    caplog.set_level(logging.INFO)
-    secret_id = f"spacex/dev/redshift-{uuid.uuid4().hex[:6]}"
-    boto3.client("secretsmanager").create_secret(
-        Name=secret_id,
-        SecretString=json.dumps(
-            {
-                "host": "ignored",
-                "port": 5439,
-                "dbname": "spacex",
-                "username": "spacex_loader",
-                "password": PASSWORD,
-            }
-        ),
-    )
-    loader = loader_for("redshift", load_config("dev", environ={"REDSHIFT_SECRET_ID": secret_id}))
-    assert isinstance(loader, RedshiftLoader)
-    assert (loader.credentials.user, loader.credentials.password) == ("spacex_loader", PASSWORD)
-    url_host = load_config("dev", environ={})["redshift"]["jdbc_url"].split("//", 1)[1].split(":", 1)[0]
-    assert loader.host == url_host != "ignored"  # the URL's (conf/dev.outputs.yaml), not the secret's
-    assert (
-        write_options(loader.settings, loader.credentials, PENDING, "launches", "r1")["password"] == PASSWORD
-    )
-    assert PASSWORD not in caplog.text and PASSWORD not in loader.describe()
-
-    with pytest.raises(ConfigError, match="could not be read: ResourceNotFoundException"):
-        loader_for("redshift", load_config("dev", environ={"REDSHIFT_SECRET_ID": "spacex/missing"}))
 
 
 def test_secret_format():

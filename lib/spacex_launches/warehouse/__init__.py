@@ -41,9 +41,7 @@ class WarehouseLoader(Protocol):
     def describe(self) -> str:
         """Where the data goes, safe to log: never a password or token."""
 
-    def sync(
-        self, spark: SparkSession, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str
-    ) -> dict[str, Any]:
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
         """Bring each table to its lake snapshot (see the module docstring); return what was done:
         `tables` {table: {before, after, snapshot_id, loaded}}."""
 
@@ -124,44 +122,52 @@ def contract_rows(lake: Lakehouse, table: str, snapshot: TableSnapshot):
     return lake.read(table, snapshot).select(*schemas.TABLES[table].fieldNames())
 
 
-def loader_for(spec: str | None, config: dict[str, Any]) -> WarehouseLoader | None:
-    """The loader a `--warehouse` value (or the config's `warehouse.target`) asks for.
+def warehouse_kind(spec: str) -> str:
+    """What a `--warehouse` value names: `duckdb` (`duckdb` or a path ending in .duckdb), `postgres`
+    (`postgres` or a postgresql:// URL), `redshift` or `none`. The one place a spec is classified."""
+    if spec in ("none", "redshift", "duckdb", "postgres"):
+        return spec
+    if spec.startswith(POSTGRES_URL_PREFIXES):
+        return "postgres"
+    if spec.endswith(".duckdb"):
+        return "duckdb"
+    # Masked: an unknown spec may be a mistyped URL or DSN with a password in it.
+    raise ConfigError(
+        f"unknown warehouse {redact_location(spec)!r}: expected duckdb, a .duckdb file path, postgres, "
+        "a postgresql:// URL, redshift or none"
+    )
 
-    `duckdb` or a path ending in .duckdb -> embedded DuckDB; `postgres` (the config's postgres.url /
-    secret_id) or a `postgresql://user@host:port/db` URL -> PostgreSQL; `redshift` -> Redshift (the
-    config's redshift.*); `none` -> no warehouse load.
-    """
+
+def loader_for(spec: str | None, config: dict[str, Any]) -> WarehouseLoader | None:
+    """The loader a `--warehouse` value (or the config's `warehouse.target`) asks for: embedded DuckDB
+    (the spec's file, else warehouse.duckdb_path), PostgreSQL (the URL, else the config's postgres.url /
+    secret_id), Redshift (the config's redshift.*), or None for `none` (no warehouse load)."""
     spec = spec or get_dotted(config, "warehouse.target", "duckdb")
-    if spec == "none":
-        return None
-    if spec == "postgres" or spec.startswith(POSTGRES_URL_PREFIXES):
+    kind = warehouse_kind(spec)
+    if kind == "postgres":
         from spacex_launches.warehouse.postgres import PostgresLoader
 
         return PostgresLoader.from_spec(spec, config)
-    if spec == "redshift":
+    if kind == "redshift":
         from spacex_launches.warehouse.redshift import RedshiftLoader
 
         return RedshiftLoader.from_config(config)
-    if spec == "duckdb" or spec.endswith(".duckdb"):
+    if kind == "duckdb":
         from spacex_launches.warehouse.duckdb import DuckDBLoader
 
         path = spec if spec.endswith(".duckdb") else get_dotted(config, "warehouse.duckdb_path")
         return DuckDBLoader(path, lock_timeout=float(get_dotted(config, "warehouse.lock_timeout_s", 120)))
-    # Masked: an unknown spec may be a mistyped URL or DSN with a password in it.
-    raise ConfigError(
-        f"unknown warehouse {redact_location(spec)!r}: expected duckdb, a .duckdb file path, postgres, a postgresql:// URL, "
-        "redshift or none"
-    )
+    return None
 
 
 def spark_packages(spec: str | None) -> str:
     """Maven coordinates (comma-separated) that spark-submit needs on the classpath for a warehouse:
-    the JDBC driver / connector jars, which a SparkSession builder cannot add under spark-submit."""
+    the JDBC driver / connector jars, which a SparkSession builder cannot add under spark-submit.
+    An unknown spec needs none here: the job itself refuses it, by name."""
     from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE, REDSHIFT_PACKAGES
 
-    spec = spec or ""
-    if spec == "postgres" or spec.startswith(POSTGRES_URL_PREFIXES):
-        return POSTGRES_JDBC_PACKAGE
-    if spec == "redshift":
-        return ",".join(REDSHIFT_PACKAGES)
-    return ""
+    try:
+        kind = warehouse_kind(spec or "duckdb")
+    except ConfigError:
+        return ""
+    return {"postgres": POSTGRES_JDBC_PACKAGE, "redshift": ",".join(REDSHIFT_PACKAGES)}.get(kind, "")

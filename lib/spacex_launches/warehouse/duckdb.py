@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import duckdb
-from pyspark.sql import SparkSession
 
 from spacex_launches import schemas
 from spacex_launches.lakehouse import Lakehouse, TableSnapshot
@@ -92,9 +91,7 @@ class DuckDBLoader:
         connection.execute("SET TimeZone = 'UTC'")
         return connection
 
-    def sync(
-        self, spark: SparkSession, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str
-    ) -> dict[str, Any]:
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
         """Export each pending table's snapshot to a local scratch Parquet through Spark (the lake may
         be on s3a://; DuckDB needs no extension), then load them in one DuckDB transaction."""
         connection = self.connect()

@@ -84,9 +84,7 @@ class PostgresLoader(JdbcWarehouse):
             properties["password"] = self.credentials.password
         return properties
 
-    def sync(
-        self, spark: SparkSession, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str
-    ) -> dict[str, Any]:
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
         with self.connect() as connection:
             try:
                 for statement in sql_statements(self.sql(read_sql("create_tables.sql"))):

@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import psycopg
-from pyspark.sql import SparkSession
 
 from spacex_launches.config import ConfigError, get_dotted, require
 from spacex_launches.errors import first_line
@@ -169,9 +168,7 @@ class RedshiftLoader(JdbcWarehouse):
                 raise WarehouseError(f"{self.describe()}: reading {LOAD_STATE_TABLE} failed: {exc}") from exc
         return loaded_snapshots(rows)
 
-    def sync(
-        self, spark: SparkSession, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str
-    ) -> dict[str, Any]:
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
         before = self.table_counts()
         pending = pending_loads(self.loaded(), snapshots)
         for table, snapshot in pending.items():

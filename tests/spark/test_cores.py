@@ -7,8 +7,9 @@ import json
 from datetime import datetime
 
 import pytest
+from pyspark.sql import functions as F
 
-from conftest import hid
+from conftest import SAMPLE_CORES, hid
 from spacex_launches import cores, schemas
 
 FETCHED = datetime(2024, 1, 1, 6)
@@ -86,3 +87,18 @@ def test_each_core_rule_names_its_failure(spark, record, rule):
 def test_a_null_block_and_status_are_allowed(spark):
     [row] = checked(spark, core_record(block=None, status=None)).collect()
     assert row.failed_rules == []
+
+
+def test_sample_cores_read_with_the_explicit_schema(spark):
+    frame = (
+        spark.read.schema(schemas.RAW_CORE_RECORD)
+        .option("multiLine", True)
+        .option("mode", "PERMISSIVE")
+        .option("columnNameOfCorruptRecord", schemas.CORRUPT_RECORD)
+        .json(str(SAMPLE_CORES / "20240101T060000Z-api-v4.json"))
+    )
+    rows = {row["id"]: row for row in frame.collect()}
+    assert len(rows) == 5
+    assert all(row[schemas.CORRUPT_RECORD] is None for row in rows.values())
+    assert all(row["serial"] and row["status"] for row in rows.values())
+    assert frame.filter(F.col("block").isNull()).count() == 1

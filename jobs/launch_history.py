@@ -11,9 +11,10 @@ import argparse
 import sys
 
 from spacex_launches.answers import format_table
+from spacex_launches.catalog import CatalogSettings, catalog_conf
 from spacex_launches.config import ConfigError, get_dotted, load_config
 from spacex_launches.history import slot_changes
-from spacex_launches.lakehouse import CatalogSettings, Lakehouse, catalog_conf
+from spacex_launches.lakehouse import Lakehouse
 from spacex_launches.layout import LakePaths
 from spacex_launches.sparksession import build_session
 

@@ -18,10 +18,10 @@ import time
 import uuid
 from datetime import UTC, date, datetime
 
+from spacex_launches.catalog import CatalogSettings, catalog_conf
 from spacex_launches.config import ConfigError, get_dotted, load_config
 from spacex_launches.errors import EXIT_INPUT, describe, root_cause, write_trace
 from spacex_launches.hadoopfs import LakeFS
-from spacex_launches.lakehouse import CatalogSettings, catalog_conf
 from spacex_launches.layout import LakePaths
 from spacex_launches.pipeline import RunOptions, run_pipeline
 from spacex_launches.redact import redact_text

@@ -15,8 +15,8 @@ from pyspark.sql import SparkSession
 
 from rehearsal import servers
 from rehearsal.servers import aws_test_environment, free_port  # noqa: F401 (tests import them from here)
+from spacex_launches.catalog import ICEBERG_PACKAGES, CatalogSettings, catalog_conf
 from spacex_launches.config import load_config
-from spacex_launches.lakehouse import ICEBERG_PACKAGES, CatalogSettings, catalog_conf
 from spacex_launches.sparksession import spark_conf
 
 REPO = Path(__file__).resolve().parents[1]

@@ -7,8 +7,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from spacex_launches.catalog import CatalogSettings
 from spacex_launches.config import get_dotted, load_config, require
-from spacex_launches.lakehouse import CatalogSettings
 from spacex_launches.layout import LakePaths
 
 ENVS = ("dev", "prod")

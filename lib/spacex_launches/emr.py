@@ -22,8 +22,8 @@ import subprocess
 from datetime import date
 from typing import Any
 
+from spacex_launches.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
 from spacex_launches.config import PROJECT_DIR, ConfigError, get_dotted, require
-from spacex_launches.lakehouse import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
 from spacex_launches.layout import LakePaths
 
 # Artifact names under <emr.artifacts_uri>/<version>/, written by jobs/package.py.

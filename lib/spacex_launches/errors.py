@@ -19,9 +19,9 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
+from spacex_launches.catalog import CommitConflict, LakeError
 from spacex_launches.config import ConfigError
 from spacex_launches.discovery import InputFileError
-from spacex_launches.lakehouse import CommitConflict, LakeError
 from spacex_launches.redact import redact_text
 from spacex_launches.warehouse import WarehouseError
 

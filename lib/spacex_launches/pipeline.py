@@ -23,9 +23,10 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from spacex_launches import cores, precedence, quality, schemas, transforms
+from spacex_launches.catalog import CatalogSettings
 from spacex_launches.discovery import InputFile, InputFileError, NoInputFiles, find_input_files
 from spacex_launches.hadoopfs import LakeFS
-from spacex_launches.lakehouse import CatalogSettings, Lakehouse, MergeResult
+from spacex_launches.lakehouse import Lakehouse, MergeResult
 from spacex_launches.layout import LakePaths
 from spacex_launches.reader import read_raw_records
 from spacex_launches.report import RunReport, timed

@@ -134,7 +134,7 @@ def spark_command(
 
 def iceberg_packages() -> str:
     sys.path.insert(0, str(REPO / "lib"))
-    from spacex_launches.lakehouse import ICEBERG_PACKAGES
+    from spacex_launches.catalog import ICEBERG_PACKAGES
 
     return ICEBERG_PACKAGES
 

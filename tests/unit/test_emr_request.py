@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from spacex_launches.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
 from spacex_launches.config import load_config
 from spacex_launches.emr import (
     EmrRequestError,
@@ -20,7 +21,6 @@ from spacex_launches.emr import (
     submit_parameter_keys,
     validate_request,
 )
-from spacex_launches.lakehouse import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
 from spacex_launches.run_metrics import job_arguments
 
 REPO = Path(__file__).resolve().parents[2]

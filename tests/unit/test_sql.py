@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sqlglot
 
+from spacex_launches.catalog import TableSnapshot
 from spacex_launches.config import sql_dir
-from spacex_launches.lakehouse import TableSnapshot
 from spacex_launches.warehouse import load_statements, sql_statements
 
 PORTABLE = sorted(p for p in sql_dir().rglob("*.sql") if "redshift" not in p.relative_to(sql_dir()).parts)

@@ -22,9 +22,8 @@ from spacex_launches.config import ConfigError, get_dotted, sql_dir
 from spacex_launches.redact import redact_location
 
 if TYPE_CHECKING:
-    from pyspark.sql import SparkSession
-
-    from spacex_launches.lakehouse import Lakehouse, TableSnapshot
+    from spacex_launches.catalog import TableSnapshot
+    from spacex_launches.lakehouse import Lakehouse
 
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 LOAD_STATE_TABLE = "lake_loads"

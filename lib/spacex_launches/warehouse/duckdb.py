@@ -16,7 +16,8 @@ from typing import Any
 import duckdb
 
 from spacex_launches import schemas
-from spacex_launches.lakehouse import Lakehouse, TableSnapshot
+from spacex_launches.catalog import TableSnapshot
+from spacex_launches.lakehouse import Lakehouse
 from spacex_launches.warehouse import (
     WarehouseError,
     contract_rows,

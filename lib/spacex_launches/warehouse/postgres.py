@@ -17,13 +17,13 @@ import os
 from typing import Any
 
 import psycopg
-from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
 from spacex_launches import schemas
+from spacex_launches.catalog import TableSnapshot
 from spacex_launches.config import ConfigError, get_dotted
 from spacex_launches.errors import first_line
-from spacex_launches.lakehouse import Lakehouse, TableSnapshot
+from spacex_launches.lakehouse import Lakehouse
 from spacex_launches.secrets import DatabaseCredentials, SecretError, database_credentials
 from spacex_launches.warehouse import (
     LOAD_STATE_TABLE,
@@ -97,7 +97,7 @@ class PostgresLoader(JdbcWarehouse):
         if pending:
             staging = {table: f"{self.schema}.{staging_name(table, run_id)}" for table in pending}
             try:
-                self._stage(spark, lake, pending, staging)
+                self._stage(lake, pending, staging)
                 self._load(pending, staging, run_id)
             finally:
                 self._drop(staging)
@@ -109,9 +109,7 @@ class PostgresLoader(JdbcWarehouse):
         ).fetchall()
         return loaded_snapshots(rows)
 
-    def _stage(
-        self, spark: SparkSession, lake: Lakehouse, pending: dict[str, TableSnapshot], staging: dict[str, str]
-    ) -> None:
+    def _stage(self, lake: Lakehouse, pending: dict[str, TableSnapshot], staging: dict[str, str]) -> None:
         """Empty staging tables shaped like the targets, filled by Spark. Timestamp columns are
         timestamptz in staging: the JDBC driver sends instants with the JVM's zone offset, so the
         value is right whatever that zone is."""

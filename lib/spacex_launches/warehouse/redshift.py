@@ -24,9 +24,10 @@ from typing import Any
 
 import psycopg
 
+from spacex_launches.catalog import TableSnapshot
 from spacex_launches.config import ConfigError, get_dotted, require
 from spacex_launches.errors import first_line
-from spacex_launches.lakehouse import Lakehouse, TableSnapshot
+from spacex_launches.lakehouse import Lakehouse
 from spacex_launches.redact import redact_location
 from spacex_launches.secrets import DatabaseCredentials, SecretError, database_credentials
 from spacex_launches.warehouse import (

@@ -270,6 +270,7 @@ def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(
     }
     names = set(zipfile.ZipFile(dist / "resources.zip").namelist())
     assert {"conf/dev.yaml", "conf/prod.yaml", "sql/load_table.sql", "sql/checks/row_counts.sql"} <= names
+    assert {"conf/base.yaml", "conf/aws.yaml"} <= names  # what dev.yaml and prod.yaml extend
     # The deployed platform's values travel too: the driver reads redshift.jdbc_url from them.
     assert {"conf/dev.outputs.yaml", "conf/prod.outputs.yaml"} <= names
     ours = zipfile.ZipFile(dist / "spacex_launches.zip").namelist()

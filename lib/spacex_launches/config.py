@@ -17,6 +17,8 @@ from typing import Any
 
 import yaml
 
+from spacex_launches.layout import LakePaths
+
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("local", "dev", "prod")
 
@@ -190,6 +192,17 @@ def set_dotted(config: dict[str, Any], dotted: str, value: Any) -> None:
     for part in parents:
         node = node.setdefault(part, {})
     node[leaf] = value
+
+
+def default_inputs(config: dict[str, Any], lake: str) -> tuple[str, str]:
+    """What the job reads when no --input is given: (launches, cores). The config's `input` and
+    `cores_input` when set (local: the sample, which is not in the lake), else the lake's raw zones,
+    so moving the lake (SPACEX_LAKE, --lake) moves the input with it."""
+    raw = LakePaths.at(lake)
+    return (
+        get_dotted(config, "input") or raw.raw("launches"),
+        get_dotted(config, "cores_input") or raw.raw("cores"),
+    )
 
 
 def require(config: dict[str, Any], dotted: str) -> Any:

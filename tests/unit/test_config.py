@@ -11,6 +11,7 @@ from spacex_launches.config import (
     ENVIRONMENTS,
     ConfigError,
     conf_dir,
+    default_inputs,
     get_dotted,
     load_config,
     merge,
@@ -25,7 +26,7 @@ from spacex_launches.config import (
 def test_every_environment_loads_with_the_shared_keys(env):
     config = load_config(env, environ={})
     assert config["env"] == env and "extends" not in config
-    for key in ("lake", "input", "api.version", "api.max_redirects", "spark.conf", "warehouse.target"):
+    for key in ("lake", "api.version", "api.max_redirects", "spark.conf", "warehouse.target"):
         assert get_dotted(config, key) is not None, key
     assert get_dotted(config, "spark.conf")["spark.sql.session.timeZone"] == "UTC"  # from base.yaml
 
@@ -76,6 +77,25 @@ def test_extends_refuses_unknown_parents_and_cycles_naming_the_file(conf_copy):
         ConfigError, match=r"base.yaml: `extends: base` makes a cycle \(base.yaml -> base.yaml\)"
     ):
         read_layers("base")
+
+
+def test_the_default_input_is_the_lakes_raw_zone_and_moves_with_the_lake():
+    dev = load_config("dev", environ={})
+    assert "input" not in dev and "cores_input" not in dev
+    assert default_inputs(dev, dev["lake"]) == (
+        "s3://spacex-lake-dev/raw/spacex/launches",
+        "s3://spacex-lake-dev/raw/spacex/cores",
+    )
+    moved = load_config("dev", environ={"SPACEX_LAKE": "s3a://elsewhere/lake"})
+    assert default_inputs(moved, moved["lake"]) == (
+        "s3a://elsewhere/lake/raw/spacex/launches",
+        "s3a://elsewhere/lake/raw/spacex/cores",
+    )
+    # local reads the sample, which is not in the lake; SPACEX_INPUT still wins over both.
+    local = load_config("local", environ={"SPACEX_LAKE": "/tmp/other"})
+    assert default_inputs(local, local["lake"]) == ("sample/launches", "sample/cores")
+    pinned = load_config("dev", environ={"SPACEX_INPUT": "s3a://b/x", "SPACEX_CORES_INPUT": "s3a://b/y"})
+    assert default_inputs(pinned, pinned["lake"]) == ("s3a://b/x", "s3a://b/y")
 
 
 def test_environment_variables_override_config_values():

@@ -116,6 +116,7 @@ def read_mapping(path: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     check_shape(config, str(path))
+    check_spark_sections(config, str(path))
     return config
 
 
@@ -153,8 +154,10 @@ SHAPE: dict[str, type | tuple[type, ...]] = {
     "postgres": dict,
     "redshift": dict,
     "emr": dict,
+    "emr.spark_conf": dict,
     "airflow": dict,
 }
+SPARK_SECTIONS = ("spark.conf", "emr.spark_conf")  # Spark settings: their keys are checked
 
 
 def check_shape(config: dict[str, Any], where: str) -> None:
@@ -166,6 +169,14 @@ def check_shape(config: dict[str, Any], where: str) -> None:
             continue
         wanted = {dict: "a mapping", str: "a string", int: "a number", float: "a number"}[kinds[0]]
         raise ConfigError(f"{where}: `{dotted}` must be {wanted}, got {type(value).__name__} {value!r:.60}")
+
+
+def check_spark_sections(config: dict[str, Any], where: str) -> None:
+    """Refuse a misspelt Spark key in one file (Spark itself would ignore it silently)."""
+    from spacex_launches.spark_keys import check_spark_keys  # it raises ConfigError, defined here
+
+    for section in SPARK_SECTIONS:
+        check_spark_keys(get_dotted(config, section) or {}, f"{where} `{section}`")
 
 
 def apply_overrides(config: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:

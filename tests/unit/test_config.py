@@ -79,6 +79,23 @@ def test_extends_refuses_unknown_parents_and_cycles_naming_the_file(conf_copy):
         read_layers("base")
 
 
+def test_a_misspelt_spark_key_in_any_file_is_refused_by_file_section_and_key(conf_copy):
+    base, aws = conf_copy / "base.yaml", conf_copy / "aws.yaml"
+    original = base.read_text()
+    base.write_text(original.replace("spark.sql.session.timeZone:", "spark.sql.session.timezone:"))
+    with pytest.raises(ConfigError) as error:
+        load_config("local", environ={})
+    assert str(error.value) == (
+        f"unknown Spark conf key(s) in {base} `spark.conf`: 'spark.sql.session.timezone' "
+        "(did you mean 'spark.sql.session.timeZone'?)"
+    )
+    base.write_text(original)
+    aws.write_text(aws.read_text().replace("spark.decommission.enabled:", "spark.decomission.enabled:"))
+    with pytest.raises(ConfigError, match=rf"in {re.escape(str(aws))} `emr.spark_conf`: 'spark.decomission"):
+        load_config("prod", environ={})
+    assert load_config("local", environ={})["env"] == "local"  # local does not extend aws.yaml
+
+
 def test_the_default_input_is_the_lakes_raw_zone_and_moves_with_the_lake():
     dev = load_config("dev", environ={})
     assert "input" not in dev and "cores_input" not in dev

@@ -92,6 +92,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def job_inputs(args: argparse.Namespace, config: dict, lake_root: str) -> tuple[list[str], list[str]]:
+    """(launches, cores) to read: --input and --cores-input, else the defaults (config.default_inputs:
+    the config's input and cores_input, else the lake's raw zones). --input alone reads no cores."""
+    launches, cores = default_inputs(config, lake_root)
+    if args.input:
+        return args.input, args.cores_input or []
+    return [launches], args.cores_input or [cores]
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
@@ -113,10 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
-    launches_default, cores_default = default_inputs(config, lake.root)
+    inputs, cores_inputs = job_inputs(args, config, lake.root)
     options = RunOptions(
-        inputs=args.input or [launches_default],
-        cores_inputs=args.cores_input or ([] if args.input else [cores_default]),
+        inputs=inputs,
+        cores_inputs=cores_inputs,
         cores_optional=not args.cores_input,
         lake=lake.root,
         run_id=run_id,

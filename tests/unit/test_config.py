@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
 
@@ -9,6 +10,7 @@ import pytest
 
 from spacex_launches.config import (
     ENVIRONMENTS,
+    PROJECT_DIR,
     ConfigError,
     conf_dir,
     default_inputs,
@@ -113,6 +115,23 @@ def test_the_default_input_is_the_lakes_raw_zone_and_moves_with_the_lake():
     assert default_inputs(local, local["lake"]) == ("sample/launches", "sample/cores")
     pinned = load_config("dev", environ={"SPACEX_INPUT": "s3a://b/x", "SPACEX_CORES_INPUT": "s3a://b/y"})
     assert default_inputs(pinned, pinned["lake"]) == ("s3a://b/x", "s3a://b/y")
+
+
+def test_the_job_reads_the_default_inputs_unless_given_its_own():
+    spec = importlib.util.spec_from_file_location("launches_etl", PROJECT_DIR / "jobs" / "launches_etl.py")
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    moved = load_config("dev", environ={"SPACEX_LAKE": "s3a://elsewhere/lake"})
+    assert job.job_inputs(job.parse_args(["--env", "dev"]), moved, moved["lake"]) == (
+        ["s3a://elsewhere/lake/raw/spacex/launches"],
+        ["s3a://elsewhere/lake/raw/spacex/cores"],
+    )
+    given = job.parse_args(["--env", "dev", "--input", "a.json"])
+    assert job.job_inputs(given, moved, moved["lake"]) == (["a.json"], [])  # --input alone: no cores
+    both = job.parse_args(["--input", "a.json", "--cores-input", "c.json"])
+    assert job.job_inputs(both, moved, moved["lake"]) == (["a.json"], ["c.json"])
+    local = load_config("local", environ={})
+    assert job.job_inputs(job.parse_args([]), local, "/tmp/lake") == (["sample/launches"], ["sample/cores"])
 
 
 def test_environment_variables_override_config_values():

@@ -135,7 +135,7 @@ def test_prod_request_builds_and_points_at_prod():
     assert request["tags"]["env"] == "prod"
 
 
-def test_every_value_from_conf_can_come_from_the_environment():
+def test_the_requests_names_and_places_can_come_from_the_environment():
     request = build_job_run_request(
         dev_config(
             EMR_VIRTUAL_CLUSTER_ID="0123456789abcdefghijklmno",

@@ -19,7 +19,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from spacex_launches.catalog import CatalogSettings, catalog_conf
-from spacex_launches.config import ConfigError, get_dotted, load_config
+from spacex_launches.config import ConfigError, default_inputs, get_dotted, load_config
 from spacex_launches.errors import EXIT_INPUT, describe, root_cause, write_trace
 from spacex_launches.hadoopfs import LakeFS
 from spacex_launches.layout import LakePaths
@@ -57,13 +57,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--env", default="local", help="conf/<env>.yaml to use (local, dev, prod)")
     parser.add_argument(
-        "--input", nargs="+", help="files, directories or globs (default: the config's input)"
+        "--input",
+        nargs="+",
+        help="files, directories or globs (default: the config's input, else <lake>/raw/spacex/launches)",
     )
     parser.add_argument(
         "--cores-input",
         nargs="+",
-        help="the API's /cores files (booster serials) (default: the config's cores_input, when --input is "
-        "not given either)",
+        help="the API's /cores files (booster serials) (default, when --input is not given either: the "
+        "config's cores_input, else <lake>/raw/spacex/cores)",
     )
     parser.add_argument("--lake", help="lake root: a directory or s3a://bucket/prefix (default: config)")
     parser.add_argument(
@@ -90,6 +92,15 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
+def job_inputs(args: argparse.Namespace, config: dict, lake_root: str) -> tuple[list[str], list[str]]:
+    """(launches, cores) to read: --input and --cores-input, else the defaults (config.default_inputs:
+    the config's input and cores_input, else the lake's raw zones). --input alone reads no cores."""
+    launches, cores = default_inputs(config, lake_root)
+    if args.input:
+        return args.input, args.cores_input or []
+    return [launches], args.cores_input or [cores]
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
@@ -111,12 +122,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {redact_text(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
-    cores_default = (
-        [] if args.input or not get_dotted(config, "cores_input") else [get_dotted(config, "cores_input")]
-    )
+    inputs, cores_inputs = job_inputs(args, config, lake.root)
     options = RunOptions(
-        inputs=args.input or [get_dotted(config, "input")],
-        cores_inputs=args.cores_input or cores_default,
+        inputs=inputs,
+        cores_inputs=cores_inputs,
         cores_optional=not args.cores_input,
         lake=lake.root,
         run_id=run_id,

@@ -56,6 +56,15 @@ def pytest_runtest_setup(item) -> None:
         )
 
 
+# The tests' session on top of conf/local.yaml's (its keys are checked with the project's own).
+TEST_SESSION_CONF = {
+    "spark.jars.packages": ICEBERG_PACKAGES,
+    "spark.sql.shuffle.partitions": "2",
+    "spark.default.parallelism": "2",
+    "spark.ui.enabled": "false",
+}
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory) -> SparkSession:
     """One session for the test run, with the Iceberg runtime and SQL extensions (a plain-python
@@ -64,16 +73,14 @@ def spark(tmp_path_factory) -> SparkSession:
     default_catalog = CatalogSettings(
         "lake", "hadoop", "spacex", str(tmp_path_factory.mktemp("lake") / "validated")
     )
-    conf = {**spark_conf(load_config("local", environ={})), **catalog_conf(default_catalog)}
+    conf = {
+        **spark_conf(load_config("local", environ={})),
+        **catalog_conf(default_catalog),
+        **TEST_SESSION_CONF,
+    }
     for key, value in conf.items():
         builder = builder.config(key, value)
-    session = (
-        builder.config("spark.jars.packages", ICEBERG_PACKAGES)
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.default.parallelism", "2")
-        .config("spark.ui.enabled", "false")
-        .getOrCreate()
-    )
+    session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()

@@ -1,7 +1,9 @@
 """Per-environment settings from conf/<env>.yaml, with documented environment-variable overrides.
 
-conf/<env>.outputs.yaml, when present, is laid over it: the values the deployed platform produced (virtual
-cluster id, Redshift endpoint, network ids), written by `make platform-outputs` and never by hand.
+conf/<env>.yaml holds only what is its own and names the file it builds on (`extends: aws`, which
+`extends: base`); the chain is merged key by key, base first. conf/<env>.outputs.yaml, when present, is
+laid over it: the values the deployed platform produced (virtual cluster id, Redshift endpoint, network
+ids), written by `make platform-outputs` and never by hand. Environment variables come last.
 No secrets live in these files: credentials come from the AWS chain, IAM roles or Secrets Manager.
 """
 
@@ -9,10 +11,13 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from spacex_launches.layout import LakePaths
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("local", "dev", "prod")
@@ -67,15 +72,30 @@ def sql_dir() -> Path:
 
 
 def load_config(env: str = "local", environ: dict[str, str] | None = None) -> dict[str, Any]:
-    """Read conf/<env>.yaml, lay conf/<env>.outputs.yaml over it if present, and apply ENV_OVERRIDES
-    from `environ` (default: os.environ)."""
+    """Read conf/<env>.yaml over the files it extends, lay conf/<env>.outputs.yaml over it if present,
+    and apply ENV_OVERRIDES from `environ` (default: os.environ)."""
     if env not in ENVIRONMENTS:
         raise ConfigError(f"unknown environment {env!r}: expected one of {', '.join(ENVIRONMENTS)}")
-    config = read_mapping(conf_dir() / f"{env}.yaml")
+    config = read_layers(env)
     outputs = outputs_path(env)
     if outputs.is_file():
         config = merge(config, read_mapping(outputs))
     return apply_overrides(config, os.environ if environ is None else environ)
+
+
+def read_layers(name: str, below: tuple[str, ...] = ()) -> dict[str, Any]:
+    """conf/<name>.yaml merged over the chain of files it `extends` (base first), without `extends`."""
+    path = conf_dir() / f"{name}.yaml"
+    layer = read_mapping(path)
+    parent = layer.pop("extends", None)
+    if parent is None:
+        return layer
+    if not LAYER_NAME.fullmatch(parent) or not (conf_dir() / f"{parent}.yaml").is_file():
+        raise ConfigError(f"{path}: `extends: {parent}` names no file {conf_dir() / parent}.yaml")
+    if parent in (*below, name):
+        cycle = " -> ".join(f"{n}.yaml" for n in (*below, name, parent))
+        raise ConfigError(f"{path}: `extends: {parent}` makes a cycle ({cycle})")
+    return merge(read_layers(parent, (*below, name)), layer)
 
 
 def outputs_path(env: str) -> Path:
@@ -96,6 +116,7 @@ def read_mapping(path: Path) -> dict[str, Any]:
     if not isinstance(config, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     check_shape(config, str(path))
+    check_spark_sections(config, str(path))
     return config
 
 
@@ -108,8 +129,12 @@ def merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
+# `extends: <name>`: another file in the same directory, by its name without .yaml.
+LAYER_NAME = re.compile(r"[A-Za-z0-9_-]+")
+
 # The shape of the settings the code reads: a dotted key -> the YAML type it must have when set.
 SHAPE: dict[str, type | tuple[type, ...]] = {
+    "extends": str,
     "env": str,
     "lake": str,
     "input": str,
@@ -129,8 +154,10 @@ SHAPE: dict[str, type | tuple[type, ...]] = {
     "postgres": dict,
     "redshift": dict,
     "emr": dict,
+    "emr.spark_conf": dict,
     "airflow": dict,
 }
+SPARK_SECTIONS = ("spark.conf", "emr.spark_conf")  # Spark settings: their keys are checked
 
 
 def check_shape(config: dict[str, Any], where: str) -> None:
@@ -142,6 +169,14 @@ def check_shape(config: dict[str, Any], where: str) -> None:
             continue
         wanted = {dict: "a mapping", str: "a string", int: "a number", float: "a number"}[kinds[0]]
         raise ConfigError(f"{where}: `{dotted}` must be {wanted}, got {type(value).__name__} {value!r:.60}")
+
+
+def check_spark_sections(config: dict[str, Any], where: str) -> None:
+    """Refuse a misspelt Spark key in one file (Spark itself would ignore it silently)."""
+    from spacex_launches.spark_keys import check_spark_keys  # it raises ConfigError, defined here
+
+    for section in SPARK_SECTIONS:
+        check_spark_keys(get_dotted(config, section) or {}, f"{where} `{section}`")
 
 
 def apply_overrides(config: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
@@ -168,6 +203,17 @@ def set_dotted(config: dict[str, Any], dotted: str, value: Any) -> None:
     for part in parents:
         node = node.setdefault(part, {})
     node[leaf] = value
+
+
+def default_inputs(config: dict[str, Any], lake: str) -> tuple[str, str]:
+    """What the job reads when no --input is given: (launches, cores). The config's `input` and
+    `cores_input` when set (local: the sample, which is not in the lake), else the lake's raw zones,
+    so moving the lake (SPACEX_LAKE, --lake) moves the input with it."""
+    raw = LakePaths.at(lake)
+    return (
+        get_dotted(config, "input") or raw.raw("launches"),
+        get_dotted(config, "cores_input") or raw.raw("cores"),
+    )
 
 
 def require(config: dict[str, Any], dotted: str) -> Any:

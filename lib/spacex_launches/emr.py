@@ -3,7 +3,7 @@
 `build_job_run_request` is the one place the request is made: `make submit` (jobs/submit_emr.py) and
 the Airflow DAG both send exactly what it returns. The request is checked before it is sent, against
 botocore's emr-containers service model and, for every Spark setting, against the known Spark keys
-(Spark silently ignores an unknown key such as `spark.executors.memory`).
+(spark_keys.py: Spark silently ignores an unknown key such as `spark.executors.memory`).
 
 The runtime on the EMR image: the job runs on the image's Python 3.11 (`emr.python.path`; the image's
 default `python3` is 3.9 and the code needs 3.11), with our package from the `--py-files` zip and every
@@ -13,7 +13,6 @@ Only IMAGE_PYTHON_MODULES come from the image itself.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import itertools
 import re
@@ -25,6 +24,7 @@ from typing import Any
 from spacex_launches.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
 from spacex_launches.config import PROJECT_DIR, ConfigError, get_dotted, require
 from spacex_launches.layout import LakePaths
+from spacex_launches.spark_keys import check_spark_keys
 
 # Artifact names under <emr.artifacts_uri>/<version>/, written by jobs/package.py.
 ENTRY_POINT = "launches_etl.py"
@@ -42,79 +42,9 @@ PROMETHEUS_DRIVER_PATH = "/metrics/prometheus"
 PROMETHEUS_EXECUTORS_PATH = "/metrics/executors/prometheus"
 METRICS_NAMESPACE = "spacex_launches"  # stable metric names (Spark's default prefix is the app id)
 
-# Spark keys this project may set. Keys under KNOWN_SPARK_PREFIXES are open-ended by design.
-KNOWN_SPARK_KEYS = frozenset(
-    {
-        "spark.app.name",
-        "spark.archives",
-        "spark.decommission.enabled",
-        "spark.driver.cores",
-        "spark.driver.memory",
-        "spark.driver.memoryOverhead",
-        "spark.driver.maxResultSize",
-        "spark.dynamicAllocation.enabled",
-        "spark.dynamicAllocation.executorIdleTimeout",
-        "spark.dynamicAllocation.initialExecutors",
-        "spark.dynamicAllocation.maxExecutors",
-        "spark.dynamicAllocation.minExecutors",
-        "spark.dynamicAllocation.shuffleTracking.enabled",
-        "spark.dynamicAllocation.shuffleTracking.timeout",
-        "spark.eventLog.dir",
-        "spark.eventLog.enabled",
-        "spark.executor.cores",
-        "spark.executor.instances",
-        "spark.executor.memory",
-        "spark.executor.memoryOverhead",
-        "spark.executor.processTreeMetrics.enabled",
-        "spark.files",
-        "spark.jars",
-        "spark.jars.packages",
-        "spark.kubernetes.container.image",
-        "spark.kubernetes.driver.podTemplateFile",
-        "spark.kubernetes.executor.podTemplateFile",
-        "spark.kubernetes.file.upload.path",
-        "spark.kubernetes.namespace",
-        "spark.metrics.appStatusSource.enabled",
-        "spark.metrics.namespace",
-        "spark.network.timeout",
-        "spark.pyspark.driver.python",
-        "spark.pyspark.python",
-        "spark.scheduler.maxRetainedRemovedDecommissionExecutors",
-        "spark.serializer",
-        "spark.sql.adaptive.enabled",
-        "spark.sql.adaptive.coalescePartitions.enabled",
-        "spark.sql.extensions",
-        "spark.sql.parquet.outputTimestampType",
-        "spark.sql.session.timeZone",
-        "spark.sql.shuffle.partitions",
-        "spark.sql.sources.partitionOverwriteMode",
-        "spark.stage.ignoreDecommissionFetchFailure",
-        "spark.storage.decommission.enabled",
-        "spark.storage.decommission.rddBlocks.enabled",
-        "spark.storage.decommission.shuffleBlocks.enabled",
-        "spark.submit.pyFiles",
-        "spark.task.maxFailures",
-        "spark.ui.enabled",
-        "spark.ui.port",
-        "spark.ui.prometheus.enabled",
-        "spark.ui.showConsoleProgress",
-    }
-)
-KNOWN_SPARK_PREFIXES = (
-    "spark.hadoop.",
-    "spark.executorEnv.",
-    "spark.kubernetes.driverEnv.",
-    "spark.kubernetes.driver.annotation.",
-    "spark.kubernetes.driver.label.",
-    "spark.kubernetes.executor.annotation.",
-    "spark.kubernetes.executor.label.",
-    "spark.metrics.conf.",
-    "spark.sql.catalog.",
-)
-
 
 class EmrRequestError(ValueError):
-    """The StartJobRun request is not valid: bad config, unknown Spark key or not what the API accepts."""
+    """The StartJobRun request is not what the API accepts (an unknown Spark key is a ConfigError)."""
 
 
 def artifacts_version(config: dict[str, Any], version: str | None = None) -> str:
@@ -292,19 +222,6 @@ def job_submitter_classification(config: dict[str, Any]) -> list[dict[str, Any]]
         return []
     properties = {f"jobsubmitter.node.selector.{key}": str(value) for key, value in selector.items()}
     return [{"classification": "emr-job-submitter", "properties": properties}]
-
-
-def check_spark_keys(keys: list[str] | tuple[str, ...] | set[str], where: str) -> None:
-    """Raise for any key that is neither a known Spark key nor under a known open-ended prefix."""
-    unknown = [
-        key for key in keys if key not in KNOWN_SPARK_KEYS and not key.startswith(KNOWN_SPARK_PREFIXES)
-    ]
-    if unknown:
-        problems = []
-        for key in sorted(unknown):
-            close = difflib.get_close_matches(key, KNOWN_SPARK_KEYS, n=1, cutoff=0.8)
-            problems.append(f"{key!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
-        raise EmrRequestError(f"unknown Spark conf key(s) in {where}: {', '.join(problems)}")
 
 
 def submit_parameter_keys(parameters: str) -> list[str]:

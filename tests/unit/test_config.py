@@ -1,19 +1,24 @@
-"""conf/<env>.yaml loading and environment overrides; no secrets in any config file."""
+"""conf/<env>.yaml loading (base + overlays) and environment overrides; no secrets in any config file."""
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import shutil
 
 import pytest
 
 from spacex_launches.config import (
     ENVIRONMENTS,
+    PROJECT_DIR,
     ConfigError,
     conf_dir,
+    default_inputs,
     get_dotted,
     load_config,
     merge,
     outputs_path,
+    read_layers,
     read_mapping,
     require,
 )
@@ -22,9 +27,111 @@ from spacex_launches.config import (
 @pytest.mark.parametrize("env", ENVIRONMENTS)
 def test_every_environment_loads_with_the_shared_keys(env):
     config = load_config(env, environ={})
-    assert config["env"] == env
-    for key in ("lake", "input", "api.version", "spark.conf", "warehouse.target"):
+    assert config["env"] == env and "extends" not in config
+    for key in ("lake", "api.version", "api.max_redirects", "spark.conf", "warehouse.target"):
         assert get_dotted(config, key) is not None, key
+    assert get_dotted(config, "spark.conf")["spark.sql.session.timeZone"] == "UTC"  # from base.yaml
+
+
+def test_each_env_file_holds_only_what_differs_and_extends_the_shared_files():
+    layers = {name: read_mapping(conf_dir() / f"{name}.yaml") for name in ("base", "aws", *ENVIRONMENTS)}
+    assert [layers[name].get("extends") for name in ("base", "aws", "local", "dev", "prod")] == [
+        None, "base", "base", "aws", "aws"
+    ]  # fmt: skip
+    for name, layer in layers.items():  # an overlay repeats nothing it inherits
+        if parent := layer.pop("extends", None):
+            inherited = read_layers(parent)
+            for key in leaf_keys(layer):
+                assert get_dotted(layer, key) != get_dotted(inherited, key, object()), f"{name}.yaml: {key}"
+    dev, prod = load_config("dev", environ={}), load_config("prod", environ={})
+    assert dev["emr"]["spark_conf"] == prod["emr"]["spark_conf"] == layers["aws"]["emr"]["spark_conf"]
+    assert dev["platform"]["redshift"] == {
+        "database": "spacex",
+        "base_capacity_rpu": 8,
+        "max_capacity_rpu": 32,
+    }
+    assert dev["lakehouse"] == {"catalog": "lake", "type": "glue", "database": "spacex_dev"}
+
+
+@pytest.fixture
+def conf_copy(tmp_path, monkeypatch):
+    """A copy of conf/ that SPACEX_CONF_DIR points at, to break on purpose."""
+    conf = shutil.copytree(conf_dir(), tmp_path / "conf")
+    monkeypatch.setenv("SPACEX_CONF_DIR", str(conf))
+    return conf
+
+
+def test_extends_refuses_unknown_parents_and_cycles_naming_the_file(conf_copy):
+    aws = conf_copy / "aws.yaml"
+    aws.write_text(aws.read_text().replace("extends: base", "extends: bsae"))
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(aws))}: `extends: bsae` names no file"):
+        load_config("dev", environ={})
+    aws.write_text(aws.read_text().replace("extends: bsae", "extends: ../conf/base"))
+    with pytest.raises(ConfigError, match="names no file"):
+        load_config("dev", environ={})
+    aws.write_text(aws.read_text().replace("extends: ../conf/base", "extends: dev"))
+    with pytest.raises(ConfigError) as error:
+        load_config("dev", environ={})
+    assert str(error.value) == f"{aws}: `extends: dev` makes a cycle (dev.yaml -> aws.yaml -> dev.yaml)"
+    base = conf_copy / "base.yaml"
+    base.write_text("extends: base\n" + base.read_text())
+    with pytest.raises(
+        ConfigError, match=r"base.yaml: `extends: base` makes a cycle \(base.yaml -> base.yaml\)"
+    ):
+        read_layers("base")
+
+
+def test_a_misspelt_spark_key_in_any_file_is_refused_by_file_section_and_key(conf_copy):
+    base, aws = conf_copy / "base.yaml", conf_copy / "aws.yaml"
+    original = base.read_text()
+    base.write_text(original.replace("spark.sql.session.timeZone:", "spark.sql.session.timezone:"))
+    with pytest.raises(ConfigError) as error:
+        load_config("local", environ={})
+    assert str(error.value) == (
+        f"unknown Spark conf key(s) in {base} `spark.conf`: 'spark.sql.session.timezone' "
+        "(did you mean 'spark.sql.session.timeZone'?)"
+    )
+    base.write_text(original)
+    aws.write_text(aws.read_text().replace("spark.decommission.enabled:", "spark.decomission.enabled:"))
+    with pytest.raises(ConfigError, match=rf"in {re.escape(str(aws))} `emr.spark_conf`: 'spark.decomission"):
+        load_config("prod", environ={})
+    assert load_config("local", environ={})["env"] == "local"  # local does not extend aws.yaml
+
+
+def test_the_default_input_is_the_lakes_raw_zone_and_moves_with_the_lake():
+    dev = load_config("dev", environ={})
+    assert "input" not in dev and "cores_input" not in dev
+    assert default_inputs(dev, dev["lake"]) == (
+        "s3://spacex-lake-dev/raw/spacex/launches",
+        "s3://spacex-lake-dev/raw/spacex/cores",
+    )
+    moved = load_config("dev", environ={"SPACEX_LAKE": "s3a://elsewhere/lake"})
+    assert default_inputs(moved, moved["lake"]) == (
+        "s3a://elsewhere/lake/raw/spacex/launches",
+        "s3a://elsewhere/lake/raw/spacex/cores",
+    )
+    # local reads the sample, which is not in the lake; SPACEX_INPUT still wins over both.
+    local = load_config("local", environ={"SPACEX_LAKE": "/tmp/other"})
+    assert default_inputs(local, local["lake"]) == ("sample/launches", "sample/cores")
+    pinned = load_config("dev", environ={"SPACEX_INPUT": "s3a://b/x", "SPACEX_CORES_INPUT": "s3a://b/y"})
+    assert default_inputs(pinned, pinned["lake"]) == ("s3a://b/x", "s3a://b/y")
+
+
+def test_the_job_reads_the_default_inputs_unless_given_its_own():
+    spec = importlib.util.spec_from_file_location("launches_etl", PROJECT_DIR / "jobs" / "launches_etl.py")
+    job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(job)
+    moved = load_config("dev", environ={"SPACEX_LAKE": "s3a://elsewhere/lake"})
+    assert job.job_inputs(job.parse_args(["--env", "dev"]), moved, moved["lake"]) == (
+        ["s3a://elsewhere/lake/raw/spacex/launches"],
+        ["s3a://elsewhere/lake/raw/spacex/cores"],
+    )
+    given = job.parse_args(["--env", "dev", "--input", "a.json"])
+    assert job.job_inputs(given, moved, moved["lake"]) == (["a.json"], [])  # --input alone: no cores
+    both = job.parse_args(["--input", "a.json", "--cores-input", "c.json"])
+    assert job.job_inputs(both, moved, moved["lake"]) == (["a.json"], ["c.json"])
+    local = load_config("local", environ={})
+    assert job.job_inputs(job.parse_args([]), local, "/tmp/lake") == (["sample/launches"], ["sample/cores"])
 
 
 def test_environment_variables_override_config_values():
@@ -65,8 +172,8 @@ def leaf_keys(node: dict, trail: str = "") -> set[str]:
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_the_generated_outputs_overlay_is_laid_over_the_env_file(env):
     """conf/<env>.outputs.yaml (make platform-outputs) owns its keys; nothing in it is also hand-written
-    in conf/<env>.yaml; environment variables still win over both."""
-    base, overlay = read_mapping(conf_dir() / f"{env}.yaml"), read_mapping(outputs_path(env))
+    in conf/<env>.yaml or the files it extends; environment variables still win over both."""
+    base, overlay = read_layers(env), read_mapping(outputs_path(env))
     assert leaf_keys(overlay) and not leaf_keys(base) & leaf_keys(overlay)
     config = load_config(env, environ={})
     for key in leaf_keys(overlay):

@@ -9,19 +9,22 @@ import zipfile
 from datetime import date
 from pathlib import Path
 
+import pyspark
 import pytest
 
+from conftest import TEST_SESSION_CONF
 from spacex_launches.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
-from spacex_launches.config import load_config
+from spacex_launches.config import ENVIRONMENTS, ConfigError, get_dotted, load_config
 from spacex_launches.emr import (
     EmrRequestError,
     build_job_run_request,
-    check_spark_keys,
     client_token,
     submit_parameter_keys,
     validate_request,
 )
 from spacex_launches.run_metrics import job_arguments
+from spacex_launches.spark_keys import KNOWN_SPARK_KEYS, KNOWN_SPARK_PREFIXES, check_spark_keys
+from spacex_launches.sparksession import spark_conf
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_DATE = date(2026, 11, 23)
@@ -113,7 +116,7 @@ def test_spot_decommissioning_settings_from_conf_pass_the_key_check():
     config = dev_config()
     config["emr"]["spark_conf"] = {"spark.storage.decommission.shuffleBlock.enabled": "true"}
     suggestion = re.escape("did you mean 'spark.storage.decommission.shuffleBlocks.enabled'")
-    with pytest.raises(EmrRequestError, match=suggestion):
+    with pytest.raises(ConfigError, match=suggestion):
         build_job_run_request(config, RUN_DATE, version="abc1234")
 
 
@@ -132,7 +135,7 @@ def test_prod_request_builds_and_points_at_prod():
     assert request["tags"]["env"] == "prod"
 
 
-def test_every_value_from_conf_can_come_from_the_environment():
+def test_the_requests_names_and_places_can_come_from_the_environment():
     request = build_job_run_request(
         dev_config(
             EMR_VIRTUAL_CLUSTER_ID="0123456789abcdefghijklmno",
@@ -193,7 +196,7 @@ def test_client_token_is_deterministic_per_env_job_date_and_attempt():
 def test_unknown_spark_key_is_rejected_with_the_closest_known_key(key, suggestion):
     config = dev_config()
     config["emr"]["spark_conf"] = {key: "4g"}
-    with pytest.raises(EmrRequestError, match="unknown Spark conf key") as error:
+    with pytest.raises(ConfigError, match="unknown Spark conf key") as error:
         build_job_run_request(config, RUN_DATE, version="abc1234")
     assert repr(key) in str(error.value) and repr(suggestion) in str(error.value)
 
@@ -201,7 +204,7 @@ def test_unknown_spark_key_is_rejected_with_the_closest_known_key(key, suggestio
 def test_unknown_key_in_spark_submit_parameters_is_rejected():
     request = build_job_run_request(dev_config(), RUN_DATE, version="abc1234")
     request["jobDriver"]["sparkSubmitJobDriver"]["sparkSubmitParameters"] += " --conf spark.executors.cores=4"
-    with pytest.raises(EmrRequestError, match=r"sparkSubmitParameters: 'spark.executors.cores'"):
+    with pytest.raises(ConfigError, match=r"sparkSubmitParameters: 'spark.executors.cores'"):
         validate_request(request)
 
 
@@ -211,10 +214,61 @@ def test_known_prefixes_are_open_ended():
     )
 
 
-def test_the_lakehouse_keys_are_known_spark_keys():
-    for env, lake in (("local", "lake"), ("dev", "s3://spacex-lake-dev")):
-        config = load_config(env, environ={})
-        check_spark_keys(list(catalog_conf(CatalogSettings.from_config(config, lake))), env)
+def test_every_spark_key_the_project_sets_passes_the_check():
+    """conf/ (spark.conf, emr.spark_conf), the session's S3A settings, both lakehouse catalogs, the EMR
+    request and the tests' own session: one check for all of them."""
+    keys = set(TEST_SESSION_CONF)
+    for env in ENVIRONMENTS:
+        config = load_config(env, environ={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+        keys |= set(spark_conf(config)) | set(get_dotted(config, "emr.spark_conf") or {})
+        keys |= set(catalog_conf(CatalogSettings.from_config(config, "s3://lake")))
+    for env in ("dev", "prod"):
+        driver, defaults = request_spark_settings(load_config(env, environ={}))
+        keys |= set(submit_parameter_keys(driver["sparkSubmitParameters"])) | set(defaults)
+    expected = {"spark.sql.adaptive.advisoryPartitionSizeInBytes", "spark.ui.showConsoleProgress",
+                "spark.hadoop.fs.s3a.endpoint", "spark.sql.catalog.lake.type", "spark.decommission.enabled",
+                "spark.pyspark.python", "spark.executor.memory", "spark.default.parallelism"}  # fmt: skip
+    assert expected <= keys
+    check_spark_keys(keys, "the project's own settings")
+
+
+def request_spark_settings(config):
+    request = build_job_run_request(config, RUN_DATE, version="abc1234")
+    defaults = request["configurationOverrides"]["applicationConfiguration"][0]["properties"]
+    return request["jobDriver"]["sparkSubmitJobDriver"], defaults
+
+
+@pytest.mark.parametrize(
+    ("key", "suggestion"),
+    [
+        ("spark.sql.shufle.partitions", "spark.sql.shuffle.partitions"),
+        ("spark.ui.enable", "spark.ui.enabled"),
+    ],
+)
+def test_a_misspelt_spark_key_is_refused_with_the_closest_known_key(key, suggestion):
+    with pytest.raises(ConfigError) as error:
+        check_spark_keys(["spark.sql.session.timeZone", key], "conf/x.yaml `spark.conf`")
+    assert str(error.value) == (
+        f"unknown Spark conf key(s) in conf/x.yaml `spark.conf`: {key!r} (did you mean {suggestion!r}?)"
+    )
+
+
+SPARK_NAME = re.compile(rb"spark\.[A-Za-z0-9_.-]+")
+
+
+def test_every_known_spark_key_is_one_spark_itself_names():
+    """The hand-kept list holds real keys only: each key and prefix is a string constant in the class
+    files of pyspark's own Spark jars (read as zip files, no JVM), where a misspelling is not."""
+    jars = sorted((Path(pyspark.__file__).parent / "jars").glob("spark-*.jar"))
+    names: set[str] = set()
+    for jar in jars:
+        with zipfile.ZipFile(jar) as archive:
+            for entry in archive.namelist():
+                if entry.endswith(".class"):
+                    names.update(name.decode() for name in SPARK_NAME.findall(archive.read(entry)))
+    assert "spark.sql.shuffle.partitions" in names, f"no Spark config in {jars}"
+    assert not (KNOWN_SPARK_KEYS | set(KNOWN_SPARK_PREFIXES)) - names
+    assert not {"spark.executors.memory", "spark.sql.shufle.partitions"} & names
 
 
 @pytest.mark.parametrize(
@@ -270,6 +324,7 @@ def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(
     }
     names = set(zipfile.ZipFile(dist / "resources.zip").namelist())
     assert {"conf/dev.yaml", "conf/prod.yaml", "sql/load_table.sql", "sql/checks/row_counts.sql"} <= names
+    assert {"conf/base.yaml", "conf/aws.yaml"} <= names  # what dev.yaml and prod.yaml extend
     # The deployed platform's values travel too: the driver reads redshift.jdbc_url from them.
     assert {"conf/dev.outputs.yaml", "conf/prod.outputs.yaml"} <= names
     ours = zipfile.ZipFile(dist / "spacex_launches.zip").namelist()

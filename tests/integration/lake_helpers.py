@@ -12,7 +12,7 @@ from spacex_launches import schemas
 from spacex_launches.pipeline import RunOptions, run_pipeline
 from spacex_launches.report import RunReport
 from spacex_launches.schemas import ID_PATTERN
-from spacex_launches.warehouse import read_sql
+from spacex_launches.warehouse import loader_for, read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 
 
@@ -44,9 +44,9 @@ def validated_files(lake: Path) -> dict[str, float]:
     return {str(p.relative_to(root)): p.stat().st_mtime for p in root.rglob("*") if p.is_file()}
 
 
-def run_in_process(spark, inputs, lake: Path, warehouse: Path | None, run_id: str, **options) -> dict:
-    """One run of the pipeline in the test's session; `warehouse` None: no warehouse load. Returns
-    the run's report as the JSON document it writes."""
+def run_in_process(spark, inputs, lake: Path, warehouse: Path | str | None, run_id: str, **options) -> dict:
+    """One run of the pipeline in the test's session; `warehouse`: a DuckDB file, a postgresql:// URL
+    or None (no warehouse load). Returns the run's report as the JSON document it writes."""
     report = RunReport.start(run_id, "local", [str(i) for i in inputs], str(lake))
     run = RunOptions(
         inputs=[str(i) for i in inputs],
@@ -55,7 +55,8 @@ def run_in_process(spark, inputs, lake: Path, warehouse: Path | None, run_id: st
         catalog=lake_catalog(spark, lake),
         **options,
     )
-    return run_pipeline(spark, run, DuckDBLoader(str(warehouse)) if warehouse else None, report).as_dict()
+    loader = loader_for(str(warehouse), {}) if warehouse is not None else None
+    return run_pipeline(spark, run, loader, report).as_dict()
 
 
 def lake_table(spark, lake: Path, table: str):

@@ -17,7 +17,7 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from conftest import REPO, spark_submit
+from conftest import REPO
 from spacex_launches import analyst_report, answers
 from spacex_launches.analyst_dashboard import build_dashboard
 from spacex_launches.warehouse import read_sql, sql_statements
@@ -45,16 +45,10 @@ def sample_warehouse(sample_run) -> Path:
 
 
 @pytest.fixture(scope="session")
-def snapshot_warehouse(snapshot_file, tmp_path_factory) -> Path:
+def snapshot_warehouse(snapshot_run) -> Path:
     """The real 205-launch snapshot through the job into DuckDB. No cores file exists for it: the
     `cores` table is there (the DDL creates it) and empty."""
-    work = tmp_path_factory.mktemp("report_snapshot")
-    result = spark_submit(
-        "--input", str(snapshot_file), "--lake", str(work / "lake"), "--warehouse", str(work / "spacex.duckdb"),
-        "--run-id", "snapshot",
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr[-3000:]
-    return work / "spacex.duckdb"
+    return snapshot_run / "spacex.duckdb"
 
 
 @pytest.fixture(scope="session")

@@ -26,11 +26,9 @@ from integration.lake_helpers import (
 pytestmark = pytest.mark.integration
 
 
-def test_real_snapshot_end_to_end_through_spark_submit(snapshot_file, tmp_path):
-    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
-    result = spark_submit("--input", str(snapshot_file), "--lake", str(lake), "--warehouse", str(warehouse))
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert "SUCCEEDED" in result.stdout
+def test_real_snapshot_end_to_end_through_spark_submit(snapshot_run):
+    lake, warehouse = snapshot_run / "lake", snapshot_run / "spacex.duckdb"
+    assert "SUCCEEDED" in (snapshot_run / "job.out").read_text()
 
     assert query(warehouse, "SELECT COUNT(*), COUNT(DISTINCT launch_id) FROM spacex.launches") == [(205, 205)]
     assert query(warehouse, "SELECT COUNT(*) FROM spacex.launch_cores") == [(215,)]

@@ -32,11 +32,14 @@ def jvm_can_save_class_archives() -> bool:
 def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):
     base = tmp_path / "my dir"
     base.mkdir()
-    archive = base / "spark-classes.jsa"
+    archive = tmp_path / "spark-classes.jsa"  # make's own file (.venv/ by default), not a user path
 
     first = make_run(base, archive)  # INPUT: the sample, as on a fresh clone
     assert first.returncode == 0, first.stderr[-3000:]
-    assert f"--lake '{base / 'lake'}' --warehouse '{base / 'spacex.duckdb'}'" in first.stdout
+    assert (
+        f"--lake '{base / 'lake'}'" in first.stdout
+        and f"--warehouse '{base / 'spacex.duckdb'}'" in first.stdout
+    )
     assert "SUCCEEDED" in first.stdout
     assert "records    16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in first.stdout
     # most-reused core: its serial from the sample's /cores, 4 reuses, 5 flights
@@ -59,6 +62,7 @@ def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):
     second = make_run(base, archive, f"INPUT={launches}", f"CORES_INPUT={cores}")
     assert second.returncode == 0, second.stderr[-3000:]
     assert f"--input '{launches}' --lake '{base / 'lake'}'" in second.stdout
+    assert f"--cores-input '{cores}'" in second.stdout
     assert "launches 14->14, launch_cores 18->18" in second.stdout
     assert len(list((base / "lake" / "_reports").glob("*.json"))) == 2
     if saves_archives:

@@ -1,13 +1,15 @@
-"""The whole Spark job into a real PostgreSQL (Debian's server, started by conftest on a free 127.0.0.1
-port): the same counts, tables and answers as DuckDB loaded from the same lake, idempotent re-runs,
-corrected snapshots, a failure injected in the load transaction and healed by the next run, and
-credentials from a Secrets Manager secret (moto)."""
+"""The Spark job into a real PostgreSQL (Debian's server, started by conftest on a free 127.0.0.1 port):
+through spark-submit with the JDBC driver from --packages and credentials from a Secrets Manager secret
+(moto); in the test's Spark session, the same counts, tables and answers as DuckDB loaded from the same
+lake, idempotent re-runs, corrected snapshots, a failure injected in the load transaction and healed by
+the next run."""
 
 from __future__ import annotations
 
 import json
 import shutil
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -15,9 +17,11 @@ import psycopg
 import pytest
 
 from conftest import SAMPLE_DIR, lake_catalog, spark_submit
+from integration.lake_helpers import run_in_process
 from spacex_launches.config import sql_dir
+from spacex_launches.errors import describe
 from spacex_launches.lakehouse import Lakehouse
-from spacex_launches.warehouse import read_sql, spark_packages
+from spacex_launches.warehouse import WarehouseError, read_sql, spark_packages
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 from spacex_launches.warehouse.postgres import PostgresLoader
 
@@ -28,6 +32,7 @@ ANALYTICS = sorted(
     path.name for path in sql_dir().glob("*.sql") if path.name not in {"create_tables.sql", "load_table.sql"}
 )
 KEYS = {"launches": "launch_id", "launch_cores": "launch_id, core_position"}
+KNOWN_TIME = datetime(2025, 6, 27, tzinfo=UTC)  # the snapshot file's date, as --snapshot-time
 
 
 def run_job(inputs, lake: Path, warehouse: str, *options: str, env: dict[str, str] | None = None):
@@ -42,11 +47,6 @@ def run_job(inputs, lake: Path, warehouse: str, *options: str, env: dict[str, st
         env=env,
         packages=PACKAGES,
     )
-
-
-def last_report(lake: Path) -> dict:
-    reports = sorted((lake / "_reports").glob("*.json"), key=lambda path: path.stat().st_mtime)
-    return json.loads(reports[-1].read_text())
 
 
 def pg_query(url: str, sql: str) -> list[tuple]:
@@ -85,9 +85,9 @@ def assert_same_as_duckdb(spark, url: str, lake: Path, tmp_path: Path) -> None:
 
 
 def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(spark, snapshot_file, database, tmp_path):
+    """In this test's Spark session: spark-submit into PostgreSQL is the secrets test's path below."""
     lake = tmp_path / "lake"
-    assert_ok(run_job([snapshot_file], lake, database))
-    tables = last_report(lake)["warehouse"]["tables"]
+    tables = run_in_process(spark, [snapshot_file], lake, database, "first")["warehouse"]["tables"]
     assert {table: (stats["before"], stats["after"], stats["loaded"]) for table, stats in tables.items()} == {
         "launches": (0, 205, True),
         "launch_cores": (0, 215, True),
@@ -99,8 +99,9 @@ def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(spark, snapshot_
     assert_same_as_duckdb(spark, database, lake, tmp_path)
 
     first = dump(pg_query, database)
-    assert_ok(run_job([snapshot_file], lake, database, "--snapshot-time", "2025-06-27T00:00:00Z"))
-    rerun = last_report(lake)["warehouse"]
+    rerun = run_in_process(spark, [snapshot_file], lake, database, "rerun-1", snapshot_time=KNOWN_TIME)[
+        "warehouse"
+    ]
     # a known snapshot time beats the first run's unknown one: every row moves on, nothing else changes
     assert (rerun["tables"]["launch_cores"]["after"], rerun["tables"]["launch_cores"]["loaded"]) == (
         215,
@@ -108,8 +109,8 @@ def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(spark, snapshot_
     )
     moved_on = dump(pg_query, database)
     assert {row[:-1] for row in moved_on["launches"]} == {row[:-1] for row in first["launches"]}
-    assert_ok(run_job([snapshot_file], lake, database, "--snapshot-time", "2025-06-27T00:00:00Z"))
-    assert last_report(lake)["warehouse"]["up_to_date_before"] is True  # the same snapshot: nothing to load
+    again = run_in_process(spark, [snapshot_file], lake, database, "rerun-2", snapshot_time=KNOWN_TIME)
+    assert again["warehouse"]["up_to_date_before"] is True  # the same snapshot: nothing to load
     assert dump(pg_query, database) == moved_on
 
 
@@ -123,9 +124,9 @@ def corrected_l005(path: Path) -> Path:
 
 
 def test_sample_corrected_snapshot_and_a_failed_load(spark, database, tmp_path):
+    """In this test's Spark session (the spark-submit path into PostgreSQL: the other tests here)."""
     lake = tmp_path / "lake"
-    assert_ok(run_job([SAMPLE_DIR], lake, database))
-    tables = last_report(lake)["warehouse"]["tables"]
+    tables = run_in_process(spark, [SAMPLE_DIR], lake, database, "first")["warehouse"]["tables"]
     assert (tables["launches"]["after"], tables["launch_cores"]["after"]) == (14, 18)
     assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5a3b1e0000000000000c0a01", None, 4, 5)]
     within_50_days = pg_query(database, read_sql("cores_reused_within_50_days.sql"))
@@ -146,9 +147,9 @@ def test_sample_corrected_snapshot_and_a_failed_load(spark, database, tmp_path):
         connection.execute(
             "CREATE TRIGGER refuse BEFORE INSERT ON spacex.launch_cores FOR EACH ROW EXECUTE FUNCTION spacex.refuse()"
         )
-    failed = run_job(inputs, lake, database)
-    assert failed.returncode == 3, failed.stderr[-3000:]
-    assert "injected failure" in last_report(lake)["error"]
+    with pytest.raises(WarehouseError, match="injected failure") as failure:
+        run_in_process(spark, inputs, lake, database, "failed")
+    assert describe(failure.value, str(lake)).exit_code == 3  # what the job exits with
     assert dump(pg_query, database) == loaded
     leftovers = pg_query(
         database, "SELECT table_name FROM information_schema.tables WHERE table_name LIKE '%staging%'"
@@ -158,19 +159,19 @@ def test_sample_corrected_snapshot_and_a_failed_load(spark, database, tmp_path):
     with psycopg.connect(database, autocommit=True) as connection:
         connection.execute("DROP TRIGGER refuse ON spacex.launch_cores")
     # the next run has nothing new for the lake, and loads what the failed one committed
-    assert_ok(run_job(inputs, lake, database))
-    assert last_report(lake)["lake"]["launches"]["committed"] is False
+    healed = run_in_process(spark, inputs, lake, database, "healed")
+    assert healed["lake"]["launches"]["committed"] is False
     slots = pg_query(
         database,
         "SELECT core_position, core_id FROM spacex.launch_cores "
         "WHERE launch_id = '5a3b1e00000000000000d005' ORDER BY core_position",
     )
     assert slots == [(0, "5a3b1e0000000000000c0b02"), (1, "5a3b1e0000000000000c0f06")]
-    assert last_report(lake)["warehouse"]["tables"]["launch_cores"]["after"] == 17
+    assert healed["warehouse"]["tables"]["launch_cores"]["after"] == 17
     assert_same_as_duckdb(spark, database, lake, tmp_path)
 
     corrected = dump(pg_query, database)
-    assert_ok(run_job(inputs, lake, database))
+    run_in_process(spark, inputs, lake, database, "again")
     assert dump(pg_query, database) == corrected
 
 

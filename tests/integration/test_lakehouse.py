@@ -390,8 +390,9 @@ def test_history_shows_when_and_from_which_file_a_core_slot_changed(spark, tmp_p
     refreshed = [(c.run_id, c.core_position) for c in with_refreshes if c.change == "refreshed"]
     assert refreshed == [("second", 0), ("third", 0), ("third", 1)]
 
-    command, environment = spark_submit_command("--launch", hid("FH1"), "--lake", str(lake))
-    command[command.index(str(REPO / "jobs" / "launches_etl.py"))] = str(REPO / "jobs" / "launch_history.py")
+    command, environment = spark_submit_command(
+        "--launch", hid("FH1"), "--lake", str(lake), script="launch_history.py"
+    )
     printed = subprocess.run(command, capture_output=True, text=True, env=environment, cwd=REPO, timeout=600)
     assert printed.returncode == 0, printed.stderr[-3000:]
     assert "B2 -> B9" in printed.stdout and second.name in printed.stdout and "(5 changes)" in printed.stdout

@@ -5,7 +5,6 @@ pass through make and spark-submit as one argument."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE_CORES, SAMPLE_DIR
+from conftest import REPO, SAMPLE_CORES, SAMPLE_DIR, jvm_can_save_class_archives
 
 pytestmark = pytest.mark.integration
 
@@ -22,11 +21,6 @@ def make_run(base: Path, archive: Path, *inputs: str) -> subprocess.CompletedPro
     command = ["make", "--no-print-directory", "-o", ".venv/.installed", "run", f"LAKE={base / 'lake'}",
                f"WAREHOUSE={base / 'spacex.duckdb'}", f"CDS_ARCHIVE={archive}", *inputs]  # fmt: skip
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
-
-
-def jvm_can_save_class_archives() -> bool:
-    java = Path(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
-    return subprocess.run([java, "-Xshare:on", "-version"], capture_output=True).returncode == 0
 
 
 def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):

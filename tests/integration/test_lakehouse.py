@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -109,13 +110,10 @@ def test_a_small_run_after_the_full_data_set_keeps_the_data_set(spark, tmp_path)
     assert_warehouse_mirrors_lake(spark, lake, warehouse)
 
 
-def test_a_failed_warehouse_load_is_healed_by_the_next_run(spark, tmp_path):
-    lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
-    run_in_process(spark, [SAMPLE_DIR], lake, warehouse, "first")
-    newer = raw_file(
-        tmp_path / "raw", "20240105T060000", [launch("NEW1", "2022-01-01T00:00:00Z", [core("C9")])]
-    )
-    holder = subprocess.Popen(  # another process holds DuckDB's single-writer lock
+@contextmanager
+def duckdb_held_by_another_process(warehouse: Path):
+    """Another process opens the DuckDB file, holding its single-writer lock until the block ends."""
+    holder = subprocess.Popen(
         [
             sys.executable,
             "-c",
@@ -126,15 +124,25 @@ def test_a_failed_warehouse_load_is_healed_by_the_next_run(spark, tmp_path):
     )
     try:
         assert holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_failed_warehouse_load_is_healed_by_the_next_run(spark, tmp_path):
+    lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
+    run_in_process(spark, [SAMPLE_DIR], lake, warehouse, "first")
+    newer = raw_file(
+        tmp_path / "raw", "20240105T060000", [launch("NEW1", "2022-01-01T00:00:00Z", [core("C9")])]
+    )
+    with duckdb_held_by_another_process(warehouse):
         result = spark_submit(
             "--input", str(newer), "--lake", str(lake), "--warehouse", str(warehouse), "--run-id", "locked",
             env={"SPACEX_WAREHOUSE_LOCK_TIMEOUT_S": "2"},
         )  # fmt: skip
         assert result.returncode == 3, result.stdout[-3000:]
         assert "another process has held the file" in result.stdout + result.stderr
-    finally:
-        holder.kill()
-        holder.wait()
     # the lake committed the new launch; the warehouse did not get it
     assert (hid("NEW1"),) in {row[:1] for row in lake_rows(spark, lake, "launches")}
     assert query(warehouse, f"SELECT COUNT(*) FROM spacex.launches WHERE launch_id = '{hid('NEW1')}'") == [
@@ -152,24 +160,11 @@ def test_a_failed_warehouse_load_is_healed_by_the_next_run(spark, tmp_path):
 
 def test_a_locked_warehouse_waits_then_says_which_file(tmp_path):
     warehouse = tmp_path / "w.duckdb"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb, time; c = duckdb.connect({str(warehouse)!r}); print('held', flush=True); time.sleep(600)",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(
-            WarehouseError, match=r"w\.duckdb: another process has held the file for over 1 s"
-        ):
-            DuckDBLoader(str(warehouse), lock_timeout=1).connect()
-    finally:
-        holder.kill()
-        holder.wait()
+    with (
+        duckdb_held_by_another_process(warehouse),
+        pytest.raises(WarehouseError, match=r"w\.duckdb: another process has held the file for over 1 s"),
+    ):
+        DuckDBLoader(str(warehouse), lock_timeout=1).connect()
     DuckDBLoader(str(warehouse), lock_timeout=1).connect().close()  # released: it opens
 
 

@@ -22,13 +22,14 @@ import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from spacex_launches.hadoopfs import LakeFS
 from spacex_launches.layout import (
     SIDECAR_SUFFIX,
     fetch_time_from_name,
     in_ingest_dates,
+    ingest_date_of,
     normalise_root,
     sidecar_of,
 )
@@ -38,6 +39,9 @@ _DATA_NAME = re.compile(r"\.(?:json|jsonl|ndjson)(\.gz)?$", re.IGNORECASE)
 HEAD_BYTES = 64 * 1024  # enough for a JSON Lines file's first line; a document's start
 MAX_LEADING_BLANK = 1024 * 1024  # leading whitespace looked through before a file is called blank
 _WHITESPACE = " \t\r\n"
+# A fetch time may be this far ahead of the clock (clocks of the fetching and the running machine
+# differ a little); one further ahead would win every later precedence decision, so it is refused.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class InputFileError(ValueError):
@@ -155,10 +159,33 @@ def fetch_time_from_manifest(lakefs: LakeFS, uri: str) -> datetime | None:
     return when if when is None or when.tzinfo else when.replace(tzinfo=UTC)
 
 
+def check_fetch_time(uri: str, when: datetime, source: str, now: datetime | None = None) -> None:
+    """Refuse a fetch time later than the clock allows, or (for a raw-zone file) one before its
+    `ingest_date=` partition's date: either is a clock's or a hand's mistake that would win (or lose)
+    precedence decisions it has no right to. A fetch after its partition's date is how ingest files an
+    orchestrated run (under its run date, fetched at or after it)."""
+    now = now or datetime.now(UTC)
+    where = {"name": "its name", "manifest": "its manifest's fetched_at", "option": "--snapshot-time"}[source]
+    if when > now + CLOCK_SKEW:
+        raise InputFileError(
+            f"{uri}: fetch time {when.isoformat()} (from {where}) is later than now ({now.isoformat()}, "
+            f"allowing {CLOCK_SKEW.total_seconds() / 60:.0f} min of clock skew): a wrong clock or a hand-made "
+            "name would win over every later snapshot; fix the name or manifest (or move the file out of the "
+            "input) and re-run"
+        )
+    partition = ingest_date_of(uri)
+    if partition is not None and source != "option" and when.astimezone(UTC).date() < partition:
+        raise InputFileError(
+            f"{uri}: fetch time {when.isoformat()} (from {where}) is before its ingest_date={partition} "
+            "partition: ingest files a response under the UTC date it was fetched or the earlier run date it "
+            "was fetched for, never a later one; fix the name or manifest (or move the file) and re-run"
+        )
+
+
 def with_snapshot_time(lakefs: LakeFS, found: InputFile, explicit: datetime | None) -> InputFile:
     """The file's snapshot time: from its raw-zone name, else its manifest, else `explicit`
-    (--snapshot-time), else unknown. Never the file's modification time: copying the raw zone
-    must not change which snapshot is newer."""
+    (--snapshot-time), else unknown, checked by check_fetch_time. Never the file's modification
+    time: copying the raw zone must not change which snapshot is newer."""
     sources = (
         ("name", lambda: fetch_time_from_name(found.path)),
         ("manifest", lambda: fetch_time_from_manifest(lakefs, found.path)),
@@ -167,6 +194,7 @@ def with_snapshot_time(lakefs: LakeFS, found: InputFile, explicit: datetime | No
     for source, lookup in sources:
         when = lookup()
         if when is not None:
+            check_fetch_time(found.path, when.astimezone(UTC), source)
             return InputFile(
                 found.path, found.format, found.size, found.compressed, when.astimezone(UTC), source
             )

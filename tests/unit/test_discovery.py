@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -14,6 +14,7 @@ from spacex_launches.discovery import (
     DOCUMENT,
     LINES,
     InputFileError,
+    check_fetch_time,
     container,
     data_file_name,
     decoded_head,
@@ -124,3 +125,29 @@ def test_lake_paths_layout():
     assert paths.validated == "s3a://bucket/prefix/validated"
     assert paths.staging("r1") == "s3a://bucket/prefix/_staging/r1"
     assert paths.report("r1") == "s3a://bucket/prefix/_reports/r1.json"
+
+
+NOW = datetime(2025, 6, 27, 12, 0, tzinfo=UTC)
+RAW = "s3a://lake/raw/spacex/launches/ingest_date=2025-06-27/"
+
+
+@pytest.mark.parametrize(
+    ("uri", "when", "source", "refused"),
+    [
+        (RAW + "x.json", NOW, "name", None),
+        (RAW + "x.json", NOW + timedelta(minutes=4), "name", None),  # within the clock skew
+        (RAW + "x.json", datetime(2099, 12, 31, tzinfo=UTC), "name", "later than now"),
+        (RAW + "x.json", NOW + timedelta(hours=1), "manifest", "manifest's fetched_at"),
+        ("/exports/x.json", NOW + timedelta(days=1), "option", "--snapshot-time"),
+        (RAW + "x.json", datetime(2025, 6, 26, 23, 59, tzinfo=UTC), "name", "before its ingest_date"),
+        (RAW.replace("06-27", "06-20") + "x.json", NOW, "name", None),  # fetched for an earlier run date
+        ("/exports/x.json", datetime(2020, 1, 1, tzinfo=UTC), "option", None),  # outside the raw zone
+    ],
+)
+def test_fetch_times_from_the_future_or_before_their_partition_are_refused(uri, when, source, refused):
+    if refused is None:
+        check_fetch_time(uri, when, source, now=NOW)
+        return
+    with pytest.raises(InputFileError, match=refused) as error:
+        check_fetch_time(uri, when, source, now=NOW)
+    assert uri in str(error.value)

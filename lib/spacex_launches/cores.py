@@ -17,7 +17,9 @@ def parse_core_records(raw_records: DataFrame) -> DataFrame:
     """Parse `raw_record` text with the explicit /cores schema."""
     parsed = F.from_json("raw_record", schemas.RAW_CORE_RECORD, _JSON_OPTIONS)
     return raw_records.withColumn("core", parsed).select(
-        *[c for c in raw_records.columns if c != "core"], "core.*"
+        *[c for c in raw_records.columns if c != "core"],
+        "core.*",
+        F.xxhash64("raw_record").alias("record_hash"),
     )
 
 
@@ -45,7 +47,7 @@ def _text_fits_warehouse() -> Column:
 
 # After the text rules every record gets (quality.TEXT_RULES); the first failing one is the reason.
 CORE_RULES = {
-    "fields_match_schema": quality.RECORD_RULES["fields_match_schema"],
+    "fields_match_schema": quality.RECORD_FIELDS_MATCH_SCHEMA,
     "id_present": quality.RECORD_RULES["id_present"],
     "id_format": quality.RECORD_RULES["id_format"],
     "serial_present": _serial_present,
@@ -57,7 +59,7 @@ CORE_RULE_NAMES = (*quality.TEXT_RULES, *CORE_RULES)
 
 
 def with_core_failed_rules(records: DataFrame) -> DataFrame:
-    return quality.with_failed_rules(records, CORE_RULES)
+    return quality.with_failed_rules(records, CORE_RULES, warning_rules={})
 
 
 def to_cores(records: DataFrame) -> DataFrame:
@@ -72,4 +74,5 @@ def to_cores(records: DataFrame) -> DataFrame:
         "last_update",
         F.col("snapshot_time").alias("ingested_at"),
         "source_file",
+        "record_hash",
     )

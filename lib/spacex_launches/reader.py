@@ -21,6 +21,9 @@ STRINGS = T.ArrayType(T.StringType())
 _SPLIT = {"maxNestingDepth": str(1 << 30), "maxStringLen": str((1 << 31) - 1)}
 # `one_value`: the record's text is exactly one JSON value (false for a line that is not: two values
 # side by side, trailing text, a truncated record), which the JSON parser alone would not tell.
+# `source_invalid_utf8`: the line or document the record was split from holds bytes that are not UTF-8
+# (the split decodes them as U+FFFD, so the record's own text no longer shows them: quality's
+# `text_storable` reads this).
 RAW_RECORD_COLUMNS = [
     "source_file",
     "source_block",
@@ -29,7 +32,16 @@ RAW_RECORD_COLUMNS = [
     "raw_record",
     "one_value",
     "file_problem",
+    "source_invalid_utf8",
 ]
+# An unpaired UTF-16 surrogate escape (`\ud800` without its pair): the split would store it as `?`.
+# It is kept visible as the six characters `\ud800` (one more backslash) for `text_storable` to
+# quarantine the record.
+_EVEN_BACKSLASHES = r"(?<!\\)((?:\\\\)*)"
+_LONE_SURROGATE = (
+    rf"{_EVEN_BACKSLASHES}\\(u[dD][89abAB][0-9a-fA-F]{{2}})(?!\\u[dD][c-fC-F])"
+    rf"|(?<!\\u[dD][89abAB][0-9a-fA-F]{{2}}){_EVEN_BACKSLASHES}\\(u[dD][c-fC-F][0-9a-fA-F]{{2}})"
+)
 
 
 def escape_glob(path: str) -> str:
@@ -91,18 +103,32 @@ def _without_bom(column: str) -> Column:
     return F.regexp_replace(column, "^\ufeff", "")
 
 
+def _surrogates_kept(text: Column) -> Column:
+    """`text` with each unpaired surrogate escape's backslash doubled (only texts holding an escape)."""
+    protected = F.regexp_replace(text, _LONE_SURROGATE, r"$1$3\\\\$2$4")
+    return F.when(text.contains("\\u"), protected).otherwise(text)
+
+
+def _invalid_utf8(text: Column) -> Column:
+    """Spark keeps a file's bytes as they are until a function decodes them (a regex, a JSON parse:
+    invalid ones become U+FFFD); re-encoding the text as read tells."""
+    return F.encode(text, "UTF-8") != text.cast("binary")
+
+
 def _documents(spark: SparkSession, files: list[InputFile]) -> DataFrame:
     whole = spark.read.text([escape_glob(f.path) for f in files], wholetext=True).select(
         F.col("_metadata.file_path").alias("source_file"),
         _snapshot_time(files).alias("snapshot_time"),
-        _without_bom("value").alias("text"),
+        _surrogates_kept(_without_bom("value")).alias("text"),
+        _invalid_utf8(F.col("value")).alias("source_invalid_utf8"),
     )
     values = json_values(F.col("text")).alias("values")
-    checked = whole.select("source_file", "snapshot_time", "text", values).select(
+    checked = whole.select("source_file", "snapshot_time", "text", "source_invalid_utf8", values).select(
         "source_file",
         "snapshot_time",
         "values",
         document_problem(F.col("text"), F.col("values")).alias("file_problem"),
+        "source_invalid_utf8",
     )
     # Flag a file before exploding its records, so no exploded row refers to (and carries a copy of)
     # the whole text or its parsed values: memory would grow with the square of the file's size.
@@ -110,6 +136,7 @@ def _documents(spark: SparkSession, files: list[InputFile]) -> DataFrame:
         "source_file",
         "snapshot_time",
         "file_problem",
+        "source_invalid_utf8",
         F.coalesce(
             F.when(F.col("file_problem").isNull(), records_of(F.col("values")[0])),
             F.array(F.lit(None).cast("string")),
@@ -120,6 +147,7 @@ def _documents(spark: SparkSession, files: list[InputFile]) -> DataFrame:
         F.lit(0).cast("long").alias("source_block"),
         "snapshot_time",
         "file_problem",
+        "source_invalid_utf8",
         F.lit(True).alias("one_value"),  # split from a parsed document
         F.posexplode("records").alias("source_row", "raw_record"),
     )
@@ -130,17 +158,24 @@ def _lines(spark: SparkSession, files: list[InputFile]) -> DataFrame:
         F.col("_metadata.file_path").alias("source_file"),
         F.col("_metadata.file_block_start").alias("source_block"),
         _snapshot_time(files).alias("snapshot_time"),
-        _without_bom("value").alias("line"),
+        _surrogates_kept(_without_bom("value")).alias("line"),
+        _invalid_utf8(F.col("value")).alias("source_invalid_utf8"),
     )
     # Each line is parsed once: `values` is a column of its own before the explode reads it twice.
     parsed = lines.filter(F.trim("line") != "").select(
-        "source_file", "source_block", "snapshot_time", "line", json_values(F.col("line")).alias("values")
+        "source_file",
+        "source_block",
+        "snapshot_time",
+        "line",
+        json_values(F.col("line")).alias("values"),
+        "source_invalid_utf8",
     )
     records = F.coalesce(F.flatten(F.transform("values", records_of)), F.array("line"))
     exploded = parsed.select(
         "source_file",
         "source_block",
         "snapshot_time",
+        "source_invalid_utf8",
         F.col("values").isNotNull().alias("one_value"),
         F.explode(records).alias("raw_record"),
     )
@@ -153,6 +188,7 @@ def _lines(spark: SparkSession, files: list[InputFile]) -> DataFrame:
         F.monotonically_increasing_id().alias("source_row"),
         "raw_record",
         "one_value",
+        "source_invalid_utf8",
     )
 
 

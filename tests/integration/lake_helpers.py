@@ -85,6 +85,9 @@ def launch(launch_id: str | None, date_utc: str, cores: list, **fields) -> dict:
 
 
 def core(core_id: str | None, flight: int | None = 1) -> dict:
+    """A core slot; a readable test name for its id (`"B1"`) becomes a contract id (`hid`)."""
+    if core_id is not None and not re.fullmatch(ID_PATTERN, core_id):
+        core_id = hid(core_id)
     return {"core": core_id, "flight": flight, "reused": bool(flight and flight > 1)}
 
 

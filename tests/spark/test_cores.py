@@ -42,6 +42,7 @@ def checked(spark, *records):
             FETCHED,
             json.dumps(r) if isinstance(r, dict) else r,
             True,
+            False,
         )
         for i, r in enumerate(records)
     ]
@@ -55,7 +56,7 @@ def test_a_good_core_passes_and_becomes_a_contract_row(spark):
     contract = cores.to_cores(
         checked(spark, core_record()).withColumnRenamed("snapshot_time", "snapshot_time")
     )
-    assert contract.columns == [*schemas.CORES.fieldNames(), "source_file"]
+    assert contract.columns == [*schemas.CORES.fieldNames(), "source_file", "record_hash"]
     [out] = contract.collect()
     assert (out.core_id, out.serial, out.block, out.asds_landings, out.ingested_at) == (
         hid("B1049"),

@@ -29,7 +29,7 @@ def launch(launch_id="L1", **fields) -> dict:
         "launchpad": "P1",
         "details": None,
         "crew": [],
-        "cores": [{"core": "C1", "flight": 1, "reused": False}],
+        "cores": [{"core": hid("C1"), "flight": 1, "reused": False}],
         "links": {"webcast": None},  # unknown fields are ignored
     }
     record.update(fields)
@@ -38,7 +38,15 @@ def launch(launch_id="L1", **fields) -> dict:
 
 def raw_records(spark, *texts, source_file="file:/lake/raw/a.json", snapshot_time=LANDED):
     rows = [
-        (source_file, 0, position, snapshot_time, text if isinstance(text, str) else json.dumps(text), True)
+        (
+            source_file,
+            0,
+            position,
+            snapshot_time,
+            text if isinstance(text, str) else json.dumps(text),
+            True,
+            False,
+        )
         for position, text in enumerate(texts)
     ]
     return spark.createDataFrame(rows, schemas.RAW_RECORDS)
@@ -62,7 +70,7 @@ def test_parse_keeps_typed_fields_and_utc_timestamp(spark):
     assert row.id == hid("L1")
     assert row.flight_number == 1
     assert row.launch_ts == datetime(2020, 3, 1, 20, 45)  # session time zone is UTC
-    assert row.cores[0].core == "C1"
+    assert row.cores[0].core == hid("C1")
     assert row[schemas.CORRUPT_RECORD] is None
 
 
@@ -89,7 +97,7 @@ def test_valid_record_fails_no_rule(spark):
         (launch(date_precision="week"), "date_precision_known"),
         (launch(upcoming=None), "upcoming_is_boolean"),
         (launch(cores=None), "cores_is_array"),
-        (launch(cores=[{"core": "C1", "flight": 0}]), "core_flight_positive"),
+        (launch(cores=[{"core": hid("C1"), "flight": 0}]), "core_flight_positive"),
         (launch(id="L1"), "id_format"),
         (launch(id=hid("L1").upper()), "id_format"),  # a near-duplicate by case is not the same launch
         (launch(id=f" {hid('L1')}"), "id_format"),  # nor by surrounding whitespace
@@ -98,8 +106,16 @@ def test_valid_record_fails_no_rule(spark):
         (launch(date_utc="2100-01-01T00:00:00Z"), "date_utc_in_range"),
         (launch(name="é" * 129), "text_fits_warehouse"),  # 129 characters, 258 bytes: VARCHAR(256)
         (launch(details="x" * 65536), "text_fits_warehouse"),
-        (launch(cores=[{"core": hid("C1") + "x" * 41, "flight": 1}]), "text_fits_warehouse"),
-        (launch(cores=[{"core": "C1", "landing_type": "x" * 33}]), "text_fits_warehouse"),
+        (launch(cores=[{"core": hid("C1"), "landpad": "x" * 65, "flight": 1}]), "text_fits_warehouse"),
+        (launch(cores=[{"core": hid("C1"), "landing_type": "x" * 33}]), "text_fits_warehouse"),
+        # the record contract: what the API sent is kept as sent, or the record is quarantined
+        (launch(cores=[{"core": "B1049", "flight": 1}]), "core_id_format"),  # a serial is no core id
+        (launch(cores=[{"core": hid("C1")[:-1] + "A", "flight": 1}]), "core_id_format"),  # upper case
+        (launch(cores=[None]), "core_entries_present"),
+        (launch(cores=[{}]), "core_entries_present"),
+        (launch(cores=[None, {"core": hid("C1"), "flight": 1}]), "core_entries_present"),  # would shift
+        (launch(date_utc="2020-03-01", date_precision="hour"), "date_utc_matches_precision"),
+        (launch(date_utc="2020-03-01T20:45:00.123456789Z"), "date_utc_within_microseconds"),
         (launch(details="x" * (1024 * 1024)), "record_within_size"),
     ],
 )
@@ -109,7 +125,7 @@ def test_each_rule_names_its_failure(spark, record, rule):
 
 def test_wrong_types_fail_schema_rule_and_the_field_rule(spark):
     wrong_type = launch(flight_number="five")
-    cores_not_array = launch(cores={"core": "C1"})
+    cores_not_array = launch(cores={"core": hid("C1")})
     assert failed_rules(spark, wrong_type, cores_not_array) == [
         ["fields_match_schema", "flight_number_positive"],
         ["fields_match_schema", "cores_is_array"],
@@ -149,22 +165,84 @@ def test_core_flight_null_is_allowed(spark):
     assert failed_rules(spark, launch(cores=[{"core": None, "flight": None}])) == [[]]
 
 
-def test_disposition_latest_snapshot_then_latest_line_wins(spark):
-    older_file = raw_records(spark, launch(name="old"), source_file="file:/raw/ingest_date=2024-01-01/a.json")
-    newer_file = raw_records(
-        spark,
-        launch(name="newer"),
-        launch(name="newest"),
-        source_file="file:/raw/ingest_date=2024-01-02/a.json",
+def test_a_date_unix_that_disagrees_with_date_utc_is_kept_as_sent_with_a_warning(spark):
+    """The real API holds such launches (120 s apart): neither value is recomputed from the other."""
+    [row] = checked(spark, launch(date_unix=1583095500 + 120)).collect()
+    assert (row.failed_rules, row.warned_rules) == ([], ["date_unix_matches_date_utc"])
+    assert (
+        transforms.to_launches(checked(spark, launch(date_unix=1583095620))).first().date_unix == 1583095620
     )
+
+
+def test_date_unix_as_sent_is_kept_within_a_second_of_date_utc(spark):
+    sent = launch(date_utc="2020-03-01T20:45:00.600Z", date_unix=1583095501)
+    row = transforms.to_launches(checked(spark, sent)).collect()[0]
+    assert row.date_unix == 1583095501  # as the API sent it, not recomputed (1583095500)
+    assert failed_rules(spark, sent) == [[]]
+
+
+def test_a_repeated_key_at_any_depth_fails_only_the_text_rule(spark):
+    base = json.dumps(launch())
+    other = hid("L2")
+    in_launch = base[:-1] + f', "id": "{other}"}}'  # the second id would win: another launch's
+    in_core = base.replace('"flight": 1,', '"flight": 1, "core": "' + hid("C2") + '",', 1)
+    in_nested = base.replace('"links": {"webcast": null}', '"links": {"patch": {"small": 1, "small": 2}}')
+    in_core_of_array = base.replace('"crew": []', '"crew": [{"crew": "a", "role": "x", "role": "y"}]')
+    assert failed_rules(spark, in_launch, in_core, in_nested, in_core_of_array) == [["no_duplicate_keys"]] * 4
+    # the same key in sibling objects is no repetition
+    siblings = launch(cores=[{"core": hid("C1"), "flight": 1}, {"core": hid("C2"), "flight": 1}])
+    assert failed_rules(spark, siblings) == [[]]
+
+
+# JSON text as it stands in the file (raw strings: one backslash is JSON's escape character).
+@pytest.mark.parametrize("escaped", [r"\u0000", r"a\u0000b", r"\ud800", r"\udc00", r"x\ud83dy"])
+def test_text_no_warehouse_can_store_fails_text_storable(spark, escaped):
+    text = json.dumps(launch(details="PLACEHOLDER")).replace("PLACEHOLDER", escaped)
+    assert failed_rules(spark, text) == [["text_storable"]]
+
+
+@pytest.mark.parametrize("escaped", [r"\\u0000", r"\ud83d\ude00", r"\u00e9"])  # a backslash; a pair; é
+def test_storable_escapes_pass(spark, escaped):
+    text = json.dumps(launch(details="PLACEHOLDER")).replace("PLACEHOLDER", escaped)
+    assert failed_rules(spark, text) == [[]]
+
+
+def test_disposition_same_snapshot_time_is_decided_by_content_in_any_order(spark):
+    """Two different records of one launch with the same fetch time: the greater record_hash is kept
+    whatever the files' names and order, and the other is flagged as a same-time conflict."""
+
+    def kept(first: str, second: str) -> tuple[str, set]:
+        files = [
+            raw_records(spark, launch(name=name), source_file=f"file:/raw/{path}.json")
+            for name, path in ((first, "a"), (second, "b"))
+        ]
+        records = (
+            files[0]
+            .unionByName(files[1])
+            .transform(transforms.parse_launch_records)
+            .transform(quality.with_failed_rules)
+            .transform(transforms.with_disposition)
+            .collect()
+        )
+        [latest] = [row.name for row in records if row.disposition == "latest"]
+        return latest, {row.name for row in records if row.same_time_conflict}
+
+    one_way, other_way = kept("alpha", "beta"), kept("beta", "alpha")
+    assert one_way == other_way
+    assert one_way[1] == {"alpha", "beta"} - {one_way[0]}
+    older = raw_records(spark, launch(name="older"), snapshot_time=datetime(2023, 1, 1))
+    newer = raw_records(spark, launch(name="newer"), source_file="file:/raw/0.json")
     records = (
-        older_file.unionByName(newer_file)
+        older.unionByName(newer)
         .transform(transforms.parse_launch_records)
         .transform(quality.with_failed_rules)
         .transform(transforms.with_disposition)
+        .collect()
     )
-    by_name = {row.name: row.disposition for row in records.collect()}
-    assert by_name == {"old": "duplicate", "newer": "duplicate", "newest": "latest"}
+    assert {row.name: (row.disposition, row.same_time_conflict) for row in records} == {
+        "older": ("duplicate", False),  # an older snapshot is no conflict
+        "newer": ("latest", False),
+    }
 
 
 def test_disposition_follows_snapshot_time_not_path_order(spark):
@@ -223,7 +301,7 @@ def test_to_launches_matches_the_contract(spark):
         ],
         T.StructType([*schemas.LAUNCHES.fields, T.StructField("source_file", T.StringType())]),
     )
-    assert_df_equality(transforms.to_launches(records), expected, ignore_nullable=True)
+    assert_df_equality(transforms.to_launches(records).drop("record_hash"), expected, ignore_nullable=True)
 
 
 @pytest.mark.parametrize(
@@ -255,20 +333,20 @@ def test_to_launch_cores_one_row_per_slot_including_unknown_cores(spark):
     falcon_heavy = launch(
         "FH",
         cores=[
-            {"core": "B1", "flight": 2, "reused": True, "landing_type": "RTLS", "landpad": "LZ1"},
-            {"core": "B2", "flight": 2, "reused": True, "landing_type": "RTLS", "landpad": "LZ2"},
+            {"core": hid("B1"), "flight": 2, "reused": True, "landing_type": "RTLS", "landpad": "LZ1"},
+            {"core": hid("B2"), "flight": 2, "reused": True, "landing_type": "RTLS", "landpad": "LZ2"},
             {"core": None, "flight": None, "reused": False},
         ],
     )
     no_cores = launch("NC", cores=[])
-    cores = transforms.to_launch_cores(checked(spark, falcon_heavy, no_cores))
+    cores = transforms.to_launch_cores(checked(spark, falcon_heavy, no_cores)).drop("record_hash")
     when, source = datetime(2020, 3, 1, 20, 45), "file:/lake/raw/a.json"
     expected = spark.createDataFrame(
         [
             (
                 hid("FH"),
                 0,
-                "B1",
+                hid("B1"),
                 2,
                 True,
                 None,
@@ -286,7 +364,7 @@ def test_to_launch_cores_one_row_per_slot_including_unknown_cores(spark):
             (
                 hid("FH"),
                 1,
-                "B2",
+                hid("B2"),
                 2,
                 True,
                 None,

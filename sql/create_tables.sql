@@ -79,3 +79,12 @@ CREATE TABLE IF NOT EXISTS spacex.cores (
     last_update   VARCHAR(65535),
     ingested_at   TIMESTAMP
 );
+
+-- launch_sightings: one row per launch id, last_seen_at the fetch time of the newest API snapshot that
+-- listed it. A daily refetch of unchanged data moves last_seen_at, not the launch's rows (ingested_at
+-- stays the time its values were first fetched). A launch whose last_seen_at is older than the newest
+-- complete snapshot is one the API no longer lists: it stays in launches (the run report names it).
+CREATE TABLE IF NOT EXISTS spacex.launch_sightings (
+    launch_id     VARCHAR(64)  NOT NULL PRIMARY KEY,
+    last_seen_at  TIMESTAMP
+);

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from spacex_launches.warehouse import read_sql
 
 Query = Callable[[str], tuple[list[str], list[tuple]]]
+CLOCK_SKEW = timedelta(minutes=5)  # as discovery.CLOCK_SKEW (that module needs Spark's file system)
 
 
 class WarehouseCheckFailed(RuntimeError):
@@ -48,6 +49,11 @@ def run_checks(
     for table, newest, row_count in rows:
         if not row_count or newest is None:
             failures.append(f"freshness: spacex.{table} is empty")
+        elif _as_utc(newest) > now + CLOCK_SKEW:
+            failures.append(
+                f"freshness: newest spacex.{table} snapshot time {newest} UTC is in the future (now {now:%Y-%m-%d %H:%M} "
+                'UTC): a raw file\'s fetch time was wrong; see README "The lake"'
+            )
         elif now - _as_utc(newest) > max_age:
             failures.append(
                 f"freshness: newest spacex.{table}.ingested_at is {newest} UTC, older than {max_age}"

@@ -32,10 +32,16 @@ class MergeResult:
     attempts: int = 1
 
 
-# Lake tables: the contract columns plus where each row came from. Partitioned by launch year (few,
-# evenly sized partitions: a merge rewrites only the years it touches); cores (a few hundred rows) not
-# at all; the quarantine by run, so a retried run replaces its own rows and nothing else.
-PROVENANCE = [T.StructField("source_file", T.StringType()), T.StructField("run_id", T.StringType())]
+# Lake tables: the contract columns plus where each row came from (its raw file, the run that wrote it,
+# the hash of the record's text: precedence.version). Partitioned by launch year (few, evenly sized
+# partitions: a merge rewrites only the years it touches); cores (a few hundred rows) not at all; the
+# quarantine by run, so a retried run replaces its own rows and nothing else. `launch_sightings`: per
+# launch, the newest snapshot that listed it (the version a refetch confirmed without a rewrite).
+PROVENANCE = [
+    T.StructField("source_file", T.StringType()),
+    T.StructField("run_id", T.StringType()),
+    T.StructField("record_hash", T.LongType()),
+]
 LAKE_TABLES = {
     "launches": (T.StructType([*schemas.LAUNCHES.fields, *PROVENANCE]), "years(date_utc)"),
     "launch_cores": (
@@ -55,9 +61,15 @@ LAKE_TABLES = {
         ),
         "run_id",
     ),
+    "launch_sightings": (T.StructType([*schemas.LAUNCH_SIGHTINGS.fields, *PROVENANCE]), None),
 }
 # The key a merge decides on: a launch (its row, or all its core slots together), a core.
-TABLE_KEYS = {"launches": "launch_id", "launch_cores": "launch_id", "cores": "core_id"}
+TABLE_KEYS = {
+    "launches": "launch_id",
+    "launch_cores": "launch_id",
+    "cores": "core_id",
+    "launch_sightings": "launch_id",
+}
 TABLE_PROPERTIES = {
     "format-version": "2",
     "write.distribution-mode": "hash",  # one file per partition and task, whatever the input order
@@ -110,6 +122,17 @@ class Lakehouse:
                 f"CREATE TABLE IF NOT EXISTS {self.name(table)} ({columns}) USING iceberg "
                 f"{partitioned}TBLPROPERTIES ({properties})"
             )
+            self._add_missing_columns(table, schema)
+
+    def _add_missing_columns(self, table: str, schema: T.StructType) -> None:
+        """A table made by an earlier release gets the columns added since (NULL in its old rows)."""
+        held = set(self.spark.table(self.name(table)).columns)
+        for column in schema.fields:
+            if column.name not in held:
+                log.info("%s: adding column %s", table, column.name)
+                self.spark.sql(
+                    f"ALTER TABLE {self.name(table)} ADD COLUMN {column.name} {column.dataType.simpleString()}"
+                )
 
     def _create_if_missing(self, statement: str) -> None:
         """Run a CREATE ... IF NOT EXISTS; another run creating the same object first is fine."""

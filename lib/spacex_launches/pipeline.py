@@ -89,6 +89,7 @@ LAUNCH_DATA = Dataset(
         "flight_number",
         "name",
         "launch_ts",
+        "date_unix",
         "date_precision",
         "upcoming",
         "success",
@@ -97,6 +98,7 @@ LAUNCH_DATA = Dataset(
         "details",
         "crew",
         "cores",
+        "record_hash",
     ],
     _slot_metrics,
 )
@@ -105,14 +107,23 @@ CORE_DATA = Dataset(
     cores.parse_core_records,
     cores.with_core_failed_rules,
     cores.CORE_RULE_NAMES,
-    ["id", "serial", "block", "status", *cores.COUNTS, "last_update"],
+    ["id", "serial", "block", "status", *cores.COUNTS, "last_update", "record_hash"],
 )
 ORIGIN = ["source_file", "source_block", "source_row", "snapshot_time"]
-LAUNCH_COLUMNS = [name for name in schemas.LAUNCHES.fieldNames() if name != "launch_id"]
+WARNING_NAMES = {"launches": tuple(quality.WARNING_RULES), "cores": ()}
+# The values whose difference makes an update: a later `ingested_at` alone is a confirmation, kept in
+# launch_sightings without rewriting the tables (precedence.py).
+LAUNCH_COLUMNS = [name for name in schemas.LAUNCHES.fieldNames() if name not in ("launch_id", "ingested_at")]
 SLOT_COLUMNS = [
     name for name in schemas.LAUNCH_CORES.fieldNames() if name not in ("launch_id", "core_position")
-] + ["ingested_at"]
+]
 CORE_COLUMNS = [name for name in schemas.CORES.fieldNames() if name != "core_id"]
+
+
+def _first_named(value: Column, limit: int = 20) -> Column:
+    """Up to `limit` distinct non-null values, sorted, as one `; `-separated text (an observed metric
+    reaches Python as a plain value; an array would arrive as a JVM object)."""
+    return F.array_join(F.slice(F.sort_array(F.collect_set(value)), 1, limit), "; ")
 
 
 def _intake_metrics(dataset: Dataset) -> list[Column]:
@@ -128,11 +139,20 @@ def _intake_metrics(dataset: Dataset) -> list[Column]:
         _count_where(readable & (disposition == transforms.QUARANTINED)).alias("quarantined"),
         _count_where(readable & (disposition == transforms.DUPLICATE)).alias("duplicates_collapsed"),
         _count_where(readable & (disposition == transforms.LATEST)).alias("latest"),
+        _count_where(readable & F.col("same_time_conflict")).alias("same_time_conflicts"),
+        _first_named(F.when(F.col("same_time_conflict"), F.col("id"))).alias("same_time_conflict_ids"),
         *dataset.metrics(),
         *[
             _count_where(readable & F.array_contains("failed_rules", rule)).alias(f"rule:{rule}")
             for rule in dataset.rule_names
         ],
+        *[
+            _count_where(readable & F.array_contains("warned_rules", rule)).alias(f"warning:{rule}")
+            for rule in WARNING_NAMES[dataset.name]
+        ],
+        _first_named(
+            F.when(F.size("warned_rules") > 0, F.concat_ws(": ", "id", F.array_join("warned_rules", ", ")))
+        ).alias("warned_records"),
     ]
 
 
@@ -149,7 +169,7 @@ def stage_records(
         read_raw_records(spark, files)
         .transform(dataset.parse)
         .transform(dataset.check)
-        .select(*ORIGIN, *dataset.fields, "failed_rules", raw_if_failed, "file_problem")
+        .select(*ORIGIN, *dataset.fields, "failed_rules", "warned_rules", raw_if_failed, "file_problem")
         .transform(transforms.with_disposition)
         .observe(intake, *_intake_metrics(dataset))
         .filter(F.col("file_problem").isNull())
@@ -157,7 +177,8 @@ def stage_records(
     )
     records.write.mode("overwrite").parquet(staged_path)
     metrics = observed(intake, dataset.name)
-    counts = {key: value if key == "unreadable_example" else (value or 0) for key, value in metrics.items()}
+    as_given = ("unreadable_example", "same_time_conflict_ids", "warned_records")
+    counts = {key: value if key in as_given else (value or 0) for key, value in metrics.items()}
     if counts["unreadable_files"]:
         more = counts["unreadable_files"] - 1
         raise InputFileError(
@@ -218,10 +239,11 @@ def commit_records(
         latest = _by_disposition(staged["launches"], transforms.LATEST)
         launches = transforms.to_launches(latest, options.default_api_version)
         slots = transforms.to_launch_cores(latest)
+        sightings = lake.read("launch_sightings")
         merged = lake.merge(
             "launches",
             launches,
-            lambda current: precedence.row_changes(launches, current, LAUNCH_COLUMNS),
+            lambda current: precedence.row_changes(launches, current, LAUNCH_COLUMNS, sightings=sightings),
             options.run_id,
         )
         outcome["launches"] = _merge_outcome(merged, first_load={precedence.INSERT: merged.rows_added})
@@ -229,7 +251,7 @@ def commit_records(
             "launch_cores",
             slots,
             lambda current: precedence.slot_set_changes(
-                slots, launches, current, lake.read("launches"), SLOT_COLUMNS
+                slots, launches, current, lake.read("launches"), SLOT_COLUMNS, sightings
             ),
             options.run_id,
         )
@@ -240,6 +262,18 @@ def commit_records(
             raise RuntimeError(
                 f"launch_cores: {merged.rows_added} rows written for {intake['launches']['slots']} slots"
             )
+        seen = launches.select(
+            "launch_id", F.col("ingested_at").alias("last_seen_at"), "record_hash", "source_file"
+        )
+        merged = lake.merge(
+            "launch_sightings",
+            seen,
+            lambda current: precedence.sighting_changes(seen, current),
+            options.run_id,
+        )
+        outcome["launch_sightings"] = _merge_outcome(
+            merged, first_load={precedence.INSERT: merged.rows_added}
+        )
 
     if "cores" in staged and intake["cores"]["latest"]:
         boosters = cores.to_cores(_by_disposition(staged["cores"], transforms.LATEST))
@@ -316,6 +350,12 @@ def run_pipeline(
                 for name, found in discovery.items()
             }
         report.rule_failures = {rule: intake["launches"][f"rule:{rule}"] for rule in quality.RULE_NAMES}
+        report.rule_warnings = {rule: intake["launches"][f"warning:{rule}"] for rule in quality.WARNING_RULES}
+        if any(report.rule_warnings.values()):
+            report.warnings.append(
+                'kept as sent, failing a warning rule (README "Data-quality rules"): '
+                + intake["launches"]["warned_records"]
+            )
 
         with timed(report, "commit"):
             lake.ensure_tables()
@@ -326,6 +366,10 @@ def run_pipeline(
             }
             report.lake = commit_records(lake, staged, intake, options) if staged else {}
         report.counts = _counts(intake["launches"], report.lake)
+        if report.counts["same_time_conflicts"]:
+            report.warnings.append(
+                _conflict_warning(report.counts["same_time_conflicts"], intake["launches"])
+            )
         report.conservation = _check_conservation(report.counts, "launches")
         if "cores" in intake:
             report.cores = _core_report(intake["cores"], report.lake)
@@ -338,6 +382,9 @@ def run_pipeline(
                 f"they are in the quarantine (run_id {options.run_id}); launches and warehouse are unchanged"
             )
 
+        complete = _newest_complete_snapshot(discovery["launches"].files)
+        if complete is not None and intake["launches"]["input_records"]:
+            report.not_listed = _not_listed(lake, complete)
         snapshots = {table: lake.snapshot(table) for table in schemas.TABLES}
         report.lake_snapshots = {table: snapshot.as_dict() for table, snapshot in snapshots.items()}
         if loader is not None:
@@ -348,6 +395,34 @@ def run_pipeline(
         return report
     finally:
         lakefs.delete(staging)
+
+
+def _newest_complete_snapshot(files: list[InputFile]) -> datetime | None:
+    """The newest fetch time among raw-zone files named by it: each is the API's whole /launches
+    (a file timed by its manifest or --snapshot-time may be an export of part of it)."""
+    times = [f.snapshot_time for f in files if f.snapshot_time_from == "name" and f.snapshot_time]
+    return max(times, default=None)
+
+
+def _not_listed(lake: Lakehouse, complete: datetime) -> dict[str, Any]:
+    """The launches the lake holds that the complete snapshot fetched at `complete` did not list (nor
+    any later one): last seen before it. They stay in the lake, the warehouse and the answers."""
+    held = lake.read("launches").select("launch_id", "ingested_at")
+    seen = lake.read("launch_sightings").select("launch_id", "last_seen_at")
+    last_seen = F.coalesce("last_seen_at", "ingested_at")
+    rows = (
+        held.join(seen, "launch_id", "left")
+        .filter(last_seen < F.lit(complete))
+        .select("launch_id", last_seen.alias("last_seen_at"))
+        .orderBy("launch_id")
+        .collect()
+    )
+    return {
+        "complete_snapshot": complete.isoformat(),
+        "launches": len(rows),
+        "launch_ids": [row["launch_id"] for row in rows],
+        "last_seen_at": {row["launch_id"]: row["last_seen_at"].isoformat() for row in rows},
+    }
 
 
 def remove_stale_staging(lakefs: LakeFS, paths: LakePaths) -> None:
@@ -363,14 +438,31 @@ def _quarantined(lake: dict[str, Any], dataset: str) -> int:
     return lake.get("quarantine", {}).get("by_dataset", {}).get(dataset, 0)
 
 
+def _conflict_warning(conflicts: int, intake: dict[str, Any]) -> str:
+    named = intake.get("same_time_conflict_ids")
+    among = f" (in this run's input: {named})" if named else ""
+    return (
+        f"{conflicts} launch(es) had two different records with the same fetch time{among}: the record "
+        'with the greater record_hash is kept, whatever the order of files and runs (README "The lake")'
+    )
+
+
+def _decided(lake: dict[str, Any], table: str) -> int:
+    """The keys a table's merge decided on (each change but the conflict count)."""
+    changes = lake.get(table, {}).get("launches", {})
+    return sum(changes.get(change, 0) for change in precedence.CHANGES)
+
+
 def _counts(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, int]:
     return {
         "input_records": intake["input_records"],
-        "launches": sum(lake.get("launches", {}).get("launches", {}).values()),
+        "launches": _decided(lake, "launches"),
         "duplicates_collapsed": intake["duplicates_collapsed"],
         "quarantined": _quarantined(lake, "launches"),
         "launch_cores": intake["slots"],
         "unknown_core_slots": intake["unknown_core_slots"],
+        "same_time_conflicts": intake["same_time_conflicts"]
+        + lake.get("launches", {}).get("launches", {}).get("same_time_conflicts", 0),
     }
 
 
@@ -378,7 +470,7 @@ def _core_report(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, Any]
     return {
         "counts": {
             "input_records": intake["input_records"],
-            "cores": sum(lake.get("cores", {}).get("launches", {}).values()),
+            "cores": _decided(lake, "cores"),
             "duplicates_collapsed": intake["duplicates_collapsed"],
             "quarantined": _quarantined(lake, "cores"),
         },

@@ -35,12 +35,16 @@ class RunReport:
     counts: dict[str, int] = field(default_factory=dict)
     conservation: dict[str, Any] = field(default_factory=dict)
     rule_failures: dict[str, int] = field(default_factory=dict)
+    rule_warnings: dict[str, int] = field(default_factory=dict)  # records kept that failed a warning rule
     outputs: dict[str, str] = field(default_factory=dict)
     lake: dict[str, Any] = field(default_factory=dict)  # per table: what the merge decided and committed
     lake_snapshots: dict[str, Any] = field(default_factory=dict)  # per table: the snapshot loaded from
     cores: dict[str, Any] | None = None  # the /cores dataset's counts and rules, when it was read
     warehouse: dict[str, Any] | None = None
     durations_s: dict[str, float] = field(default_factory=dict)
+    # launches the lake holds that the newest complete snapshot of the input no longer lists
+    not_listed: dict[str, Any] | None = None
+    warnings: list[str] = field(default_factory=list)  # e.g. records of the same fetch time that differ
     message: str | None = None  # a note for a run that changed nothing
     error: str | None = None
 
@@ -115,6 +119,14 @@ def summary(report: RunReport) -> str:
         lines.append("  rules      " + ", ".join(f"{rule}={n}" for rule, n in failing.items()))
     for table, outcome in report.lake.items():
         lines.append(f"  lake       {table}: {_lake_line(table, outcome)}")
+    if report.not_listed and report.not_listed.get("launches"):
+        gone = report.not_listed
+        lines.append(
+            f"  upstream   {gone['launches']:,} launch(es) in the lake are not in the newest complete snapshot "
+            f"({gone['complete_snapshot']}); kept, named in the report (not_listed)"
+        )
+    for warning in report.warnings:
+        lines.append(f"  warning    {warning}")
     if report.warehouse and report.warehouse.get("tables"):
         warehouse = report.warehouse
         tables = ", ".join(
@@ -130,7 +142,12 @@ def summary(report: RunReport) -> str:
     return "\n".join(lines)
 
 
-KEYED_BY = {"launches": "launches", "launch_cores": "launches' core slots", "cores": "cores"}
+KEYED_BY = {
+    "launches": "launches",
+    "launch_cores": "launches' core slots",
+    "cores": "cores",
+    "launch_sightings": "launches' last sightings",
+}
 
 
 def _lake_line(table: str, outcome: dict[str, Any]) -> str:

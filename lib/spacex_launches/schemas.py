@@ -20,6 +20,7 @@ RAW_CORE = T.StructType(
         T.StructField("landing_success", T.BooleanType()),
         T.StructField("landing_type", T.StringType()),
         T.StructField("landpad", T.StringType()),
+        T.StructField(CORRUPT_RECORD, T.StringType()),  # a field of the wrong type in this core object
     ]
 )
 
@@ -29,6 +30,7 @@ RAW_LAUNCH = T.StructType(
         T.StructField("flight_number", T.IntegerType()),
         T.StructField("name", T.StringType()),
         T.StructField("date_utc", T.StringType()),
+        T.StructField("date_unix", T.LongType()),
         T.StructField("date_precision", T.StringType()),
         T.StructField("upcoming", T.BooleanType()),
         T.StructField("success", T.BooleanType()),
@@ -38,7 +40,9 @@ RAW_LAUNCH = T.StructType(
         # v4: a list of crew ids; v5: a list of {crew, role} objects. As strings, v5 objects arrive
         # as their JSON text, which is how the API version of a record is told apart.
         T.StructField("crew", T.ArrayType(T.StringType())),
-        T.StructField("cores", T.ArrayType(RAW_CORE)),
+        # Each element's own text: a `null` or `{}` entry must be told apart from a core object whose
+        # fields are all null (transforms.parse_launch_records parses each with RAW_CORE).
+        T.StructField("cores", T.ArrayType(T.StringType())),
         T.StructField(CORRUPT_RECORD, T.StringType()),
     ]
 )
@@ -72,6 +76,7 @@ RAW_RECORDS = T.StructType(
         T.StructField("snapshot_time", T.TimestampType()),
         T.StructField("raw_record", T.StringType()),
         T.StructField("one_value", T.BooleanType()),
+        T.StructField("source_invalid_utf8", T.BooleanType()),  # reader.RAW_RECORD_COLUMNS
     ]
 )
 
@@ -130,6 +135,16 @@ CORES = T.StructType(
     ]
 )
 
+# One row per launch: when the newest snapshot that listed it was fetched (`last_seen_at`). A refetch
+# of unchanged data moves this, not the launch's rows; a launch the API stopped listing keeps an old
+# one (README "The lake": upstream deletions).
+LAUNCH_SIGHTINGS = T.StructType(
+    [
+        T.StructField("launch_id", T.StringType(), False),
+        T.StructField("last_seen_at", T.TimestampType()),
+    ]
+)
+
 QUARANTINE = T.StructType(
     [
         T.StructField("source_file", T.StringType(), False),
@@ -166,9 +181,15 @@ CORE_TEXT_BYTES = {
 }
 
 # Warehouse tables and their keys; every loader and the load SQL follow this.
-TABLES = {"launches": LAUNCHES, "launch_cores": LAUNCH_CORES, "cores": CORES}
+TABLES = {
+    "launches": LAUNCHES,
+    "launch_cores": LAUNCH_CORES,
+    "cores": CORES,
+    "launch_sightings": LAUNCH_SIGHTINGS,
+}
 TABLE_KEYS = {
     "launches": ("launch_id",),
     "launch_cores": ("launch_id", "core_position"),
     "cores": ("core_id",),
+    "launch_sightings": ("launch_id",),
 }

@@ -1,5 +1,7 @@
 """Pure DataFrame -> DataFrame transforms from raw records to the warehouse contract tables."""
 
+from datetime import datetime
+
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
@@ -9,36 +11,61 @@ _JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": schemas.CORR
 
 
 def parse_launch_records(raw_records: DataFrame) -> DataFrame:
-    """Parse `raw_record` text with the explicit launch schema; add `launch_ts` (UTC timestamp)."""
+    """Parse `raw_record` text with the explicit launch schema; add `launch_ts` (UTC timestamp),
+    `core_texts` (each `cores` element's own text, for the rules) and `record_hash` (of the text as
+    sent: the order-independent tie-break between two records of the same snapshot time)."""
     parsed = F.from_json("raw_record", schemas.RAW_LAUNCH, _JSON_OPTIONS)
+    fields = [name for name in schemas.RAW_LAUNCH.fieldNames() if name != "cores"]
     return raw_records.withColumn("launch", parsed).select(
         *[c for c in raw_records.columns if c != "launch"],
-        "launch.*",
+        *[F.col(f"launch.{name}").alias(name) for name in fields],
+        F.transform("launch.cores", lambda text: F.from_json(text, schemas.RAW_CORE, _JSON_OPTIONS)).alias(
+            "cores"
+        ),
+        F.col("launch.cores").alias("core_texts"),
         F.to_timestamp("launch.date_utc").alias("launch_ts"),
+        F.xxhash64("raw_record").alias("record_hash"),
     )
 
 
+def sent_date_unix() -> Column:
+    """`date_unix` as the API sent it; derived from `date_utc` only when the record has none (a value
+    that disagrees with date_utc is quarantined: quality's `date_unix_matches_date_utc`)."""
+    return F.coalesce(F.col("date_unix"), F.col("launch_ts").cast("long"))
+
+
 LATEST, DUPLICATE, QUARANTINED = "latest", "duplicate", "quarantined"
+_UNKNOWN_TIME = datetime(1970, 1, 1)
 
 
 def with_disposition(records: DataFrame) -> DataFrame:
-    """Add `disposition`: `quarantined` (failed a rule), `duplicate` (an older copy of a valid launch id)
-    or `latest` (the one record kept per launch id).
+    """Add `disposition`: `quarantined` (failed a rule), `duplicate` (an older copy of a valid record id)
+    or `latest` (the one record kept per id), and `same_time_conflict` (a duplicate from the same
+    snapshot time as the kept record whose text differs).
 
-    The latest snapshot wins: its fetch time (`snapshot_time`; unknown is oldest), then file path,
-    then position in the file.
+    The latest snapshot wins: its fetch time (`snapshot_time`; unknown is oldest); between records of
+    the same time, the greater `record_hash` (a rule on the content, so the result is the same whatever
+    the order of files or runs); identical texts are interchangeable.
     """
     latest_first = Window.partitionBy(F.col("id"), quality.is_valid()).orderBy(
         F.col("snapshot_time").desc_nulls_last(),
+        F.col("record_hash").desc(),
         F.col("source_file").desc(),
         F.col("source_block").desc(),
         F.col("source_row").desc(),
     )
-    return records.withColumn(
-        "disposition",
+    kept_time = F.first(F.coalesce("snapshot_time", F.lit(_UNKNOWN_TIME))).over(latest_first)
+    kept_hash = F.first("record_hash").over(latest_first)
+    disposition = (
         F.when(~quality.is_valid(), F.lit(QUARANTINED))
         .when(F.row_number().over(latest_first) == 1, F.lit(LATEST))
-        .otherwise(F.lit(DUPLICATE)),
+        .otherwise(F.lit(DUPLICATE))
+    )
+    return records.withColumn("disposition", disposition).withColumn(
+        "same_time_conflict",
+        (F.col("disposition") == DUPLICATE)
+        & (F.coalesce("snapshot_time", F.lit(_UNKNOWN_TIME)) == kept_time)
+        & (F.col("record_hash") != kept_hash),
     )
 
 
@@ -70,7 +97,7 @@ def to_launches(records: DataFrame, default_api_version: str = "v5") -> DataFram
         F.col("flight_number").cast("int").alias("flight_number"),
         F.col("name"),
         F.col("launch_ts").alias("date_utc"),
-        F.col("launch_ts").cast("long").alias("date_unix"),
+        sent_date_unix().alias("date_unix"),
         F.col("date_precision"),
         F.col("upcoming"),
         F.col("success"),
@@ -80,6 +107,7 @@ def to_launches(records: DataFrame, default_api_version: str = "v5") -> DataFram
         F.col("source_api_version"),
         F.col("snapshot_time").alias("ingested_at"),
         F.col("source_file"),
+        F.col("record_hash"),
     )
 
 
@@ -92,9 +120,11 @@ def to_launch_cores(records: DataFrame) -> DataFrame:
     slots = records.select(
         F.col("id").alias("launch_id"),
         F.col("launch_ts").alias("date_utc"),
+        sent_date_unix().alias("date_unix"),
         F.col("upcoming"),
         F.col("snapshot_time").alias("ingested_at"),
         F.col("source_file"),
+        F.col("record_hash"),
         F.posexplode_outer("cores").alias("core_position", "core"),
     ).filter(F.col("core_position").isNotNull())
     return slots.select(
@@ -110,10 +140,11 @@ def to_launch_cores(records: DataFrame) -> DataFrame:
         F.col("core.landing_type").alias("landing_type"),
         F.col("core.landpad").alias("landpad_id"),
         "date_utc",
-        F.col("date_utc").cast("long").alias("date_unix"),
+        "date_unix",
         "upcoming",
         "ingested_at",
         "source_file",
+        "record_hash",
     )
 
 

@@ -60,6 +60,7 @@ def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, s
         "quarantined": 1,
         "launch_cores": 18,
         "unknown_core_slots": 2,
+        "same_time_conflicts": 0,
     }
     assert report["rule_failures"]["valid_json_object"] == 1
     assert [f["format"] for f in report["inputs"]["files"]] == ["json_document", "json_lines"]
@@ -121,6 +122,7 @@ def test_rerun_of_the_same_input_changes_nothing(spark, tmp_path):
         "quarantine": True,  # the second run's own quarantine partition
         "launches": False,
         "launch_cores": False,
+        "launch_sightings": False,  # the same snapshot: no newer sighting
     }
     assert second["lake"]["launches"]["launches"]["unchanged"] == 14
     assert second["warehouse"]["up_to_date_before"] is True
@@ -147,9 +149,9 @@ def test_later_snapshot_moves_a_core_slot_and_drops_a_stale_one(spark, tmp_path)
     assert query(
         warehouse, "SELECT launch_id, core_position, core_id FROM spacex.launch_cores ORDER BY 1, 2"
     ) == [
-        (hid("F9"), 0, "A1"),
-        (hid("FH1"), 0, "B1"),
-        (hid("FH1"), 1, "B9"),
+        (hid("F9"), 0, hid("A1")),
+        (hid("FH1"), 0, hid("B1")),
+        (hid("FH1"), 1, hid("B9")),
     ]
     assert query(warehouse, "SELECT COUNT(*) FROM spacex.launches") == [(2,)]
 
@@ -164,22 +166,34 @@ def test_duplicates_across_two_snapshots_in_one_run(spark, tmp_path):
             launch(hid("L2"), "2020-02-01T00:00:00Z", [core("B")]),
         ],
     )
-    write_json(
-        raw / "ingest_date=2024-01-02" / "20240102T000000Z-0000000000000002.jsonl",
-        "\n".join(
-            json.dumps(x)
-            for x in [
-                launch(hid("L1"), "2020-01-01T00:00:00Z", [core("A")], details="second"),
-                launch(hid("L1"), "2020-01-01T00:00:00Z", [core("A")], details="third, the later line"),
-            ]
-        ),
-    )
-    report = run_in_process(spark, [raw], lake, warehouse, "run-1")
-    assert report["counts"]["duplicates_collapsed"] == 2
-    assert report["counts"]["launches"] == 2
-    assert query(warehouse, f"SELECT details FROM spacex.launches WHERE launch_id = '{hid('L1')}'") == [
-        ("third, the later line",)
+    same_time = [
+        launch(hid("L1"), "2020-01-01T00:00:00Z", [core("A")], details="second"),
+        launch(hid("L1"), "2020-01-01T00:00:00Z", [core("A")], details="third, the later line"),
     ]
+    # the hash of the record's text as the split writes it (compact JSON)
+    kept = max(same_time, key=lambda record: spark_hash(spark, json.dumps(record, separators=(",", ":"))))[
+        "details"
+    ]
+    for order, lines in (("run-1", same_time), ("run-2", same_time[::-1])):
+        lake, warehouse = tmp_path / order / "lake", tmp_path / order / "w.duckdb"
+        write_json(
+            raw / "ingest_date=2024-01-02" / "20240102T000000Z-0000000000000002.jsonl",
+            "\n".join(json.dumps(x) for x in lines),
+        )
+        report = run_in_process(spark, [raw], lake, warehouse, order)
+        assert report["counts"]["duplicates_collapsed"] == 2
+        assert report["counts"]["launches"] == 2
+        # two records of one fetch time: the greater record hash wins in either line order, with a warning
+        assert report["counts"]["same_time_conflicts"] == 1
+        assert any(hid("L1") in warning for warning in report["warnings"])
+        assert query(warehouse, f"SELECT details FROM spacex.launches WHERE launch_id = '{hid('L1')}'") == [
+            (kept,)
+        ]
+
+
+def spark_hash(spark, text: str) -> int:
+    """The record_hash Spark gives a record's text (transforms.parse_launch_records)."""
+    return spark.createDataFrame([(text,)], "t string").selectExpr("xxhash64(t)").first()[0]
 
 
 def test_quarantine_reasons_and_conservation_of_counts(spark, tmp_path):

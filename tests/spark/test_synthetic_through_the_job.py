@@ -29,6 +29,7 @@ def test_generated_input_passes_through_the_job(spark, tmp_path, fmt, parts, lau
         "quarantined": generated.quarantined,
         "launch_cores": generated.launch_cores,
         "unknown_core_slots": generated.unknown_cores,
+        "same_time_conflicts": 0,  # its duplicates are exact copies
     }
     quarantine = lake_table(spark, lake, "quarantine").filter(F.col("run_id") == "synthetic")
     by_rule = {row["rule"]: row["count"] for row in quarantine.groupBy("rule").count().collect()}

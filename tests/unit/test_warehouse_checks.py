@@ -23,6 +23,7 @@ def warehouse(tmp_path):
         "INSERT INTO spacex.launches VALUES ('a', '2026-11-23 06:00:00'), ('b', '2026-11-22 06:00:00')"
     )
     connection.execute("INSERT INTO spacex.launch_cores VALUES ('a', 0), ('a', 1), ('b', 0)")
+    connection.execute("CREATE TABLE spacex.launch_sightings (launch_id VARCHAR, last_seen_at TIMESTAMP)")
 
     def query(sql):
         result = connection.execute(sql)
@@ -60,4 +61,21 @@ def test_stale_or_empty_data_fails(warehouse):
         run_checks(warehouse, None, DAY, NOW + timedelta(days=2))
     warehouse.connection.execute("DELETE FROM spacex.launches")
     with pytest.raises(WarehouseCheckFailed, match=r"freshness: spacex\.launches is empty"):
+        run_checks(warehouse, None, DAY, NOW)
+
+
+def test_freshness_follows_the_last_sighting_of_unchanged_data(warehouse):
+    """A daily refetch of unchanged data moves launch_sightings, not launches.ingested_at."""
+    later = NOW + timedelta(days=2)
+    warehouse.connection.execute(
+        f"INSERT INTO spacex.launch_sightings VALUES ('a', '{later:%Y-%m-%d %H:%M:%S}')"
+    )
+    assert run_checks(warehouse, None, DAY, later)["launches"] == 2
+    with pytest.raises(WarehouseCheckFailed, match=r"freshness: newest spacex\.launches\.ingested_at"):
+        run_checks(warehouse, None, DAY, later + timedelta(days=2))
+
+
+def test_a_snapshot_time_in_the_future_fails(warehouse):
+    warehouse.connection.execute("INSERT INTO spacex.launch_sightings VALUES ('a', '2099-12-31 00:00:00')")
+    with pytest.raises(WarehouseCheckFailed, match=r"freshness: .* 2099-12-31 00:00:00 UTC is in the future"):
         run_checks(warehouse, None, DAY, NOW)

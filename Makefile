@@ -88,12 +88,21 @@ run: job ## run the job on INPUT (default: the sample) into LAKE and WAREHOUSE, 
 	@$(MAKE) --no-print-directory answers
 
 JOB_ARGS ?=
-job: install ## run only the Spark job: INPUT LAKE WAREHOUSE as for run [JOB_ARGS='--ingest-date D --run-id R']
+# GNU make exits 2 whenever a recipe fails, whatever the command's own code (its manual: "Exit status of
+# make"). So the job's code (README "Exit codes") is printed before make fails, and written to
+# EXIT_CODE_FILE when one is given: `make job EXIT_CODE_FILE=f || code=$$(cat f)`.
+EXIT_CODE_FILE ?=
+JOB_EXIT = code=$$?; $(if $(EXIT_CODE_FILE),echo $$code > $(call q,$(EXIT_CODE_FILE));) \
+	if [ $$code -ne 0 ]; then $(PY) -m spacex_launches.errors $$code; exit $$code; fi
+# WAREHOUSE (a URL may carry a user) and API_URL (a token) reach the programs through the environment,
+# never as arguments, which every user of the machine can read in `ps` (README "Secrets in locations").
+job answers report: export SPACEX_WAREHOUSE = $(WAREHOUSE)
+job: install ## run only the Spark job: INPUT LAKE WAREHOUSE as for run [JOB_ARGS='--ingest-date D --run-id R'] [EXIT_CODE_FILE=]
 	@$(if $(filter -XX:ArchiveClassesAtExit%,$(CDS_OPTS)),echo "first run: the JVM saves Spark's classes\
 	 to $(CDS_ARCHIVE) at exit (about 10 s, once) for faster start-ups (CDS= turns it off)")
+	@echo "SPACEX_WAREHOUSE=$$SPACEX_WAREHOUSE" | $(SHOWN)
 	@$(SHOWN) $(SPARK_SUBMIT) jobs/launches_etl.py --env $(ENV) --input $(call q,$(INPUT)) --lake $(call q,$(LAKE)) \
-		$(if $(CORES_INPUT),--cores-input $(call q,$(CORES_INPUT))) \
-		--warehouse $(call q,$(WAREHOUSE)) $(JOB_ARGS)
+		$(if $(CORES_INPUT),--cores-input $(call q,$(CORES_INPUT))) $(JOB_ARGS); $(JOB_EXIT)
 	@if [ -f $(CDS_ARCHIVE).tmp ]; then mv -f $(CDS_ARCHIVE).tmp $(CDS_ARCHIVE); fi
 
 LAUNCH ?=
@@ -104,12 +113,12 @@ history: install ## how a launch's core slots changed across the lake's snapshot
 
 API_URL ?=
 DATASET ?= launches
+ingest: export SPACEX_API_URL = $(API_URL)
 ingest: install ## fetch the SpaceX API once into LAKE's raw zone, write-once: [DATASET=launches|cores] [API_URL=...] [LAKE=...]
-	@$(SHOWN) $(PY) jobs/ingest_launches.py --env $(ENV) --lake $(call q,$(LAKE)) --dataset $(DATASET) \
-		$(if $(API_URL),--url $(call q,$(API_URL)))
+	@$(SHOWN) $(PY) jobs/ingest_launches.py --env $(ENV) --lake $(call q,$(LAKE)) --dataset $(DATASET)
 
 answers: install ## print the two core-reuse answers from WAREHOUSE
-	@$(PY) -m spacex_launches.answers --env $(ENV) --warehouse $(call q,$(WAREHOUSE))
+	@$(PY) -m spacex_launches.answers --env $(ENV)
 
 # The analysts' report (README "Report for analysts"): OUT defaults to reports/booster-reuse.html (the
 # `OUT ?=` further down belongs to `make sample`, so only an OUT given on the command line is passed).
@@ -118,7 +127,7 @@ $(VENV)/.installed-report: $(VENV)/.installed
 	@touch $@
 
 report: $(VENV)/.installed-report ## self-contained HTML report on booster reuse from WAREHOUSE: [OUT=reports/booster-reuse.html]
-	@$(PY) -m spacex_launches.analyst_report --env $(ENV) --warehouse $(WAREHOUSE) \
+	@$(PY) -m spacex_launches.analyst_report --env $(ENV) \
 		$(if $(filter command line environment,$(origin OUT)),--out $(OUT))
 
 dashboard: $(VENV)/.installed-report ## regenerate the analytics Grafana dashboard from the report's SQL

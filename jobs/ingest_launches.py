@@ -2,6 +2,9 @@
 
     python jobs/ingest_launches.py [--env local] [--url URL] [--lake DIR|s3://bucket/prefix]
 
+The endpoint may carry a token or a password: give it in SPACEX_API_URL rather than --url, as process
+arguments are readable by every user of the machine (`ps`); `make ingest API_URL=...` does so.
+
 Prints the URL, HTTP status, bytes, records and where the response landed (or that it was already
 there); all it prints or logs has its secrets masked (a URL's password, an api_key=...). Exit codes:
 0 landed or unchanged, 2 refused or not fetched (nothing written), 1 anything else (for example the
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from spacex_launches.config import ConfigError, load_config
@@ -25,7 +29,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     )
     parser.add_argument("--env", default="local", help="conf/<env>.yaml to use (local, dev, prod)")
     parser.add_argument(
-        "--url", help="the launches endpoint (default: <api.base_url>/<api.version>/launches from config)"
+        "--url",
+        default=os.environ.get("SPACEX_API_URL") or None,
+        help="the endpoint (default: $SPACEX_API_URL, else <api.base_url>/<api.version>/<dataset> from config)",
     )
     parser.add_argument("--lake", help="lake root: a directory or s3://bucket/prefix (default: config)")
     parser.add_argument(

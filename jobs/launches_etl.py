@@ -4,7 +4,8 @@
 
 Exit codes (spacex_launches.errors): 0 success or no-op; 2 bad input, configuration or lake; 3 the
 warehouse load failed (the lake is committed; the next run loads it); 4 a lake commit lost to
-concurrent runs every time (re-run); 1 a bug (its trace in a log file the message names). A failure
+concurrent runs every time (re-run); 1 a bug (its trace in a log file the message names); 143 / 130
+stopped by SIGTERM / SIGINT (the report's status is "cancelled" and its phase the one stopped). A failure
 prints one paragraph, no stack trace. A JSON run report is written to <lake>/_reports/<run_id>.json.
 """
 
@@ -13,19 +14,22 @@ from __future__ import annotations
 import argparse
 import logging
 import re
+import signal
 import sys
 import time
 import uuid
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 from spacex_launches.catalog import CatalogSettings, catalog_conf
 from spacex_launches.config import ConfigError, default_inputs, get_dotted, load_config
-from spacex_launches.errors import EXIT_INPUT, describe, root_cause, write_trace
+from spacex_launches.errors import EXIT_INPUT, Cancelled, describe, root_cause, write_trace
 from spacex_launches.hadoopfs import LakeFS
 from spacex_launches.layout import LakePaths
 from spacex_launches.pipeline import RunOptions, run_pipeline
 from spacex_launches.redact import redact_text
 from spacex_launches.report import RunReport, summary, to_json, utc_now
+from spacex_launches.s3 import S3Settings, is_s3_uri, split_s3_uri
 from spacex_launches.sparksession import build_session
 from spacex_launches.warehouse import loader_for
 
@@ -101,6 +105,53 @@ def job_inputs(args: argparse.Namespace, config: dict, lake_root: str) -> tuple[
     return [launches], args.cores_input or [cores]
 
 
+_stop_requested: list[Cancelled] = []
+
+
+def _on_signal(signum: int, _frame) -> None:
+    """Stop the run where it is: the pipeline unwinds (its staging is removed on the way)."""
+    _stop_requested.append(Cancelled(signum))
+    raise _stop_requested[-1]
+
+
+def stop_on_signals() -> None:
+    """SIGTERM (Airflow, Kubernetes, `kill`) and SIGINT (Ctrl-C) end the run as cancelled. Set after
+    the session starts: pyspark's own SIGINT handler would only cancel the Spark jobs."""
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _on_signal)
+
+
+def ignore_signals() -> None:
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, signal.SIG_IGN)
+
+
+def requested_stop(exc: BaseException) -> Cancelled | None:
+    """The signal's Cancelled, also when the JVM (signalled with the same process group) broke the call
+    the run was in before the handler ran, or a cleanup on the way up raised another error."""
+    return exc if isinstance(exc, Cancelled) else (_stop_requested[0] if _stop_requested else None)
+
+
+def write_without_jvm(path: str, text: str, config: dict) -> None:
+    """Write the report with Python alone: a local file, or an S3 object through boto3."""
+    if is_s3_uri(path):
+        bucket, key = split_s3_uri(path)
+        S3Settings.from_config(config).client().put_object(Bucket=bucket, Key=key, Body=text.encode())
+        return
+    target = Path(path.removeprefix("file:"))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text)
+
+
+def stop_session(spark, exit_code: int) -> None:
+    """Stop Spark; after a signal the JVM may already be gone, which is no new failure."""
+    try:
+        spark.stop()
+    except Exception:
+        if exit_code <= 128:
+            raise
+
+
 def new_run_id() -> str:
     return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + uuid.uuid4().hex[:6]
 
@@ -137,29 +188,45 @@ def main(argv: list[str] | None = None) -> int:
     )
     report = RunReport.start(options.run_id, args.env, options.inputs, lake.root)
     exit_code = 0
+    stop_on_signals()
     try:
         run_pipeline(spark, options, loader, report)
-    except Exception as exc:
-        failure = describe(exc, lake.root)
-        exit_code, report.status, report.error = failure.exit_code, "failed", failure.message
-        if failure.bug:
-            log_file = write_trace(
-                exc, options.run_id, None if "://" in lake.root else f"{lake.root}/_reports"
+    except BaseException as exc:
+        cancelled = requested_stop(exc)
+        if cancelled is None and not isinstance(exc, Exception):
+            raise
+        if cancelled is not None:
+            exit_code, report.status = cancelled.exit_code, "cancelled"
+            report.error = (
+                f"{cancelled}: the {report.phase or 'start-up'} phase was stopped. Every lake table is at "
+                "its last committed snapshot and the warehouse at its last load; re-run to finish."
             )
-            report.error += f" (the trace is in {log_file})"
+        else:
+            failure = describe(exc, lake.root, S3Settings.from_config(config).endpoint_url)
+            exit_code, report.status, report.error = failure.exit_code, "failed", failure.message
+            if failure.bug:
+                log_file = write_trace(
+                    exc, options.run_id, None if "://" in lake.root else f"{lake.root}/_reports"
+                )
+                report.error += f" (the trace is in {log_file})"
     finally:
+        ignore_signals()  # the report is written whole: a signal now (a second one) is ignored
+        report.exit_code = exit_code
         report.finished_at = utc_now()
         report.durations_s["total"] = round(time.monotonic() - started, 3)
         report_path = lake.report(options.run_id)
         try:
-            LakeFS(spark).write_text(report_path, to_json(report))
+            if exit_code > 128:  # the JVM was signalled too and is stopping: write without it
+                write_without_jvm(report_path, to_json(report), config)
+            else:
+                LakeFS(spark).write_text(report_path, to_json(report))
         except Exception as exc:  # the run's own outcome matters more than its report
             report_path = f"not written ({root_cause(exc)})"
         print(summary(report), file=sys.stderr if exit_code else sys.stdout)
         if report.message:
             print(f"  note       {report.message}")
-        print(redact_text(f"  report     {report_path}"))
-        spark.stop()
+        print(redact_text(f"  report     {report_path}"), flush=True)
+        stop_session(spark, exit_code)
     return exit_code
 
 

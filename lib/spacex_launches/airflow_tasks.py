@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import subprocess
+import tempfile
 import uuid
 from collections import deque
 from datetime import date, timedelta
@@ -29,6 +31,7 @@ from airflow.sdk.observability import stats
 from spacex_launches.checks import run_checks
 from spacex_launches.config import PROJECT_DIR, get_dotted, load_config, require
 from spacex_launches.emr_runs import ACTIVE_STATES, failure_report, request_for_next_run
+from spacex_launches.errors import meaning
 from spacex_launches.ingest import DATASETS, ingest
 from spacex_launches.layout import LakePaths
 from spacex_launches.redact import redact_location, redact_text
@@ -255,19 +258,23 @@ class LocalSparkJobOperator(BaseOperator):
         run_id = f"{self.env}-{when:%Y%m%d}-{uuid.uuid4().hex[:8]}"
         job_run = {"run_date": when.isoformat(), "run_id": run_id, "lake": lake, "state": "RUNNING"}
         context["ti"].xcom_push(key=JOB_RUN_KEY, value=job_run)
-        command = local_job_command(config, when, run_id)
-        self.log.info("running %s", " ".join(command))
-        tail: deque[str] = deque(maxlen=40)
-        with subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True) as process:  # fmt: skip
-            for line in process.stdout:
-                self.log.info("%s", line.rstrip())
-                tail.append(line.rstrip())
-        state = "COMPLETED" if process.returncode == 0 else "FAILED"
-        context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "state": state})
-        if process.returncode != 0:
+        with tempfile.TemporaryDirectory(prefix="spacex-job-") as scratch:
+            exit_file = Path(scratch) / "exit_code"
+            command = local_job_command(config, when, run_id, exit_file)
+            self.log.info("running %s", " ".join(command))
+            tail: deque[str] = deque(maxlen=40)
+            with subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True, env={**os.environ, **local_job_environment(config)}) as process:  # fmt: skip
+                for line in process.stdout:
+                    self.log.info("%s", line.rstrip())
+                    tail.append(line.rstrip())
+            # make exits 2 for any failure: the job's own code (README "Exit codes") is in the file.
+            code = int(exit_file.read_text()) if exit_file.is_file() else process.returncode
+        state = "COMPLETED" if code == 0 else "FAILED"
+        context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "state": state, "exit_code": code})
+        if code != 0:
             raise AirflowException(
-                f"the Spark job exited with code {process.returncode}; last lines:\n" + "\n".join(tail)
+                f"the Spark job exited with code {code} ({meaning(code)}); last lines:\n" + "\n".join(tail)
             )
         return run_id
 
@@ -277,17 +284,24 @@ def in_project(path: str) -> str:
     return path if "://" in path or Path(path).is_absolute() else str(PROJECT_DIR / path)
 
 
-def local_job_command(config: dict[str, Any], when: date, run_id: str) -> list[str]:
-    """`make job` for one run date: the job reads <lake>/raw/spacex/{launches,cores}/ingest_date=<when>."""
+def local_job_command(config: dict[str, Any], when: date, run_id: str, exit_code_file: Path) -> list[str]:
+    """`make job` for one run date: the job reads <lake>/raw/spacex/{launches,cores}/ingest_date=<when>
+    and writes its exit code to `exit_code_file`. The warehouse goes in the environment
+    (local_job_environment): a process's arguments are readable by every user of the machine."""
     lake = LakePaths.at(in_project(str(require(config, "lake"))))
+    return [
+        "make", "--no-print-directory", "job", f"ENV={config['env']}", f"INPUT={lake.raw('launches')}",
+        f"CORES_INPUT={lake.raw('cores')}", f"LAKE={lake.root}", f"EXIT_CODE_FILE={exit_code_file}",
+        f"JOB_ARGS=--ingest-date {when} --run-id {run_id}",
+    ]  # fmt: skip
+
+
+def local_job_environment(config: dict[str, Any]) -> dict[str, str]:
+    """The variables `make job` reads from the environment: WAREHOUSE (a path or a URL)."""
     warehouse = get_dotted(config, "warehouse.target", "duckdb")
     if warehouse == "duckdb":
         warehouse = in_project(str(get_dotted(config, "warehouse.duckdb_path")))
-    return [
-        "make", "--no-print-directory", "job", f"ENV={config['env']}", f"INPUT={lake.raw('launches')}",
-        f"CORES_INPUT={lake.raw('cores')}", f"LAKE={lake.root}", f"WAREHOUSE={warehouse}",
-        f"JOB_ARGS=--ingest-date {when} --run-id {run_id}",
-    ]  # fmt: skip
+    return {"WAREHOUSE": warehouse}
 
 
 def post_alert(url: str, text: str, timeout: float = 10.0) -> None:

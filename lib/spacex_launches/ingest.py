@@ -9,7 +9,8 @@ array of objects with an `id` (an HTML error page, a truncated body, an empty ar
 ingest had launches) is refused before anything is written.
 
 Every attempt is bounded: connect and read timeouts, a wall-clock deadline, a cap on the body as received
-and once decoded (gzip/deflate), and a number of redirects (conf `api.*`). The endpoint is printed,
+and once decoded (gzip/deflate), and a number of redirects (conf `api.*`); the attempts together by a
+total deadline (`api.total_deadline_s`, backoff included). The endpoint is printed,
 logged and stored with its secrets masked (`spacex_launches.redact`).
 
 The partition is the fetch's UTC date, or the run date an orchestrated run passes (`ingest_date`): that
@@ -98,6 +99,7 @@ class FetchSettings:
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     attempt_deadline: float = 120.0
+    total_deadline: float = 180.0  # every attempt and backoff together
     max_body_bytes: int = 32 * MIB
     max_decoded_bytes: int = 64 * MIB
     max_redirects: int = 5
@@ -134,6 +136,7 @@ class FetchSettings:
             backoff_base=_api_number(config, "backoff_base_s", cls.backoff_base, above=False),
             backoff_max=_api_number(config, "backoff_max_s", cls.backoff_max, above=False),
             attempt_deadline=_api_number(config, "attempt_deadline_s", cls.attempt_deadline),
+            total_deadline=_api_number(config, "total_deadline_s", cls.total_deadline),
             max_body_bytes=int(_api_number(config, "max_body_mb", cls.max_body_bytes / MIB) * MIB),
             max_decoded_bytes=int(
                 _api_number(config, "max_decompressed_mb", cls.max_decoded_bytes / MIB) * MIB
@@ -182,20 +185,28 @@ def backoff_delay(settings: FetchSettings, attempt: int, retry_after: float | No
 
 
 def fetch(settings: FetchSettings, session: requests.Session | None = None) -> Fetched:
-    """GET the endpoint; retry connection errors, timeouts, a passed deadline, 429 and 5xx; raise
-    IngestError at the end (PayloadRefused for a body over a size limit: not retried)."""
+    """GET the endpoint; retry connection errors, timeouts, a passed deadline, 429 and 5xx, all within
+    the total deadline; raise IngestError at the end (PayloadRefused for a body over a size limit: not
+    retried)."""
     own_session = session is None
     session = session or requests.Session()
+    stop_at = time.monotonic() + settings.total_deadline
     problem = "no attempt made"
     try:
         for attempt in range(1, settings.max_attempts + 1):
             try:
-                return _attempt(settings, session, attempt)
+                return _attempt(settings, session, attempt, stop_at)
             except _AttemptFailed as exc:
                 problem, retry_after = str(exc), exc.retry_after
             if attempt == settings.max_attempts:
                 break
             delay = backoff_delay(settings, attempt, retry_after)
+            if time.monotonic() + delay >= stop_at:
+                raise IngestError(
+                    f"GET {settings.display_url}: gave up after {attempt} attempt(s): the next one would start "
+                    f"after the total deadline of {settings.total_deadline:g} s (api.total_deadline_s); "
+                    f"last problem: {problem}"
+                )
             log.warning(
                 "GET %s: %s (attempt %d of %d); retrying in %.2f s%s",
                 settings.display_url,
@@ -214,9 +225,19 @@ def fetch(settings: FetchSettings, session: requests.Session | None = None) -> F
     )
 
 
-def _attempt(settings: FetchSettings, session: requests.Session, attempt: int) -> Fetched:
-    """One GET, following at most max_redirects redirects, its body read within the attempt's deadline."""
-    deadline = time.monotonic() + settings.attempt_deadline
+def _attempt(settings: FetchSettings, session: requests.Session, attempt: int, stop_at: float) -> Fetched:
+    """One GET, following at most max_redirects redirects, its body read within the attempt's deadline
+    (or by `stop_at`, the total deadline, when that comes first)."""
+    attempt_ends = time.monotonic() + settings.attempt_deadline
+    if attempt_ends <= stop_at:
+        deadline = _Deadline(
+            attempt_ends,
+            f"the attempt's deadline of {settings.attempt_deadline:g} s (api.attempt_deadline_s)",
+        )
+    else:
+        deadline = _Deadline(
+            stop_at, f"the total deadline of {settings.total_deadline:g} s (api.total_deadline_s)"
+        )
     url, auth = settings.url, None
     for _ in range(settings.max_redirects + 1):
         response = _get(session, url, auth, settings, deadline)
@@ -269,18 +290,18 @@ def _get(
     url: str,
     auth: tuple[str, str] | None,
     settings: FetchSettings,
-    deadline: float,
+    deadline: _Deadline,
 ) -> requests.Response:
     """The response's status and headers; its body is left unread (stream=True)."""
-    remaining = deadline - time.monotonic()
+    remaining = deadline.at - time.monotonic()
     if remaining <= 0:
-        raise _AttemptFailed(_deadline_passed(settings, 0))
+        raise _AttemptFailed(_deadline_passed(settings, 0, deadline))
     headers = {
         "Accept": "application/json",
         "Accept-Encoding": "gzip, deflate",
         "User-Agent": "spacex-launches-ingest",
     }
-    timeout = (settings.connect_timeout, min(settings.read_timeout, remaining))
+    timeout = (min(settings.connect_timeout, remaining), min(settings.read_timeout, remaining))
     try:
         return session.get(
             url, auth=auth, headers=headers, timeout=timeout, stream=True, allow_redirects=False
@@ -293,7 +314,7 @@ def _get(
         ) from None
 
 
-def _read_body(response: requests.Response, settings: FetchSettings, deadline: float) -> bytes:
+def _read_body(response: requests.Response, settings: FetchSettings, deadline: _Deadline) -> bytes:
     """The decoded body, read as it arrives (read1: a dripping server cannot hold one read open past the
     deadline for longer than the read timeout) and refused as soon as it is over a size limit, so neither
     a huge body nor a decompression bomb is ever held whole."""
@@ -310,8 +331,8 @@ def _read_body(response: requests.Response, settings: FetchSettings, deadline: f
     raw = response.raw
     body = bytearray()
     while True:
-        if time.monotonic() > deadline:
-            raise _AttemptFailed(_deadline_passed(settings, raw.tell()))
+        if time.monotonic() > deadline.at:
+            raise _AttemptFailed(_deadline_passed(settings, raw.tell(), deadline))
         try:
             chunk = raw.read1(CHUNK_BYTES, decode_content=True)
         except urllib3.exceptions.DecodeError as exc:
@@ -339,11 +360,14 @@ def _over_body_limit(settings: FetchSettings) -> str:
     return f"over api.max_body_mb ({settings.max_body_bytes / MIB:g} MiB, {settings.max_body_bytes:,} bytes)"
 
 
-def _deadline_passed(settings: FetchSettings, received: int) -> str:
-    return (
-        f"the attempt's deadline of {settings.attempt_deadline:g} s (api.attempt_deadline_s) passed "
-        f"with {received:,} body bytes received"
-    )
+@dataclass(frozen=True)
+class _Deadline:
+    at: float  # time.monotonic()
+    what: str  # which deadline and its setting
+
+
+def _deadline_passed(settings: FetchSettings, received: int, deadline: _Deadline) -> str:
+    return f"{deadline.what} passed with {received:,} body bytes received"
 
 
 def check_payload(body: bytes) -> int:

@@ -28,7 +28,9 @@ class RunReport:
 
     run_id: str
     env: str
-    status: str = "running"  # running -> succeeded | no_op | failed
+    status: str = "running"  # running -> succeeded | no_op | failed | cancelled
+    exit_code: int | None = None  # the job's exit code (spacex_launches.errors), set when it ends
+    phase: str | None = None  # the phase running (the last one run, once it ended; a stopped run's)
     started_at: str = field(default_factory=utc_now)
     finished_at: str | None = None
     inputs: dict[str, Any] = field(default_factory=dict)  # paths, files, skipped, cores_files
@@ -60,6 +62,7 @@ class RunReport:
 def timed(report: RunReport, phase: str):
     """Time a phase into the report and log its start and end (the job's progress lines)."""
     log.info("%s ...", phase)
+    report.phase = phase
     start = time.monotonic()
     try:
         yield

@@ -15,9 +15,24 @@ from spacex_launches.s3 import S3Settings
 S3A_PACKAGES = "org.apache.hadoop:hadoop-aws:3.3.4,com.amazonaws:aws-java-sdk-bundle:1.12.262"
 
 
+# S3A's waits, bounded so that an unreachable lake fails in about a minute, not the quarter of an hour
+# its defaults allow (SDK retries x S3A retries x 50 s connection timeout). hadoop-aws 3.3.4 reads the
+# two timeouts as plain integers in milliseconds (a "5s" would fail); the retry interval is a duration.
+# Each one may be set otherwise in conf's spark.conf.
+S3A_BOUNDS = {
+    "spark.hadoop.fs.s3a.connection.establish.timeout": "5000",  # ms to open a connection
+    "spark.hadoop.fs.s3a.connection.timeout": "30000",  # ms a socket may wait for data
+    "spark.hadoop.fs.s3a.attempts.maximum": "2",  # the AWS SDK's own retries of a request
+    "spark.hadoop.fs.s3a.retry.limit": "3",  # S3A's retries of a failed operation
+    "spark.hadoop.fs.s3a.retry.interval": "500ms",
+}
+
+
 def spark_conf(config: dict[str, Any]) -> dict[str, str]:
-    """Every Spark setting a run uses, as strings."""
-    conf = {key: str(value) for key, value in (get_dotted(config, "spark.conf") or {}).items()}
+    """Every Spark setting a run uses, as strings: S3A's bounds, the config's spark.conf over them,
+    then the S3 endpoint's settings."""
+    conf = dict(S3A_BOUNDS)
+    conf.update({key: str(value) for key, value in (get_dotted(config, "spark.conf") or {}).items()})
     conf.update(s3a_conf(config))
     return conf
 

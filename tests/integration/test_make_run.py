@@ -32,7 +32,7 @@ def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     assert (
         f"--lake '{base / 'lake'}'" in first.stdout
-        and f"--warehouse '{base / 'spacex.duckdb'}'" in first.stdout
+        and f"SPACEX_WAREHOUSE={base / 'spacex.duckdb'}" in first.stdout
     )
     assert "SUCCEEDED" in first.stdout
     assert "records    16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in first.stdout

@@ -30,13 +30,13 @@ def files_under(root: Path) -> list[str]:
         (
             "run",
             f"postgresql://u:{PLANTED}@127.0.0.1:1/db",
-            "--warehouse 'postgresql://u:***@127.0.0.1:1/db'",
+            "SPACEX_WAREHOUSE=postgresql://u:***@127.0.0.1:1/db",
             "postgresql URL must not contain a password or another secret (postgresql://u:***@127.0.0.1:1/db)",
         ),
         (
             "run",
             f"jdbc:postgresql://h:5432/db?user=u&password={PLANTED}",
-            "--warehouse 'jdbc:postgresql://h:5432/db?user=u&password=***'",
+            "SPACEX_WAREHOUSE=jdbc:postgresql://h:5432/db?user=u&password=***",
             "unknown warehouse 'jdbc:postgresql://h:5432/db?user=u&password=***'",
         ),
         (

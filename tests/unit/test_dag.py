@@ -104,8 +104,12 @@ def test_emr_task_takes_exactly_the_built_request(dag):
     assert task.client_request_token == request["clientToken"]  # not a fresh uuid per try
 
 
-def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_factory):
-    from spacex_launches.airflow_tasks import LocalSparkJobOperator, local_job_command
+def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_factory, tmp_path):
+    from spacex_launches.airflow_tasks import (
+        LocalSparkJobOperator,
+        local_job_command,
+        local_job_environment,
+    )
     from spacex_launches.config import load_config
 
     dag, patch = load_dag(tmp_path_factory, "local")
@@ -113,7 +117,9 @@ def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_fac
         assert [task.task_id for task in dag.topological_sort()][:2] == ["ingest", "spark_job"]
         assert isinstance(dag.get_task("spark_job"), LocalSparkJobOperator)
         assert type(dag.timetable).__name__ == "NullTimetable"  # manual runs only
-        command = local_job_command(load_config("local"), date(2026, 11, 23), "local-20261123-abc")
+        config = load_config("local")
+        command = local_job_command(config, date(2026, 11, 23), "local-20261123-abc", tmp_path / "code")
+        environment = local_job_environment(config)
     finally:
         patch.undo()
     assert command[:3] == ["make", "--no-print-directory", "job"]
@@ -121,7 +127,9 @@ def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_fac
     assert arguments["ENV"] == "local"
     assert arguments["INPUT"] == str(REPO / "lake" / "raw" / "spacex" / "launches")
     assert arguments["CORES_INPUT"] == str(REPO / "lake" / "raw" / "spacex" / "cores")
-    assert arguments["WAREHOUSE"] == str(REPO / "warehouse" / "spacex.duckdb")
+    assert arguments["EXIT_CODE_FILE"] == str(tmp_path / "code")  # make itself exits 2 on any failure
+    assert "WAREHOUSE" not in arguments  # a URL may carry a user: it goes in the environment
+    assert environment == {"WAREHOUSE": str(REPO / "warehouse" / "spacex.duckdb")}
     assert arguments["JOB_ARGS"] == "--ingest-date 2026-11-23 --run-id local-20261123-abc"
 
 

@@ -12,7 +12,7 @@ import psycopg
 
 from spacex_launches import schemas
 from spacex_launches.config import ConfigError
-from spacex_launches.redact import carries_secret, redact_location
+from spacex_launches.redact import carries_secret, redact_location, redact_text
 from spacex_launches.secrets import DatabaseCredentials
 from spacex_launches.warehouse import WarehouseError
 
@@ -26,6 +26,44 @@ REDSHIFT_PACKAGES = (
 )
 
 DEFAULT_SCHEMA = "spacex"
+_CHAIN_LIMIT = 32  # links of a JVM exception chain walked at most (a cycle cannot hold us)
+
+
+def _is_sql_exception(throwable) -> bool:
+    """Whether a JVM throwable (a py4j object) is a java.sql.SQLException."""
+    cls = throwable.getClass()
+    for _ in range(_CHAIN_LIMIT):
+        if cls is None:
+            return False
+        if cls.getName() == "java.sql.SQLException":
+            return True
+        cls = cls.getSuperclass()
+    return False
+
+
+def database_cause(exc: BaseException) -> str:
+    """The database's own words for a failed JDBC write, secrets masked: `SQLSTATE 22001: ERROR: value
+    too long ...`. Spark's error says only "An error occurred while calling o1044.jdbc" or "Job aborted";
+    the server's is a java.sql.SQLException down the JVM cause chain (a batch insert's
+    BatchUpdateException holds it as its next exception). Falls back to the error's first line."""
+    throwable = getattr(exc, "java_exception", None) or getattr(exc, "_origin", None)
+    found = None
+    for _ in range(_CHAIN_LIMIT):
+        if throwable is None:
+            break
+        if _is_sql_exception(throwable):
+            found = throwable
+            break
+        throwable = throwable.getCause()
+    for _ in range(_CHAIN_LIMIT):  # the batch's own error, then the server's, last in the chain
+        following = found.getNextException() if found is not None else None
+        if following is None:
+            break
+        found = following
+    if found is None:
+        return redact_text((str(exc).strip().splitlines() or [type(exc).__name__])[0])
+    message = (str(found.getMessage() or "").strip().splitlines() or [found.getClass().getName()])[0]
+    return redact_text(f"SQLSTATE {found.getSQLState()}: {message}")
 
 
 def in_schema(sql: str, schema: str) -> str:

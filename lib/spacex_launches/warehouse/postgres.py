@@ -22,7 +22,6 @@ from pyspark.sql import types as T
 from spacex_launches import schemas
 from spacex_launches.catalog import TableSnapshot
 from spacex_launches.config import ConfigError, get_dotted
-from spacex_launches.errors import first_line
 from spacex_launches.lakehouse import Lakehouse
 from spacex_launches.secrets import DatabaseCredentials, SecretError, database_credentials
 from spacex_launches.warehouse import (
@@ -37,7 +36,7 @@ from spacex_launches.warehouse import (
     staging_name,
     sync_outcome,
 )
-from spacex_launches.warehouse.jdbc import DEFAULT_SCHEMA, JdbcWarehouse, split_url
+from spacex_launches.warehouse.jdbc import DEFAULT_SCHEMA, JdbcWarehouse, database_cause, split_url
 
 log = logging.getLogger("spacex_launches")
 
@@ -132,7 +131,7 @@ class PostgresLoader(JdbcWarehouse):
                 )
             except Exception as exc:
                 raise WarehouseError(
-                    f"{self.describe()}: staging {table} failed, target unchanged: {first_line(exc)}"
+                    f"{self.describe()}: staging {table} failed, target unchanged: {database_cause(exc)}"
                 ) from None
 
     def _load(self, pending: dict[str, TableSnapshot], staging: dict[str, str], run_id: str) -> None:

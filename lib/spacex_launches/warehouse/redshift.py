@@ -26,7 +26,6 @@ import psycopg
 
 from spacex_launches.catalog import TableSnapshot
 from spacex_launches.config import ConfigError, get_dotted, require
-from spacex_launches.errors import first_line
 from spacex_launches.lakehouse import Lakehouse
 from spacex_launches.redact import redact_location
 from spacex_launches.secrets import DatabaseCredentials, SecretError, database_credentials
@@ -42,7 +41,7 @@ from spacex_launches.warehouse import (
     staging_name,
     sync_outcome,
 )
-from spacex_launches.warehouse.jdbc import DEFAULT_SCHEMA, JdbcWarehouse, in_schema, split_url
+from spacex_launches.warehouse.jdbc import DEFAULT_SCHEMA, JdbcWarehouse, database_cause, in_schema, split_url
 
 CONNECTOR_FORMAT = "io.github.spark_redshift_community.spark.redshift"
 # Parquet: typed and compressed columns, no CSV quoting or null-sentinel pitfalls, and Redshift loads
@@ -179,6 +178,6 @@ class RedshiftLoader(JdbcWarehouse):
                 ).mode("append").save()
             except Exception as exc:
                 raise WarehouseError(
-                    f"{self.describe()}: loading {table} failed, target unchanged: {first_line(exc)}"
+                    f"{self.describe()}: loading {table} failed, target unchanged: {database_cause(exc)}"
                 ) from None
         return sync_outcome(snapshots, pending, before, self.table_counts())

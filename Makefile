@@ -64,6 +64,7 @@ SPARK_SUBMIT = $(VENV)/bin/spark-submit --master '$(SPARK_MASTER)' --driver-memo
 .PHONY: package deploy submit rehearsal airflow
 .PHONY: sample bench
 .PHONY: ingest history
+.PHONY: maintain rebuild
 .PHONY: report dashboard
 
 help: ## list the targets
@@ -110,6 +111,15 @@ ALL ?=
 history: install ## how a launch's core slots changed across the lake's snapshots: LAUNCH=<id> [LAKE=lake] [ALL=1]
 	@test -n "$(LAUNCH)" || { echo "usage: make history LAUNCH=<launch id> [LAKE=...] [ALL=1]" >&2; exit 2; }
 	@$(SHOWN) $(SPARK_SUBMIT) jobs/launch_history.py --env $(ENV) --lake $(call q,$(LAKE)) --launch $(call q,$(LAUNCH)) $(if $(ALL),--all)
+
+# The validated zone's upkeep and way back (README "The lake"): both read LAKE; maintain also WAREHOUSE.
+RAW_CORES = $(wildcard $(LAKE)/raw/spacex/cores)
+maintain: install ## expire snapshots, remove orphans, compact and rewrite manifests in LAKE (keeps what WAREHOUSE has not loaded)
+	@$(SHOWN) $(SPARK_SUBMIT) jobs/maintain_lake.py --env $(ENV) --lake $(call q,$(LAKE)) --warehouse $(call q,$(WAREHOUSE))
+
+rebuild: install ## move LAKE's validated zone aside (LAKE/_set_aside/validated-<time>, kept), then run the job over LAKE's whole raw zone
+	@$(SHOWN) $(PY) -m spacex_launches.maintenance set-aside --lake $(call q,$(LAKE))
+	@$(MAKE) --no-print-directory job INPUT=$(call q,$(LAKE)/raw/spacex/launches) CORES_INPUT=$(call q,$(RAW_CORES))
 
 API_URL ?=
 DATASET ?= launches

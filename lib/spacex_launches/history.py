@@ -4,7 +4,8 @@ Iceberg's changelog of `launch_cores` (every commit's inserted, deleted and upda
 launch and slot) joined with the table's snapshots (when, which run). Each row of a slot names the raw
 file and the snapshot time it came from, so a correction reads as: when it landed, from which file,
 the old and the new core. A commit that only moved a slot to a later snapshot with the same values is
-a refresh, left out unless asked for. History reaches back as far as the table's snapshots are kept.
+a refresh, left out unless asked for. Snapshots that maintenance expires have their changelog archived
+first (maintenance.py), so history reaches back to the table's first commit.
 """
 
 from __future__ import annotations
@@ -48,13 +49,20 @@ def _differences(before: dict, after: dict) -> str:
     )
 
 
-def slot_changes(lake: Lakehouse, launch_id: str, refreshes: bool = False) -> list[SlotChange]:
-    """The changes of `launch_id`'s core slots, oldest first."""
+HISTORY_TABLE = "launch_cores_history"  # the archived changelog of expired snapshots (maintenance.py)
+ARCHIVED_THROUGH = "spacex.archived-through"  # its property: the snapshot the archive reaches
+CHANGE_COLUMNS = ["_change_type", "_change_ordinal", "_commit_snapshot_id", "committed_at", "committed_by"]
+
+
+def changelog(lake: Lakehouse, after_snapshot: int | None = None):
+    """launch_cores' live changelog (of the snapshots after `after_snapshot`, exclusive), each row with
+    its commit's time and run: the rows the archive keeps, in its columns."""
     spark = lake.spark
+    options = f", options => map('start-snapshot-id', '{int(after_snapshot)}')" if after_snapshot else ""
     view = spark.sql(
         f"CALL {lake.settings.name}.system.create_changelog_view("
         f"table => '{lake.settings.database}.launch_cores', "
-        "changelog_view => 'spacex_launch_cores_changelog', "
+        f"changelog_view => 'spacex_launch_cores_changelog'{options}, "
         "identifier_columns => array('launch_id', 'core_position'), compute_updates => true)"
     ).first()[0]
     snapshots = spark.table(f"{lake.name('launch_cores')}.snapshots").select(
@@ -62,18 +70,42 @@ def slot_changes(lake: Lakehouse, launch_id: str, refreshes: bool = False) -> li
         "committed_at",
         F.col("summary")[RUN_ID_PROPERTY].alias("committed_by"),
     )
-    rows = [
-        row.asDict()
-        for row in spark.table(view)
-        .filter(F.col("launch_id") == launch_id)
-        .join(snapshots, "_commit_snapshot_id", "left")
-        .orderBy("_change_ordinal", "core_position", F.col("_change_type") == "UPDATE_AFTER")
-        .collect()
-    ]
+    return spark.table(view).join(snapshots, "_commit_snapshot_id", "left")
+
+
+def archived_through(lake: Lakehouse) -> int | None:
+    """The launch_cores snapshot the archive reaches (its changelog and every earlier one's are in it)."""
+    if not lake.spark.catalog.tableExists(lake.name(HISTORY_TABLE)):
+        return None
+    for row in lake.spark.sql(f"SHOW TBLPROPERTIES {lake.name(HISTORY_TABLE)}").collect():
+        if row[0] == ARCHIVED_THROUGH:
+            return int(row[1])
+    return None
+
+
+def slot_changes(lake: Lakehouse, launch_id: str, refreshes: bool = False) -> list[SlotChange]:
+    """The changes of `launch_id`'s core slots, oldest first: the archive (snapshots maintenance
+    expired) and then the live changelog of the snapshots after it."""
+    through = archived_through(lake)
+    current = lake.snapshot("launch_cores").snapshot_id
+    rows = []
+    if through is not None:
+        rows += lake.spark.table(lake.name(HISTORY_TABLE)).filter(F.col("launch_id") == launch_id).collect()
+    if current and current != through:
+        rows += changelog(lake, through).filter(F.col("launch_id") == launch_id).collect()
+    rows = sorted(
+        (row.asDict() for row in rows),
+        key=lambda row: (
+            row["committed_at"],
+            row["_commit_snapshot_id"],
+            row["core_position"],
+            row["_change_type"] == "UPDATE_AFTER",
+        ),
+    )
     pending_before: dict[tuple, dict] = {}
     changes = []
     for row in rows:
-        key = (row["_change_ordinal"], row["core_position"])
+        key = (row["_commit_snapshot_id"], row["core_position"])
         kind = row["_change_type"]
         if kind == "UPDATE_BEFORE":
             pending_before[key] = row

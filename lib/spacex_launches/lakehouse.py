@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -89,6 +90,18 @@ def is_commit_conflict(exc: BaseException) -> bool:
     return any(name in text for name in _CONFLICTS)
 
 
+def same_location(location: str, expected: str, prefix: bool = False) -> bool:
+    """Whether two lake locations are the same (or `location` is under `expected`): `file:` and the
+    s3 / s3a / s3n schemes are spelled in more than one way for one place."""
+
+    def plain(uri: str) -> str:
+        uri = re.sub(r"^file:(//)?", "", uri.rstrip("/"))
+        return re.sub(r"^s3[an]?://", "s3://", uri)
+
+    location, expected = plain(location), plain(expected)
+    return location == expected or (prefix and location.startswith(expected + "/"))
+
+
 def years_filter(years: list[int]) -> Column:
     """Rows whose launch time falls in `years` (UTC), as whole `years(date_utc)` partitions."""
     condition = F.lit(False)
@@ -109,8 +122,11 @@ class Lakehouse:
         return self.settings.table(table)
 
     def ensure_tables(self) -> None:
-        """Create the namespace and tables if missing (a concurrent run may create them first)."""
+        """Create the namespace and tables if missing (a concurrent run may create them first), after
+        checking that every existing table is readable and belongs to this lake: before any write."""
         self._refuse_old_layout()
+        for table in LAKE_TABLES:
+            self.check_table(table)
         self._create_if_missing(
             f"CREATE NAMESPACE IF NOT EXISTS {self.settings.name}.{self.settings.database}"
         )
@@ -156,6 +172,76 @@ class Lakehouse:
                     f"{location} holds files that are not an Iceberg table (the validated zone's layout "
                     "before Iceberg): move it aside, or delete it and re-run from the raw zone"
                 )
+
+    def expected_location(self, table: str) -> str:
+        """Where `table` lives in this lake (the Hadoop catalog's layout; Glue: under the warehouse)."""
+        return f"{self.settings.warehouse}/{self.settings.database}/{table}"
+
+    def check_table(self, table: str) -> bool:
+        """Whether `table` exists; LakeError when its metadata cannot be read or it belongs to another
+        lake (Iceberg metadata holds absolute paths: a copied, moved or restored lake still points at
+        the original's, and would write there)."""
+        try:
+            java_table = self._java_table(table)
+        except Exception as exc:
+            if "NoSuchTableException" in str(exc) or "TABLE_OR_VIEW_NOT_FOUND" in str(exc):
+                return False
+            raise self._unreadable(table, exc) from None
+        location = str(java_table.location())
+        inside = (
+            same_location(location, self.expected_location(table))
+            if self.settings.type == "hadoop"
+            else same_location(location, self.settings.warehouse, prefix=True)
+        )
+        if not inside:
+            root = self.settings.warehouse.removesuffix("/validated")
+            raise LakeError(
+                f"{self.name(table)}: this lake's metadata for the table says its files live at {location}, "
+                f"but the lake this run was given keeps it at {self.expected_location(table)}: the lake is a "
+                "copy, a move or a restore of another one, and a run here would write into the original. "
+                "Nothing was written. Ways on: rebuild this lake's validated zone from its own raw zone "
+                f"(make rebuild LAKE={root}: moves validated/ aside, never deletes); or rewrite the tables' "
+                "paths with Iceberg's rewrite_table_path procedure (CALL <catalog>.system.rewrite_table_path("
+                f"table => '{self.settings.database}.{table}', source_prefix => '<old lake>/validated', "
+                "target_prefix => '<new lake>/validated'), then copy the files it lists, README \"Lake "
+                'identity"); or, to write into the original lake, give the run its location as --lake.'
+            )
+        return True
+
+    def _unreadable(self, table: str, exc: BaseException) -> LakeError:
+        """A LakeError naming the table's damaged metadata file and the ways back."""
+        from spacex_launches.errors import root_cause
+        from spacex_launches.hadoopfs import LakeFS
+
+        root = self.settings.warehouse.removesuffix("/validated")
+        rebuild = (
+            f"rebuild the validated zone from the raw zone: make rebuild LAKE={root} (moves validated/ aside "
+            "with a timestamp, never deletes, then runs the job over the whole raw zone)"
+        )
+        if self.settings.type != "hadoop":
+            return LakeError(
+                f"{self.name(table)}: its metadata cannot be read ({root_cause(exc)}): {rebuild}"
+            )
+        metadata = f"{self.expected_location(table)}/metadata"
+        versions = sorted(
+            int(match.group(1))
+            for uri, _ in LakeFS(self.spark).list_files(metadata) or []
+            if (match := re.search(r"/v(\d+)\.metadata\.json$", uri))
+        )
+        current = versions[-1] if versions else None
+        way_back = ""
+        if current is not None and current - 1 in versions:
+            way_back = (
+                f"point the table at its previous metadata version: move v{current}.metadata.json (and "
+                f".v{current}.metadata.json.crc, if there) out of {metadata}, then write {current - 1} into "
+                f"{metadata}/version-hint.text; the table is then at its commit before the damaged one, and "
+                "the next run re-applies from the raw zone what that commit held. Or "
+            )
+        damaged = f"{metadata}/v{current}.metadata.json" if current is not None else metadata
+        return LakeError(
+            f"{self.name(table)}: its metadata file {damaged} cannot be read ({root_cause(exc)}): it is "
+            f"damaged (truncated or overwritten). Nothing was written. Ways back: {way_back}{rebuild}."
+        )
 
     def _java_table(self, table: str):
         jvm = self.spark.sparkContext._jvm

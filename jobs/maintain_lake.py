@@ -1,0 +1,71 @@
+"""spark-submit entry point: upkeep of the lake's Iceberg tables (spacex_launches.maintenance).
+
+    spark-submit jobs/maintain_lake.py [--env local] [--lake ROOT] [--warehouse TARGET]
+
+Archives launch_cores' changelog, then per table: compacts small files, rewrites manifests, expires
+snapshots older than maintenance.snapshot_retention_h (never the one the warehouse holds, nor a later
+one), removes orphan files older than maintenance.orphan_window_h. Prints progress and a summary.
+
+Exit codes: 0 done; 2 bad configuration or a lake that cannot be used as it is (copied, moved, damaged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from spacex_launches.catalog import CatalogSettings, LakeError, catalog_conf
+from spacex_launches.config import ConfigError, get_dotted, load_config
+from spacex_launches.lakehouse import Lakehouse
+from spacex_launches.layout import LakePaths
+from spacex_launches.maintenance import MaintenanceSettings, maintain, tree_size
+from spacex_launches.redact import redact_text
+from spacex_launches.sparksession import build_session
+from spacex_launches.warehouse import WarehouseError, loader_for
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--env", default="local", help="conf/<env>.yaml to use (local, dev, prod)")
+    parser.add_argument("--lake", help="lake root (default: the config's)")
+    parser.add_argument("--warehouse", help="the warehouse whose loaded snapshots are kept (default: config)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    try:
+        config = load_config(args.env)
+        settings = MaintenanceSettings.from_config(config)
+        loader = loader_for(args.warehouse, config)
+        lake = LakePaths.at(args.lake or get_dotted(config, "lake"))
+        catalog = CatalogSettings.from_config(config, lake.root)
+    except (ConfigError, WarehouseError) as exc:
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
+        return 2
+    files_before = tree_size(lake.validated) if "://" not in lake.root else None
+    spark = build_session(config, app_name="spacex-lake-maintenance", extra_conf=catalog_conf(catalog))
+    try:
+        outcomes = maintain(Lakehouse(spark, catalog), settings, loader)
+    except LakeError as exc:
+        print(f"error: {redact_text(str(exc))}", file=sys.stderr)
+        return 2
+    finally:
+        spark.stop()
+    total = {
+        key: sum(int(outcome.get(key, 0)) for outcome in outcomes)
+        for key in ("snapshots_expired", "files_compacted", "orphans_removed", "data_files_deleted")
+    }
+    print(
+        "maintenance done: " + ", ".join(f"{key.replace('_', ' ')} {value}" for key, value in total.items())
+    )
+    if files_before is not None:
+        after = tree_size(lake.validated)
+        print(
+            f"  validated/ {files_before[0]} files, {files_before[1]:,} bytes -> {after[0]} files, {after[1]:,} bytes"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

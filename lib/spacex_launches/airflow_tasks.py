@@ -25,16 +25,19 @@ from airflow.exceptions import AirflowException
 from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
 from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
 from airflow.sdk import BaseOperator
-from airflow.sdk.exceptions import AirflowSkipException
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 from airflow.sdk.observability import stats
+from botocore.exceptions import ClientError
 
 from spacex_launches.checks import run_checks
-from spacex_launches.config import PROJECT_DIR, get_dotted, load_config, require
-from spacex_launches.emr_runs import ACTIVE_STATES, failure_report, request_for_next_run
+from spacex_launches.config import PROJECT_DIR, ConfigError, get_dotted, load_config, require
+from spacex_launches.emr import EmrRequestError
+from spacex_launches.emr_runs import ACTIVE_STATES, driver_log_tails, failure_report, request_for_next_run
 from spacex_launches.errors import meaning
 from spacex_launches.ingest import DATASETS, ingest
 from spacex_launches.layout import LakePaths
 from spacex_launches.redact import redact_location, redact_text
+from spacex_launches.retry_budget import LOST, REFUSED, Verdict, classify_run, retryable_api_error
 from spacex_launches.run_metrics import job_arguments, read_run_report, report_metrics
 from spacex_launches.warehouse import loader_for
 
@@ -58,6 +61,15 @@ def default_args(config: dict[str, Any]) -> dict[str, Any]:
         "on_failure_callback": alert,
         "on_retry_callback": alert,
     }
+
+
+def api_failure(exc: ClientError) -> AirflowException:
+    """An AWS API error at submit: throttling or a service error is retried, anything else (a refused
+    request, missing permissions, an unknown virtual cluster) fails the task for good."""
+    code = exc.response.get("Error", {}).get("Code", "")
+    if retryable_api_error(code):
+        return AirflowException(f"{exc}\n{Verdict(LOST, f'AWS API {code}').describe()}")
+    return AirflowFailException(f"{exc}\n{Verdict(REFUSED, f'AWS API {code}').describe()}")
 
 
 def run_date(context: dict[str, Any]) -> date:
@@ -159,7 +171,12 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         config = load_config(self.env)
         when = run_date(context)
         self.virtual_cluster_id = require(config, "emr.virtual_cluster_id")  # before self.hook exists
-        following = request_for_next_run(self.hook.conn, config, when)
+        try:
+            following = request_for_next_run(self.hook.conn, config, when)
+        except (ConfigError, EmrRequestError) as exc:  # the request itself is refused: a retry cannot help
+            raise AirflowFailException(f"{exc}\n{Verdict(REFUSED, 'the request').describe()}") from exc
+        except ClientError as exc:
+            raise api_failure(exc) from exc
         request = following.request
         self.apply_request(request)
         if following.in_flight:
@@ -180,6 +197,8 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         }
         try:
             job_id = super().execute(context)  # defers (TaskDeferred) while the run is not finished
+        except ClientError as exc:  # StartJobRun refused or throttled
+            raise api_failure(exc) from exc
         except Exception:
             if self.job_id:
                 job_run["state"] = self.hook.check_query_status(self.job_id) or "UNKNOWN"
@@ -216,9 +235,24 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
             described = client.describe_job_run(id=job_id, virtualClusterId=self.virtual_cluster_id)["jobRun"]
             why = f"{why}: cancelled job run {job_id}"
         context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "state": described["state"]})
-        detail = failure_report(described, self._client("s3"), self._client("logs"))
-        self.log.error("%s\n%s", why, detail)
-        raise AirflowException(f"{why}\n{detail}")
+        tails, looked = driver_log_tails(described, self._client("s3"), self._client("logs"))
+        detail = failure_report(described, tails=(tails, looked))
+        verdict = classify_run(
+            described, self._run_report(job_run), [line for t in tails for line in t.lines]
+        )
+        self.log.error("%s\n%s\n%s", why, verdict.describe(), detail)
+        error = AirflowException if verdict.failure.retried else AirflowFailException
+        raise error(f"{why}\n{verdict.describe()}\n{detail}")
+
+    def _run_report(self, job_run: dict[str, Any]) -> dict[str, Any] | None:
+        """The job run's report (<lake>/_reports/<run_id>.json), None when it wrote none or it is unreadable."""
+        if not (job_run.get("lake") and job_run.get("run_id")):
+            return None
+        try:
+            return read_run_report(load_config(self.env), job_run["lake"], job_run["run_id"])
+        except (OSError, ValueError) as exc:  # FileNotFoundError included; ValueError: not JSON
+            self.log.warning("no run report for %s: %s", job_run["run_id"], exc)
+            return None
 
     def execute_complete(self, context, event: dict[str, Any] | None = None) -> str:
         job_run = self._job_run(context)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import json
 import re
 import shlex
 import subprocess
@@ -24,6 +25,7 @@ from typing import Any
 from spacex_launches.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
 from spacex_launches.config import PROJECT_DIR, ConfigError, get_dotted, require
 from spacex_launches.layout import LakePaths
+from spacex_launches.retry_budget import emr_max_attempts
 from spacex_launches.spark_keys import check_spark_keys
 
 # Artifact names under <emr.artifacts_uri>/<version>/, written by jobs/package.py.
@@ -41,6 +43,25 @@ DRIVER_UI_PORT = 4040
 PROMETHEUS_DRIVER_PATH = "/metrics/prometheus"
 PROMETHEUS_EXECUTORS_PATH = "/metrics/executors/prometheus"
 METRICS_NAMESPACE = "spacex_launches"  # stable metric names (Spark's default prefix is the app id)
+REQUEST_TAG, REQUEST_TAG_LENGTH = "request", 16  # tag: the start of the request's digest
+
+
+# Spark settings (and spark-submit flags) whose values are comma-separated files for the driver and
+# executors. On Spark on Kubernetes a path without a scheme is a file on the submitting machine, uploaded
+# through spark.kubernetes.file.upload.path; the image's own files are local://, the run's artifacts s3://.
+FILE_LIST_KEYS = (
+    "spark.jars",
+    "spark.files",
+    "spark.archives",
+    "spark.submit.pyFiles",
+    "spark.kubernetes.driver.podTemplateFile",
+    "spark.kubernetes.executor.podTemplateFile",
+)
+FILE_LIST_FLAGS = {"--py-files": "spark.submit.pyFiles", "--jars": "spark.jars", "--files": "spark.files",
+                   "--archives": "spark.archives"}  # fmt: skip
+FILE_SCHEMES = ("local://", "s3://")
+DECOMMISSION_PREFIXES = ("spark.decommission.", "spark.storage.decommission.")
+CONTAINER_IMAGE_KEY = "spark.kubernetes.container.image"
 
 
 class EmrRequestError(ValueError):
@@ -68,56 +89,73 @@ def artifacts_version(config: dict[str, Any], version: str | None = None) -> str
     return sha
 
 
-def client_token(env: str, job_name: str, run_date: date, attempt: int = 0) -> str:
-    """Idempotency token of one attempt at a run date: sending the same request again (a duplicate
-    submit, a retried task while the run is in flight) returns the run already started instead of
-    starting a second one. A new attempt (after a run ended FAILED or CANCELLED) gets a new token, so
-    EMR starts a new run (see emr_runs.request_for_next_run)."""
-    return hashlib.sha256(f"{env}|{job_name}|{run_date.isoformat()}|{attempt}".encode()).hexdigest()
+def client_token(env: str, job_name: str, run_date: date, attempt: int = 0, digest: str = "") -> str:
+    """Idempotency token of one attempt at a run date with one request (`digest`, request_digest):
+    sending the same request again (a duplicate submit, a retried task while the run is in flight)
+    returns the run already started instead of starting a second one. A new attempt (after a run ended)
+    or a changed request (other artifacts, settings, sizes) gets a new token (emr_runs.request_for_next_run
+    decides which to send)."""
+    key = f"{env}|{job_name}|{run_date.isoformat()}|{attempt}|{digest}"
+    return hashlib.sha256(key.encode()).hexdigest()
 
 
-def job_run_name(config: dict[str, Any], run_date: date) -> str:
+def request_digest(request: dict[str, Any]) -> str:
+    """SHA-256 of a request's content (canonical JSON), before the token, run id and tags are added."""
+    return hashlib.sha256(json.dumps(request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+def job_run_name(config: dict[str, Any], run_date: date, job_name: str | None = None) -> str:
     """Every attempt at a run date has this name (ListJobRuns finds them by it)."""
-    job_name = get_dotted(config, "spark.app_name", "spacex-launches-etl")
+    job_name = job_name or get_dotted(config, "spark.app_name", "spacex-launches-etl")
     return f"{job_name}-{require(config, 'env')}-{run_date.isoformat()}"
 
 
+def etl_arguments(config: dict[str, Any], run_date: date) -> list[str]:
+    """launches_etl.py's arguments: the ingest_date=<run_date> partitions of the lake's raw zones
+    (launches and cores), named here so the request alone says what the run reads."""
+    lake = str(require(config, "lake"))
+    return [
+        "--env", require(config, "env"),
+        "--input", LakePaths.at(lake).raw("launches"),
+        "--cores-input", LakePaths.at(lake).raw("cores"),
+        "--lake", lake,
+        "--ingest-date", run_date.isoformat(),
+    ]  # fmt: skip
+
+
 def build_job_run_request(
-    config: dict[str, Any], run_date: date, version: str | None = None, attempt: int = 0
+    config: dict[str, Any],
+    run_date: date,
+    version: str | None = None,
+    attempt: int = 0,
+    *,
+    entry_point: str = ENTRY_POINT,
+    arguments: list[str] | None = None,
+    job_name: str | None = None,
 ) -> dict[str, Any]:
-    """The complete, checked StartJobRun request for attempt `attempt` (0, 1, ...) at `run_date`: the job
-    reads the ingest_date=<run_date> partitions of the lake's raw zones (launches and cores), named here
-    so the request alone says what the run reads."""
+    """The complete, checked StartJobRun request for attempt `attempt` (0, 1, ...) at `run_date`.
+
+    The job: `entry_point` (an artifact under <emr.artifacts_uri>/<version>/) with `arguments` (default:
+    launches_etl.py's, etl_arguments), named `job_name` (default spark.app_name; another entry point
+    needs its own, its runs are followed by name). `--run-id <run id>` is appended to the arguments:
+    every entry point takes it. The client token hashes the request itself, so a changed request for
+    the same date and attempt is a different token (see emr_runs.request_for_next_run)."""
     env = require(config, "env")
-    job_name = get_dotted(config, "spark.app_name", "spacex-launches-etl")
+    job_name = job_name or get_dotted(config, "spark.app_name", "spacex-launches-etl")
     version = artifacts_version(config, version)
     base = f"{str(require(config, 'emr.artifacts_uri')).rstrip('/')}/{version}"
     lake = str(require(config, "lake"))
-    token = client_token(env, job_name, run_date, attempt)
-    run_id = f"{env}-{run_date:%Y%m%d}-{token[:8]}"
     request = {
-        "name": job_run_name(config, run_date),
+        "name": job_run_name(config, run_date, job_name),
         "virtualClusterId": require(config, "emr.virtual_cluster_id"),
-        "clientToken": token,
         "executionRoleArn": require(config, "emr.execution_role_arn"),
         "releaseLabel": require(config, "emr.release_label"),
         "jobDriver": {
             "sparkSubmitJobDriver": {
-                "entryPoint": f"{base}/{ENTRY_POINT}",
-                "entryPointArguments": [
-                    "--env",
-                    env,
-                    "--input",
-                    LakePaths.at(lake).raw("launches"),
-                    "--cores-input",
-                    LakePaths.at(lake).raw("cores"),
-                    "--lake",
-                    lake,
-                    "--ingest-date",
-                    run_date.isoformat(),
-                    "--run-id",
-                    run_id,
-                ],
+                "entryPoint": f"{base}/{entry_point}",
+                "entryPointArguments": list(
+                    etl_arguments(config, run_date) if arguments is None else arguments
+                ),
                 "sparkSubmitParameters": spark_submit_parameters(config, base),
             }
         },
@@ -135,14 +173,21 @@ def build_job_run_request(
                 "s3MonitoringConfiguration": {"logUri": require(config, "emr.log_uri")},
             },
         },
-        "retryPolicyConfiguration": {"maxAttempts": int(get_dotted(config, "emr.max_attempts", 2))},
-        "tags": {
-            "env": env,
-            "git_sha": version,
-            "job": job_name,
-            "run_date": run_date.isoformat(),
-            "attempt": str(attempt),
-        },
+        "retryPolicyConfiguration": {"maxAttempts": emr_max_attempts(config)},
+    }
+    digest = request_digest(request)
+    token = client_token(env, job_name, run_date, attempt, digest)
+    request["clientToken"] = token
+    request["jobDriver"]["sparkSubmitJobDriver"]["entryPointArguments"] += [
+        "--run-id", f"{env}-{run_date:%Y%m%d}-{token[:8]}"
+    ]  # fmt: skip
+    request["tags"] = {
+        "env": env,
+        "git_sha": version,
+        "job": job_name,
+        "run_date": run_date.isoformat(),
+        "attempt": str(attempt),
+        REQUEST_TAG: digest[:REQUEST_TAG_LENGTH],
     }
     validate_request(request)
     return request
@@ -246,11 +291,82 @@ def validate_request(request: dict[str, Any]) -> None:
         raise EmrRequestError(
             "StartJobRun request does not match the emr-containers model:\n" + "\n".join(problems)
         )
+    problems = [f"{where}: {uri!r} {why}" for where, uri, why in file_problems(request)]
+    if problems:
+        raise EmrRequestError(
+            "StartJobRun request names files EMR on EKS cannot fetch:\n" + "\n".join(problems)
+        )
     driver = request["jobDriver"]["sparkSubmitJobDriver"]
     check_spark_keys(submit_parameter_keys(driver.get("sparkSubmitParameters", "")), "sparkSubmitParameters")
     for classification in request.get("configurationOverrides", {}).get("applicationConfiguration", []):
         if classification["classification"] == "spark-defaults":
             check_spark_keys(list(classification.get("properties", {})), "spark-defaults")
+    decommission_problem(request)
+
+
+def spark_settings(request: dict[str, Any]) -> dict[str, str]:
+    """The request's Spark settings: spark-defaults, then sparkSubmitParameters' --conf (which win)."""
+    settings = {}
+    for classification in request.get("configurationOverrides", {}).get("applicationConfiguration", []):
+        if classification["classification"] == "spark-defaults":
+            settings.update(classification.get("properties", {}))
+    words = shlex.split(request["jobDriver"]["sparkSubmitJobDriver"].get("sparkSubmitParameters", ""))
+    settings.update(
+        dict(value.split("=", 1) for flag, value in itertools.pairwise(words) if flag == "--conf")
+    )
+    return settings
+
+
+def decommission_problem(request: dict[str, Any]) -> None:
+    """Refuse Spark decommissioning on the release image: AWS's EMR on EKS best practices (node
+    decommission) need a custom image fixing decom.sh, named by spark.kubernetes.container.image."""
+    settings = spark_settings(request)
+    on = sorted(key for key, value in settings.items()
+                if key.startswith(DECOMMISSION_PREFIXES) and str(value).lower() == "true")  # fmt: skip
+    if on and not settings.get(CONTAINER_IMAGE_KEY):
+        raise EmrRequestError(
+            f"{', '.join(on)} on without a custom image ({CONTAINER_IMAGE_KEY}): decommissioning on EMR on "
+            'EKS needs an image built from the release image with decom.sh fixed (README "Spot and '
+            'decommissioning"); turn it off in emr.spark_conf or name the custom image'
+        )
+
+
+def request_files(request: dict[str, Any]) -> list[tuple[str, str]]:
+    """(where, uri) of every file the request makes the driver or executors fetch: the entry point, the
+    file lists of sparkSubmitParameters and of spark-defaults (an archive's #name dropped)."""
+    driver = request["jobDriver"]["sparkSubmitJobDriver"]
+    files = [("jobDriver.entryPoint", driver["entryPoint"])]
+    words = shlex.split(driver.get("sparkSubmitParameters", ""))
+    lists = [(f"sparkSubmitParameters {flag}", value) for flag, value in itertools.pairwise(words)
+             if flag in FILE_LIST_FLAGS]  # fmt: skip
+    lists += [(f"sparkSubmitParameters --conf {value.split('=', 1)[0]}", value.split("=", 1)[1])
+              for flag, value in itertools.pairwise(words)
+              if flag == "--conf" and value.split("=", 1)[0] in FILE_LIST_KEYS]  # fmt: skip
+    for classification in request.get("configurationOverrides", {}).get("applicationConfiguration", []):
+        if classification["classification"] == "spark-defaults":
+            properties = classification.get("properties", {})
+            lists += [
+                (f"spark-defaults {key}", properties[key]) for key in FILE_LIST_KEYS if key in properties
+            ]
+    for where, value in lists:
+        files += [(where, item.strip().partition("#")[0]) for item in value.split(",") if item.strip()]
+    return files
+
+
+def file_problems(request: dict[str, Any]) -> list[tuple[str, str, str]]:
+    """Files the request names that EMR on EKS would not find: a bare path (a file on the submitting
+    machine, which needs spark.kubernetes.file.upload.path on Spark on Kubernetes) or another scheme."""
+    problems = []
+    for where, uri in request_files(request):
+        if uri.startswith(FILE_SCHEMES):
+            continue
+        if "://" not in uri:
+            why = ("has no scheme: on Spark on Kubernetes that is a file on the submitting machine; a file "
+                   "in the EMR image is local://<path>, the run's artifacts are s3://")  # fmt: skip
+        else:
+            why = f"is not one of {', '.join(FILE_SCHEMES)}"
+        problems.append((where, uri, why))
+    return problems
 
 
 def start_job_run_shape():

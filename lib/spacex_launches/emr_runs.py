@@ -21,7 +21,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spacex_launches.config import require
-from spacex_launches.emr import build_job_run_request, job_run_name
+from spacex_launches.emr import REQUEST_TAG, build_job_run_request, job_run_name
 from spacex_launches.redact import redact_text
 from spacex_launches.s3 import split_s3_uri
 
@@ -62,23 +62,36 @@ def attempt_of(job_run: dict[str, Any]) -> int:
 
 
 def request_for_next_run(
-    client, config: dict[str, Any], run_date: date, version: str | None = None
+    client, config: dict[str, Any], run_date: date, version: str | None = None, **job: Any
 ) -> NextRun:
-    """The request to send for `run_date`: the in-flight attempt's own request if one is active, else
-    the request of the attempt after the last one (a new run)."""
-    runs = job_runs_named(client, require(config, "emr.virtual_cluster_id"), job_run_name(config, run_date))
+    """The request to send for `run_date`: the in-flight attempt's own request if one is active (same
+    client token: EMR returns that run), else the request of the attempt after the last one (a new run).
+    The token hashes the request, so a changed request (other artifacts, settings) while an attempt is
+    in flight is refused, naming both. `job`: another entry point (emr.build_job_run_request)."""
+    runs = job_runs_named(
+        client, require(config, "emr.virtual_cluster_id"), job_run_name(config, run_date, job.get("job_name"))
+    )
     active = [run for run in runs if run["state"] in ACTIVE_STATES]
     if active:
         in_flight = active[0]
-        request = build_job_run_request(config, run_date, version, attempt_of(in_flight))
+        request = build_job_run_request(config, run_date, version, attempt_of(in_flight), **job)
         if request["clientToken"] != in_flight.get("clientToken"):
-            raise RunInFlightElsewhere(
-                f"job run {in_flight['id']} ({in_flight['name']}) is {in_flight['state']} with another "
-                "request (other artifacts version or settings): not starting a second run for this date"
-            )
+            raise RunInFlightElsewhere(in_flight_elsewhere(in_flight, request))
         return NextRun(request, in_flight)
     attempt = max((attempt_of(run) for run in runs), default=-1) + 1
-    return NextRun(build_job_run_request(config, run_date, version, attempt), None)
+    return NextRun(build_job_run_request(config, run_date, version, attempt, **job), None)
+
+
+def in_flight_elsewhere(in_flight: dict[str, Any], request: dict[str, Any]) -> str:
+    """Why a request is not sent: another request's run for the same date is in flight (both named)."""
+    theirs, ours = in_flight.get("tags") or {}, request["tags"]
+    return (
+        f"job run {in_flight['id']} ({in_flight['name']}, attempt {theirs.get('attempt', '?')}) is "
+        f"{in_flight['state']} with request {theirs.get(REQUEST_TAG, '?')} (artifacts "
+        f"{theirs.get('git_sha', '?')}, client token {in_flight.get('clientToken', '?')}); this request is "
+        f"{ours[REQUEST_TAG]} (artifacts {ours['git_sha']}, client token {request['clientToken']}): not "
+        "starting a second run for this date while it is in flight; wait for it to end or cancel it"
+    )
 
 
 def submit(client, request: dict[str, Any]) -> str:
@@ -207,10 +220,14 @@ def _cloudwatch_tails(logs, group: str, prefix: str, max_lines: int) -> list[Log
     return tails
 
 
-def failure_report(job_run: dict[str, Any], s3=None, logs=None, max_lines: int = LOG_TAIL_LINES) -> str:
-    """The state reason and the end of the driver's logs, as a user reads them in a terminal, a task log
-    or an alert; secrets in locations (a URL's password, a signed query) are masked."""
-    tails, looked = driver_log_tails(job_run, s3, logs, max_lines)
+def failure_report(
+    job_run: dict[str, Any], s3=None, logs=None, max_lines: int = LOG_TAIL_LINES,
+    tails: tuple[list[LogTail], list[str]] | None = None,
+) -> str:  # fmt: skip
+    """The state reason and the end of the driver's logs (`tails`: driver_log_tails' answer, read here
+    when not given), as a user reads them in a terminal, a task log or an alert; secrets in locations (a
+    URL's password, a signed query) are masked."""
+    tails, looked = tails if tails is not None else driver_log_tails(job_run, s3, logs, max_lines)
     text = [state_reason(job_run)]
     for tail in tails:
         text.append(f"driver {tail.stream}, last {len(tail.lines)} lines ({tail.location}):")

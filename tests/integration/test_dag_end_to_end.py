@@ -4,10 +4,16 @@ zone on moto's S3, the EMR task sends the production request through EmrContaine
 emr-containers and waits deferred, the stand-in runs the deployed artifacts in a clean Python, and
 run_metrics and warehouse_checks run against statsd and PostgreSQL.
 
-1. A job run FAILS (its warehouse secret is missing): the alert carries the reason and the driver's
-   log; the fix lands; the retry starts a new job run, which completes; metrics, checks and answers.
-2. A job run never leaves PENDING: the task gives up after airflow.emr_timeout_s and cancels it; the
+1. A job run FAILS with exit 3 (the warehouse database is not there yet: an outage): the alert carries
+   the failure class, the reason and the driver's log; the fix lands; the retry starts a new job run,
+   which completes; metrics, checks and answers.
+2. A job run FAILS with exit 2 (its warehouse secret is missing: a refused configuration): not retried,
+   one job run for the date, the alert says why.
+3. A job run never leaves PENDING: the task gives up after airflow.emr_timeout_s and cancels it; the
    retry starts another one (never two in flight), which is cancelled too.
+
+The retry budget (spacex_launches.retry_budget): EMR retries nothing, Airflow retries exit 3 and 4 and a
+driver that never finished, never exit 1 or 2.
 """
 
 from __future__ import annotations
@@ -103,25 +109,28 @@ def entry_arguments(job_run) -> dict[str, str]:
     return dict(zip(words[::2], words[1::2], strict=True))
 
 
-def test_failed_run_alerts_with_its_driver_log_and_the_retry_runs_a_new_one_to_the_answers(
+def test_a_warehouse_outage_is_retried_once_and_the_retry_runs_a_new_job_run_to_the_answers(
     moto_server, emr_artifacts, emr_python, postgres_port, airflow_home, api, api_body, statsd, tmp_path
 ):
     account = create_account(moto_server, f"daga{uuid.uuid4().hex[:6]}", emr_artifacts.artifacts_uri)
-    database = create_database(postgres_port, f"spacex_{uuid.uuid4().hex[:8]}")
+    name = f"spacex_{uuid.uuid4().hex[:8]}"
+    database = f"postgresql://postgres@127.0.0.1:{postgres_port}/{name}"
+    create_warehouse_secret(account, database)  # its database does not exist yet: the warehouse is down
     alert_path = f"/alerts/{account.virtual_cluster_id}"
     api.expect_request(alert_path, method="POST").respond_with_data("ok")
     run_date = date(2026, 11, 20)
 
     def fail_then_fix(stand_in, job_run):
-        stand_in.run(job_run)  # the warehouse secret does not exist yet: the job fails
-        create_warehouse_secret(account, database)  # the fix, before Airflow retries
+        execution = stand_in.run(job_run)  # the job cannot reach the warehouse: exit 3
+        assert execution.exit_code == 3, execution.stdout[-3000:] + execution.stderr[-3000:]
+        create_database(postgres_port, name)  # the warehouse is back before Airflow retries
 
     stand_in = EmrOnEksStandIn(
         moto_emr_backend(), account.virtual_cluster_id, moto_server, emr_python, PYTHON_VERSION,
         tmp_path / "runs", job_env=warehouse_environ(account), plan=[fail_then_fix],
     )  # fmt: skip
     environ = airflow_environ(account, airflow_home, emr_artifacts.version, api.url_for("/").rstrip("/"),
-                              api.url_for(alert_path), statsd.port)  # fmt: skip
+                              api.url_for(alert_path), statsd.port, SPACEX_AIRFLOW_RETRIES="1")  # fmt: skip
     with stand_in:
         result = run_dag(environ, run_date)
 
@@ -158,9 +167,11 @@ def test_failed_run_alerts_with_its_driver_log_and_the_retry_runs_a_new_one_to_t
     [alert] = alerts(api, alert_path)
     assert "task spark_job failed (will retry)" in alert and "(try 1)" in alert
     assert f"job run {first.id} FAILED: USER_ERROR: Jobrun failed." in alert
-    assert "driver stdout, last" in alert
-    assert f"error: secret {account.warehouse_secret!r} could not be read: ResourceNotFoundException" in alert
+    assert "failure class warehouse (exit 3, run report" in alert and "retried by Airflow" in alert
+    assert "driver stdout, last" in alert and "cannot connect" in alert
     assert "driver stdout, last" in result.output  # and the task log has it too
+    first_report = json.loads(s3.get_object(Bucket=lake_bucket, Key=f"_reports/{entry_arguments(first)['--run-id']}.json")["Body"].read())  # fmt: skip
+    assert first_report["status"] == "failed" and ": cannot connect" in first_report["error"]
 
     # The new run's report is the one run_metrics sent (its run id came through XCom).
     run_id = entry_arguments(second)["--run-id"]
@@ -176,6 +187,32 @@ def test_failed_run_alerts_with_its_driver_log_and_the_retry_runs_a_new_one_to_t
     assert loader.query(read_sql("max_core_reuse.sql"))[1] == expected["max_core_reuse"]
     reflights = loader.query(read_sql("cores_reused_within_50_days.sql"))[1]
     assert (len(reflights), len({row[0] for row in reflights})) == expected["reflights"]
+
+
+def test_a_refused_configuration_exit_2_is_not_retried(moto_server, emr_artifacts, emr_python, airflow_home,
+                                                        api, tmp_path):  # fmt: skip
+    account = create_account(moto_server, f"dagc{uuid.uuid4().hex[:6]}", emr_artifacts.artifacts_uri)
+    alert_path = f"/alerts/{account.virtual_cluster_id}"
+    api.expect_request(alert_path, method="POST").respond_with_data("ok")
+    stand_in = EmrOnEksStandIn(
+        moto_emr_backend(), account.virtual_cluster_id, moto_server, emr_python, PYTHON_VERSION,
+        tmp_path / "runs", job_env=warehouse_environ(account),  # its secret is never created: exit 2
+    )  # fmt: skip
+    environ = airflow_environ(account, airflow_home, emr_artifacts.version, api.url_for("/").rstrip("/"),
+                              api.url_for(alert_path), SPACEX_AIRFLOW_RETRIES="2")  # fmt: skip
+    with stand_in:
+        result = run_dag(environ, date(2026, 11, 18))
+
+    assert stand_in.errors == []
+    assert [execution.exit_code for execution in stand_in.executions] == [2]
+    assert result.dag_run_state == "failed"
+    assert result.tasks["spark_job"] == ("failed", 1)  # 2 retries set, none used
+    [job_run] = job_runs_of(account)
+    assert job_run.state == "FAILED"
+    [alert] = alerts(api, alert_path)
+    assert "(will retry)" not in alert
+    assert "failure class refused (exit 2, " in alert and "not retried" in alert
+    assert f"error: secret {account.warehouse_secret!r} could not be read: ResourceNotFoundException" in alert
 
 
 def test_a_run_that_never_starts_is_cancelled_when_the_task_gives_up_and_the_retry_starts_another(
@@ -215,4 +252,7 @@ def test_a_run_that_never_starts_is_cancelled_when_the_task_gives_up_and_the_ret
         assert f"gave up on job run {job_run.id} after 3 checks 1 s apart (airflow.emr_timeout_s)" in alert
         assert f"cancelled job run {job_run.id}" in alert
         assert f"job run {job_run.id} CANCELLED" in alert
+        assert (
+            "failure class lost (job run CANCELLED, no run report)" in alert and "retried by Airflow" in alert
+        )
     assert "(will retry)" in retry_alert and "(will retry)" not in final_alert

@@ -23,7 +23,7 @@ from moto.emrcontainers.models import emrcontainers_backends
 from rehearsal.stand_in import client_token_idempotency
 from spacex_launches.config import load_config
 from spacex_launches.emr import build_job_run_request
-from spacex_launches.emr_runs import failure_report
+from spacex_launches.emr_runs import RunInFlightElsewhere, failure_report, request_for_next_run, submit
 from spacex_launches.run_metrics import job_arguments
 
 pytestmark = pytest.mark.integration
@@ -341,3 +341,36 @@ def test_the_failure_report_reads_the_last_driver_attempt_and_masks_secrets(aws_
     assert "the first attempt" not in text and "  | error: boom" in text
     assert "s3cr3t" not in text and "postgresql://loader:***@db:5432/spacex" in text
     assert "driver stderr" not in text  # none uploaded
+
+
+def test_a_changed_request_is_refused_while_the_old_run_is_in_flight_and_then_starts_a_new_run(cluster):
+    """The client token hashes the request: another artifacts version for the same date is another token,
+    refused (both named) while the first run is in flight, a new run once it has ended."""
+    client, cluster_id = cluster
+    config, when = load_config("dev"), date.fromisoformat(RUN_DATE)
+    sent_tokens: list[str] = []
+    with client_token_idempotency(backend(), sent_tokens):
+        first = request_for_next_run(client, config, when, VERSION)
+        first_id = submit(client, first.request)
+        same = request_for_next_run(client, config, when, VERSION)  # the same request: follows the run
+        assert same.in_flight["id"] == first_id and same.request == first.request
+        assert submit(client, same.request) == first_id
+        with pytest.raises(RunInFlightElsewhere) as refused:
+            request_for_next_run(client, config, when, "othersha")
+        other = build_job_run_request(config, when, version="othersha")
+        message = str(refused.value)
+        assert f"job run {first_id} ({first.request['name']}, attempt 0) is RUNNING" in message
+        assert f"request {first.request['tags']['request']} (artifacts {VERSION}" in message
+        assert f"this request is {other['tags']['request']} (artifacts othersha" in message
+        assert len(runs_on(client, cluster_id)) == 1
+        backend().job_runs[first_id].state = "FAILED"
+        following = request_for_next_run(client, config, when, "othersha")
+        assert following.in_flight is None and following.request["tags"]["attempt"] == "1"
+        second_id = submit(client, following.request)
+    assert second_id != first_id and len(runs_on(client, cluster_id)) == 2
+    described = client.describe_job_run(id=second_id, virtualClusterId=cluster_id)["jobRun"]
+    assert (
+        described["tags"]["git_sha"] == "othersha"
+        and described["clientToken"] == following.request["clientToken"]
+    )
+    assert sent_tokens == [first.request["clientToken"]] * 2 + [following.request["clientToken"]]

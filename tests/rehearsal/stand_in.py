@@ -60,10 +60,9 @@ log = logging.getLogger(__name__)
 ICEBERG_AWS_PACKAGE = ICEBERG_PACKAGES.replace("iceberg-spark-runtime-3.5_2.12", "iceberg-aws-bundle")
 EMR_TO_LOCAL = {
     EMR_ICEBERG_JAR: f"{ICEBERG_PACKAGES},{ICEBERG_AWS_PACKAGE}",
-    "/usr/share/aws/redshift/jdbc/RedshiftJDBC.jar": None,
-    "/usr/share/aws/redshift/spark-redshift/lib/spark-redshift.jar": None,
-    "/usr/share/aws/redshift/spark-redshift/lib/spark-avro.jar": None,
-    "/usr/share/aws/redshift/spark-redshift/lib/minimal-json.jar": None,
+    "local:///usr/share/aws/redshift/jdbc/RedshiftJDBC.jar": None,
+    "local:///usr/share/aws/redshift/spark-redshift/lib/spark-redshift.jar": None,
+    "local:///usr/share/aws/redshift/spark-redshift/lib/spark-avro.jar": None,
 }
 # How EMR on EKS words a run whose driver exited non-zero (the stand-in's wording, modelled on EMR's).
 FAILED_DETAILS = (
@@ -74,6 +73,22 @@ FAILED_DETAILS = (
 
 class StandInError(RuntimeError):
     """The request asks for something the stand-in cannot map to this machine."""
+
+
+def image_jar_packages(jar: str) -> list[str]:
+    """The Maven packages standing in for one spark.jars entry that is a file of the EMR image (local://),
+    [] for one fetched as it is (s3://). Only local:// names an image file: a bare path would be a file of
+    the submitting machine on EMR on EKS, so it is refused, never mapped (a mapping would hide it)."""
+    if jar.startswith("local://"):
+        if jar not in EMR_TO_LOCAL:
+            raise StandInError(f"spark.jars: {jar} is in the EMR image only and has no local equivalent")
+        return [EMR_TO_LOCAL[jar]] if EMR_TO_LOCAL[jar] else []
+    if "://" not in jar:
+        raise StandInError(
+            f"spark.jars: {jar} has no scheme: EMR on EKS would look for it on the submitting machine "
+            "(an image file is local://<path>)"
+        )
+    return []
 
 
 def clean_python(root: Path, version: str) -> Path:
@@ -240,11 +255,8 @@ class EmrOnEksStandIn:
             conf[key] = str(self.python)
         jars = []
         for jar in filter(None, conf.pop("spark.jars", "").split(",")):
-            if jar in EMR_TO_LOCAL:
-                packages += [EMR_TO_LOCAL[jar]] if EMR_TO_LOCAL[jar] else []
-            elif jar.startswith(("local:", "/")):
-                raise StandInError(f"spark.jars: {jar} is in the EMR image only and has no local equivalent")
-            else:
+            packages += image_jar_packages(jar)
+            if not jar.startswith("local://"):
                 jars.append(jar)
         if jars:
             conf["spark.jars"] = ",".join(jars)

@@ -92,7 +92,9 @@ def test_a_misspelt_spark_key_in_any_file_is_refused_by_file_section_and_key(con
         "(did you mean 'spark.sql.session.timeZone'?)"
     )
     base.write_text(original)
-    aws.write_text(aws.read_text().replace("spark.decommission.enabled:", "spark.decomission.enabled:"))
+    aws.write_text(
+        aws.read_text().replace("spark_conf: {}", 'spark_conf: {spark.decomission.enabled: "false"}')
+    )
     with pytest.raises(ConfigError, match=rf"in {re.escape(str(aws))} `emr.spark_conf`: 'spark.decomission"):
         load_config("prod", environ={})
     assert load_config("local", environ={})["env"] == "local"  # local does not extend aws.yaml

@@ -13,12 +13,16 @@ import pyspark
 import pytest
 
 from conftest import TEST_SESSION_CONF
+from rehearsal.stand_in import EMR_TO_LOCAL, StandInError, image_jar_packages
 from spacex_launches.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
 from spacex_launches.config import ENVIRONMENTS, ConfigError, get_dotted, load_config
 from spacex_launches.emr import (
+    FILE_SCHEMES,
     EmrRequestError,
     build_job_run_request,
     client_token,
+    request_digest,
+    request_files,
     submit_parameter_keys,
     validate_request,
 )
@@ -72,7 +76,11 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
     assert props["spark.dynamicAllocation.shuffleTracking.enabled"] == "true"
     assert props["spark.dynamicAllocation.maxExecutors"] == "4"
     *redshift, iceberg = props["spark.jars"].split(",")
-    assert redshift and all(jar.startswith("/usr/share/aws/redshift/") for jar in redshift)
+    assert redshift == [  # EMR 7.13 ships them; from 6.10 on minimal-json.jar is not needed
+        "local:///usr/share/aws/redshift/jdbc/RedshiftJDBC.jar",
+        "local:///usr/share/aws/redshift/spark-redshift/lib/spark-redshift.jar",
+        "local:///usr/share/aws/redshift/spark-redshift/lib/spark-avro.jar",
+    ]
     assert iceberg == "local:///usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar" == EMR_ICEBERG_JAR
     assert props["spark.archives"] == f"{base}/resources.zip#resources,{base}/pydeps.zip#pydeps"
     # The runtime: the image's Python 3.11 (its python3 is 3.9), third-party packages from ./pydeps.
@@ -93,27 +101,39 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
         },
         "s3MonitoringConfiguration": {"logUri": "s3://spacex-logs-dev/emr-on-eks/"},
     }
-    assert request["retryPolicyConfiguration"] == {"maxAttempts": 2}
+    assert request["retryPolicyConfiguration"] == {"maxAttempts": 1}  # EMR retries nothing (retry budget)
+    unsent = {key: value for key, value in request.items() if key not in ("clientToken", "tags")}
+    unsent["jobDriver"] = json.loads(json.dumps(request["jobDriver"]))
+    del unsent["jobDriver"]["sparkSubmitJobDriver"]["entryPointArguments"][-2:]  # --run-id <id>
+    digest = request_digest(unsent)
     assert request["tags"] == {"env": "dev", "git_sha": "abc1234", "job": "spacex-launches-etl",
-                               "run_date": "2026-11-23", "attempt": "0"}  # fmt: skip
+                               "run_date": "2026-11-23", "attempt": "0", "request": digest[:16]}  # fmt: skip
+    assert request["clientToken"] == client_token("dev", "spacex-launches-etl", RUN_DATE, 0, digest)
 
 
-def test_spot_decommissioning_settings_from_conf_pass_the_key_check():
-    """Executors run on Spot: the decommissioning keys in conf emr.spark_conf reach spark-defaults and are
-    known keys (a misspelt one would be silently ignored by Spark, so the check refuses it)."""
+def test_decommissioning_is_off_and_refused_without_a_custom_image():
+    """Decommissioning on EMR on EKS needs a custom image (AWS's best practices: decom.sh fixed); without
+    one it is refused, never half-on. A misspelt key is still refused by the key check."""
+    keys = ("spark.decommission.enabled", "spark.storage.decommission.enabled")
     for env in ("dev", "prod"):
         config = load_config(env, environ={})
         props = build_job_run_request(config, RUN_DATE, version="abc1234")["configurationOverrides"][
             "applicationConfiguration"
         ][0]["properties"]
-        for key in (
-            "spark.decommission.enabled",
-            "spark.storage.decommission.enabled",
-            "spark.storage.decommission.shuffleBlocks.enabled",
-            "spark.storage.decommission.rddBlocks.enabled",
-        ):
-            assert props[key] == "true", (env, key)
+        assert not [key for key in props if "decommission" in key.lower()], env
+        assert "spark.kubernetes.container.image" not in props
     config = dev_config()
+    config["emr"]["spark_conf"] = {key: "true" for key in keys}
+    with pytest.raises(EmrRequestError, match=re.escape(f"{', '.join(keys)} on without a custom image")):
+        build_job_run_request(config, RUN_DATE, version="abc1234")
+    config["emr"]["spark_conf"] = {"spark.storage.decommission.enabled": "true"}
+    with pytest.raises(
+        EmrRequestError, match=r"spark\.storage\.decommission\.enabled on without a custom image"
+    ):
+        build_job_run_request(config, RUN_DATE, version="abc1234")
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/spacex-emr:7.13.0-decom"
+    config["emr"]["spark_conf"] = {**dict.fromkeys(keys, "true"), "spark.kubernetes.container.image": image}
+    build_job_run_request(config, RUN_DATE, version="abc1234")  # with its own image: accepted
     config["emr"]["spark_conf"] = {"spark.storage.decommission.shuffleBlock.enabled": "true"}
     suggestion = re.escape("did you mean 'spark.storage.decommission.shuffleBlocks.enabled'")
     with pytest.raises(ConfigError, match=suggestion):
@@ -165,24 +185,50 @@ def test_the_requests_names_and_places_can_come_from_the_environment():
     assert "spacex-artifacts-dev" not in text and "spacex-lake-dev" not in text
 
 
-def test_client_token_is_deterministic_per_env_job_date_and_attempt():
-    token = client_token("dev", "job", RUN_DATE)
-    assert token == client_token("dev", "job", RUN_DATE, attempt=0)
+def test_client_token_is_deterministic_per_env_job_date_attempt_and_request():
+    token = client_token("dev", "job", RUN_DATE, 0, "d")
+    assert token == client_token("dev", "job", RUN_DATE, attempt=0, digest="d")
     others = {
-        client_token("prod", "job", RUN_DATE),
-        client_token("dev", "other", RUN_DATE),
-        client_token("dev", "job", date(2026, 11, 24)),
-        client_token("dev", "job", RUN_DATE, attempt=1),
+        client_token("prod", "job", RUN_DATE, 0, "d"),
+        client_token("dev", "other", RUN_DATE, 0, "d"),
+        client_token("dev", "job", date(2026, 11, 24), 0, "d"),
+        client_token("dev", "job", RUN_DATE, 1, "d"),
+        client_token("dev", "job", RUN_DATE, 0, "e"),
     }
-    assert token not in others and len(others) == 4
+    assert token not in others and len(others) == 5
     first = build_job_run_request(dev_config(), RUN_DATE, version="a")
-    assert first["clientToken"] == build_job_run_request(dev_config(), RUN_DATE, version="b")["clientToken"]
-    assert first["clientToken"] == client_token("dev", "spacex-launches-etl", RUN_DATE)
+    assert first["clientToken"] == build_job_run_request(dev_config(), RUN_DATE, version="a")["clientToken"]
+    # The request itself is in the token: other artifacts, sizes or settings are another request.
+    other_version = build_job_run_request(dev_config(), RUN_DATE, version="b")
+    bigger = dev_config()
+    bigger["emr"]["executors"]["memory"] = "8g"
+    other_size = build_job_run_request(bigger, RUN_DATE, version="a")
+    tokens = {request["clientToken"] for request in (first, other_version, other_size)}
+    digests = {request["tags"]["request"] for request in (first, other_version, other_size)}
+    assert len(tokens) == len(digests) == 3
     second = build_job_run_request(dev_config(), RUN_DATE, version="a", attempt=1)
-    assert second["clientToken"] == client_token("dev", "spacex-launches-etl", RUN_DATE, attempt=1)
+    assert (
+        second["clientToken"] != first["clientToken"]
+        and second["tags"]["request"] == first["tags"]["request"]
+    )
     assert second["name"] == first["name"] and second["tags"]["attempt"] == "1"
     run_ids = {job_arguments(request)["--run-id"] for request in (first, second)}
     assert len(run_ids) == 2  # each attempt writes its own run report
+
+
+def test_another_entry_point_is_its_own_job_with_its_own_arguments():
+    """How another job (e.g. lake maintenance) gets its request: entry point, arguments, job name."""
+    etl = build_job_run_request(dev_config(), RUN_DATE, version="a")
+    other = build_job_run_request(
+        dev_config(), RUN_DATE, version="a", entry_point="lake_maintenance.py",
+        arguments=["--env", "dev", "--lake", "s3://spacex-lake-dev"], job_name="spacex-lake-maintenance",
+    )  # fmt: skip
+    driver = other["jobDriver"]["sparkSubmitJobDriver"]
+    assert driver["entryPoint"] == "s3://spacex-artifacts-dev/spacex-launches/a/lake_maintenance.py"
+    assert driver["entryPointArguments"][:4] == ["--env", "dev", "--lake", "s3://spacex-lake-dev"]
+    assert driver["entryPointArguments"][4] == "--run-id" and len(driver["entryPointArguments"]) == 6
+    assert other["name"] == "spacex-lake-maintenance-dev-2026-11-23" != etl["name"]
+    assert other["tags"]["job"] == "spacex-lake-maintenance" and other["clientToken"] != etl["clientToken"]
 
 
 @pytest.mark.parametrize(
@@ -226,7 +272,7 @@ def test_every_spark_key_the_project_sets_passes_the_check():
         driver, defaults = request_spark_settings(load_config(env, environ={}))
         keys |= set(submit_parameter_keys(driver["sparkSubmitParameters"])) | set(defaults)
     expected = {"spark.sql.adaptive.advisoryPartitionSizeInBytes", "spark.ui.showConsoleProgress",
-                "spark.hadoop.fs.s3a.endpoint", "spark.sql.catalog.lake.type", "spark.decommission.enabled",
+                "spark.hadoop.fs.s3a.endpoint", "spark.sql.catalog.lake.type", "spark.dynamicAllocation.shuffleTracking.enabled",
                 "spark.pyspark.python", "spark.executor.memory", "spark.default.parallelism"}  # fmt: skip
     assert expected <= keys
     check_spark_keys(keys, "the project's own settings")
@@ -335,3 +381,47 @@ def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(
     # Byte-reproducible: a second build gives the same files.
     assert package_script.main(["--version", "t1", "--dist", str(tmp_path / "again")]) == 0
     assert json.loads((tmp_path / "again" / "MANIFEST.json").read_text()) == manifest
+
+
+def test_every_file_the_request_names_is_an_image_file_or_on_s3():
+    """On Spark on Kubernetes a bare path is a file of the submitting machine: image files are local://."""
+    for env in ("dev", "prod"):
+        request = build_job_run_request(load_config(env, environ={}), RUN_DATE, version="abc1234")
+        files = request_files(request)
+        assert {where for where, _ in files} >= {
+            "jobDriver.entryPoint", "sparkSubmitParameters --py-files", "spark-defaults spark.jars",
+            "spark-defaults spark.archives", "spark-defaults spark.kubernetes.driver.podTemplateFile",
+        }  # fmt: skip
+        for where, uri in files:
+            assert uri.startswith(FILE_SCHEMES), (env, where, uri)
+            if "/usr/share/aws/" in uri:
+                assert uri.startswith("local:///usr/share/aws/"), (env, where, uri)
+        assert not any("minimal-json" in uri for _, uri in files)
+
+
+@pytest.mark.parametrize(
+    ("jar", "message"),
+    [
+        ("/usr/share/aws/redshift/jdbc/RedshiftJDBC.jar", "has no scheme: on Spark on Kubernetes"),
+        ("file:///tmp/x.jar", "is not one of local://, s3://"),
+    ],
+)
+def test_a_jar_without_the_image_scheme_is_refused(jar, message):
+    config = dev_config()
+    config["emr"]["jars"] = [*config["emr"]["jars"], jar]
+    with pytest.raises(EmrRequestError, match=re.escape(f"spark-defaults spark.jars: {jar!r} {message}")):
+        build_job_run_request(config, RUN_DATE, version="abc1234")
+
+
+def test_the_rehearsal_maps_image_files_only_and_refuses_a_bare_path():
+    """The stand-in replaces the image's jars by Maven packages; it must not turn a bare path (which EMR
+    on EKS would look for on the submitting machine) into a working run."""
+    assert EMR_TO_LOCAL and all(jar.startswith("local:///") for jar in EMR_TO_LOCAL)
+    request = build_job_run_request(dev_config(), RUN_DATE, version="abc1234")
+    jars = request["configurationOverrides"]["applicationConfiguration"][0]["properties"]["spark.jars"]
+    for jar in jars.split(","):
+        image_jar_packages(jar)  # every jar of the real request is mapped
+        with pytest.raises(StandInError, match="has no scheme"):
+            image_jar_packages(jar.removeprefix("local://"))
+    with pytest.raises(StandInError, match="no local equivalent"):
+        image_jar_packages("local:///usr/share/aws/redshift/spark-redshift/lib/minimal-json.jar")

@@ -193,10 +193,10 @@ def test_executors_on_spot_driver_and_job_submitter_on_demand():
         assert capacity_types(submitter) == ["on-demand"]
         assert driver["metadata"]["annotations"]["karpenter.sh/do-not-disrupt"] == "true"
         assert 30 < executor["spec"]["terminationGracePeriodSeconds"] < 120, (
-            "decommission within a Spot notice"
+            "executors stop within a Spot notice"
         )
-        spark_conf = emr_conf["spark_conf"]
-        assert spark_conf["spark.decommission.enabled"] == "true"
+        # Decommissioning is off (no custom image, conf/aws.yaml): nothing may half-enable it.
+        assert not [key for key in emr_conf["spark_conf"] if "decommission" in key.lower()]
 
 
 def test_node_pools_consolidate_only_empty_nodes_and_are_capped():

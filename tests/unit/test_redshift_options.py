@@ -244,7 +244,11 @@ def test_redshift_tables_have_distribution_and_sort_keys():
         for s in sql_statements(read_sql("create_tables.sql"))
         if s.upper().startswith("CREATE TABLE")
     }
-    assert set(tables) == set(portable) == {"launches", "launch_cores", "lake_loads", "cores"}
+    assert (
+        set(tables)
+        == set(portable)
+        == {"launches", "launch_cores", "lake_loads", "cores", "launch_sightings"}
+    )
     for name, parsed in tables.items():
         columns = [(c.name, c.args["kind"].sql("redshift")) for c in parsed.find_all(exp.ColumnDef)]
         assert columns == [
@@ -265,4 +269,5 @@ def test_redshift_tables_have_distribution_and_sort_keys():
         "launches": ("DISTSTYLE KEY", "DISTKEY(launch_id)", "SORTKEY(date_utc)"),
         "launch_cores": ("DISTSTYLE KEY", "DISTKEY(core_id)", "COMPOUND SORTKEY(core_id, date_utc)"),
         "cores": ("DISTSTYLE ALL", "SORTKEY(core_id)"),  # a small dimension: a copy on every node
+        "launch_sightings": ("DISTSTYLE ALL", "SORTKEY(launch_id)"),  # one row per launch, as small
     }

@@ -97,7 +97,7 @@ JOB_EXIT = code=$$?; $(if $(EXIT_CODE_FILE),echo $$code > $(call q,$(EXIT_CODE_F
 	if [ $$code -ne 0 ]; then $(PY) -m spacex_launches.errors $$code; exit $$code; fi
 # WAREHOUSE (a URL may carry a user) and API_URL (a token) reach the programs through the environment,
 # never as arguments, which every user of the machine can read in `ps` (README "Secrets in locations").
-job answers report: export SPACEX_WAREHOUSE = $(WAREHOUSE)
+job answers report maintain: export SPACEX_WAREHOUSE = $(WAREHOUSE)
 job: install ## run only the Spark job: INPUT LAKE WAREHOUSE as for run [JOB_ARGS='--ingest-date D --run-id R'] [EXIT_CODE_FILE=]
 	@$(if $(filter -XX:ArchiveClassesAtExit%,$(CDS_OPTS)),echo "first run: the JVM saves Spark's classes\
 	 to $(CDS_ARCHIVE) at exit (about 10 s, once) for faster start-ups (CDS= turns it off)")
@@ -115,7 +115,7 @@ history: install ## how a launch's core slots changed across the lake's snapshot
 # The validated zone's upkeep and way back (README "The lake"): both read LAKE; maintain also WAREHOUSE.
 RAW_CORES = $(wildcard $(LAKE)/raw/spacex/cores)
 maintain: install ## expire snapshots, remove orphans, compact and rewrite manifests in LAKE (keeps what WAREHOUSE has not loaded)
-	@$(SHOWN) $(SPARK_SUBMIT) jobs/maintain_lake.py --env $(ENV) --lake $(call q,$(LAKE)) --warehouse $(call q,$(WAREHOUSE))
+	@$(SHOWN) $(SPARK_SUBMIT) jobs/maintain_lake.py --env $(ENV) --lake $(call q,$(LAKE))
 
 rebuild: install ## move LAKE's validated zone aside (LAKE/_set_aside/validated-<time>, kept), then run the job over LAKE's whole raw zone
 	@$(SHOWN) $(PY) -m spacex_launches.maintenance set-aside --lake $(call q,$(LAKE))

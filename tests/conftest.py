@@ -213,7 +213,7 @@ def aws_env(moto_server, monkeypatch) -> dict[str, str]:
 def sample_run(tmp_path_factory) -> Path:
     """The session's one spark-submit run of the sample as `make run` does it (launches and /cores): its
     directory, holding the lake (`lake/`), the DuckDB warehouse (`spacex.duckdb`) and what the job
-    printed (`job.out`). Shared: tests read it, or change a copy (`sample_copy`)."""
+    printed (`job.out`). Shared: tests only read it (`sample_copy` makes one of their own)."""
     work = tmp_path_factory.mktemp("sample_run")
     result = spark_submit(
         "--input", str(SAMPLE_DIR), "--cores-input", str(SAMPLE_CORES), "--lake", str(work / "lake"),
@@ -236,17 +236,6 @@ def snapshot_run(snapshot_file, tmp_path_factory) -> Path:
     assert result.returncode == 0, result.stderr[-3000:]
     (work / "job.out").write_text(result.stdout)
     return work
-
-
-@pytest.fixture
-def sample_copy(sample_run, tmp_path) -> tuple[Path, Path]:
-    """The sample run's lake and DuckDB warehouse, copied for one test whose run must change nothing (a
-    refusal, a failure, a no-op). The copy's Iceberg metadata still names the run's data files, so a
-    test whose run commits builds a lake of its own."""
-    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
-    shutil.copytree(sample_run / "lake", lake)
-    shutil.copy(sample_run / "spacex.duckdb", warehouse)
-    return lake, warehouse
 
 
 @pytest.fixture(scope="session")

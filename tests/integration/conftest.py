@@ -1,5 +1,6 @@
-"""Fixtures of the EMR on EKS stand-in's tests: one packaged build deployed to the moto server and one
-clean Python, for the session."""
+"""Fixtures of the integration tier: the EMR on EKS stand-in's (one packaged build deployed to the moto
+server and one clean Python, for the session) and `sample_copy`, a lake of a test's own holding the
+sample."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from conftest import SAMPLE_CORES, SAMPLE_DIR
 from rehearsal import servers
 from rehearsal.rehearse import PYTHON_VERSION, deploy
 from rehearsal.stand_in import StandInError, clean_python
@@ -43,3 +45,15 @@ def emr_artifacts(moto_server, tmp_path_factory) -> Deployed:
     s3.create_bucket(Bucket="spacex-artifacts-tests")
     deploy(moto_server, deployed.artifacts_uri, deployed.version, deployed.dist)
     return deployed
+
+
+@pytest.fixture
+def sample_copy(spark, tmp_path) -> tuple[Path, Path]:
+    """A lake and DuckDB warehouse holding the sample, as `sample_run`'s, for one test whose run must
+    change nothing (a refusal, a failure, a no-op). Made by a run of their own: a copied lake would be
+    refused (its Iceberg metadata names the original's files: README "Lake identity")."""
+    from integration.lake_helpers import run_in_process
+
+    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
+    run_in_process(spark, [SAMPLE_DIR], lake, warehouse, "sample-run", cores_inputs=[str(SAMPLE_CORES)])
+    return lake, warehouse

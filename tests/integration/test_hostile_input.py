@@ -109,6 +109,7 @@ def test_every_file_is_read_and_every_bad_record_named_for_its_cause(spark, host
         "quarantined": 8,
         "launch_cores": 10,  # NOCORES has none, and its run completes
         "unknown_core_slots": 0,
+        "same_time_conflicts": 0,  # the files share a fetch time, but no launch is in two of them
     }
     quarantine = lake_table(spark, lake, "quarantine").collect()
     by_rule = sorted((row.rule, row.record_id) for row in quarantine)

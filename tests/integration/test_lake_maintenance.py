@@ -67,7 +67,7 @@ def test_maintenance_keeps_the_audit_and_what_the_warehouse_has_not_loaded(spark
 
     before = make("history", f"LAUNCH={fh1}", f"LAKE={lake}")
     assert before.returncode == 0, before.stderr[-3000:]
-    assert "B2 -> B9" in before.stdout and "(9 changes)" in before.stdout
+    assert f"{hid('B2')} -> {hid('B9')}" in before.stdout and "(9 changes)" in before.stdout
     files_before = tree_size(str(lake / "validated"))
     snapshots_before = snapshot_ids(spark, lake, "launch_cores")
 

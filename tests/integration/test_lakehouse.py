@@ -182,16 +182,16 @@ NEW_SNAPSHOT = [
 
 @pytest.fixture(scope="module")
 def kill_scenario(spark, tmp_path_factory):
-    """The lake and warehouse before the interrupted run, and the tables a clean run leaves."""
+    """The state before the interrupted run, and the tables a clean run leaves. (Each test builds its
+    own lake: a copied one would be refused, its metadata naming the original's files.)"""
     work = tmp_path_factory.mktemp("kill")
     before_lake, before_warehouse = work / "before" / "lake", work / "before" / "w.duckdb"
     run_in_process(spark, [SAMPLE_DIR], before_lake, before_warehouse, "base")
     new_input = raw_file(work / "raw", "20240201T060000", NEW_SNAPSHOT)
     clean_lake = work / "clean" / "lake"
-    shutil.copytree(before_lake, clean_lake)
+    run_in_process(spark, [SAMPLE_DIR], clean_lake, None, "base")
     run_in_process(spark, [new_input], clean_lake, None, "clean")
     return {
-        "lake": before_lake,
         "warehouse": before_warehouse,
         "input": new_input,
         "old": lake_state(spark, before_lake),
@@ -243,7 +243,7 @@ def test_kill_9_leaves_every_table_old_or_new_and_a_rerun_heals(
     spark, tmp_path, kill_scenario, marker, same_run_id
 ):
     lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
-    shutil.copytree(kill_scenario["lake"], lake)
+    run_in_process(spark, [SAMPLE_DIR], lake, None, "base")
     shutil.copy(kill_scenario["warehouse"], warehouse)
     killed, output = run_until(
         marker,

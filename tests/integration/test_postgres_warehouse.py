@@ -92,6 +92,7 @@ def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(spark, snapshot_
         "launches": (0, 205, True),
         "launch_cores": (0, 215, True),
         "cores": (0, 0, True),  # the real snapshot ships no /cores file: an empty table, still loaded
+        "launch_sightings": (0, 205, True),
     }
     assert pg_query(database, read_sql("max_core_reuse.sql")) == [("5e9e28a7f3591817f23b2663", None, 13, 14)]
     within_50_days = pg_query(database, read_sql("cores_reused_within_50_days.sql"))

@@ -114,8 +114,8 @@ history: install ## how a launch's core slots changed across the lake's snapshot
 
 # The validated zone's upkeep and way back (README "The lake"): both read LAKE; maintain also WAREHOUSE.
 RAW_CORES = $(wildcard $(LAKE)/raw/spacex/cores)
-maintain: install ## expire snapshots, remove orphans, compact and rewrite manifests in LAKE (keeps what WAREHOUSE has not loaded)
-	@$(SHOWN) $(SPARK_SUBMIT) jobs/maintain_lake.py --env $(ENV) --lake $(call q,$(LAKE))
+maintain: install ## expire snapshots, remove orphans, compact and rewrite manifests in LAKE (keeps what WAREHOUSE has not loaded) [JOB_ARGS=] [EXIT_CODE_FILE=]
+	@$(SHOWN) $(SPARK_SUBMIT) jobs/maintain_lake.py --env $(ENV) --lake $(call q,$(LAKE)) $(JOB_ARGS); $(JOB_EXIT)
 
 rebuild: install ## move LAKE's validated zone aside (LAKE/_set_aside/validated-<time>, kept), then run the job over LAKE's whole raw zone
 	@$(SHOWN) $(PY) -m spacex_launches.maintenance set-aside --lake $(call q,$(LAKE))

@@ -4,7 +4,8 @@
     python jobs/package.py --deploy --env dev [--version SHA] # build, then upload to emr.artifacts_uri/<version>/
 
 dist/ holds what the job request (spacex_launches.emr) points at:
-  launches_etl.py          the spark-submit entry point
+  launches_etl.py          the spark-submit entry point of the ETL
+  maintain_lake.py         the lake upkeep's entry point (the weekly maintenance DAG)
   spacex_launches.zip      our package, for --py-files
   pydeps.zip               every third-party package the job imports (JOB_REQUIREMENTS and theirs),
                            unpacked as ./pydeps and put on PYTHONPATH (spark.archives)
@@ -44,6 +45,7 @@ from spacex_launches.emr import (
     RESOURCES_ZIP,
     artifacts_version,
 )
+from spacex_launches.emr_runs import MAINTENANCE_ENTRY_POINT
 from spacex_launches.redact import redact_location
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
@@ -87,7 +89,8 @@ def build(dist: Path, version: str, pod_templates: dict[str, str], python: dict[
     """Write dist/ from scratch; returns {relative path: sha256}."""
     shutil.rmtree(dist, ignore_errors=True)
     (dist / POD_TEMPLATE_DIR).mkdir(parents=True)
-    shutil.copyfile(PROJECT_DIR / "jobs" / ENTRY_POINT, dist / ENTRY_POINT)
+    for entry_point in (ENTRY_POINT, MAINTENANCE_ENTRY_POINT):
+        shutil.copyfile(PROJECT_DIR / "jobs" / entry_point, dist / entry_point)
     with zipfile.ZipFile(dist / LIB_ZIP, "w") as archive:
         add_tree(archive, PROJECT_DIR / "lib" / "spacex_launches", "spacex_launches", (".py", ".typed"))
     build_pydeps(dist / PYDEPS_ZIP, python)

@@ -1,4 +1,5 @@
-"""What the Airflow DAG (dags/spacex_launches.py) runs, so the DAG file stays a thin wiring of tasks.
+"""What the Airflow DAGs run (dags/spacex_launches.py, and the weekly lake upkeep of
+dags/spacex_lake_maintenance.py), so the DAG files stay a thin wiring of tasks.
 
 Imported only where Airflow and its Amazon provider are installed (the `airflow` extra).
 
@@ -16,6 +17,7 @@ import subprocess
 import tempfile
 import uuid
 from collections import deque
+from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any, NoReturn
@@ -32,7 +34,13 @@ from botocore.exceptions import ClientError
 from spacex_launches.checks import run_checks
 from spacex_launches.config import PROJECT_DIR, ConfigError, get_dotted, load_config, require
 from spacex_launches.emr import EmrRequestError
-from spacex_launches.emr_runs import ACTIVE_STATES, driver_log_tails, failure_report, request_for_next_run
+from spacex_launches.emr_runs import (
+    ACTIVE_STATES,
+    driver_log_tails,
+    failure_report,
+    maintenance_job,
+    request_for_next_run,
+)
 from spacex_launches.errors import meaning
 from spacex_launches.ingest import DATASETS, ingest
 from spacex_launches.layout import LakePaths
@@ -46,6 +54,7 @@ log = logging.getLogger(__name__)
 ROW_COUNTS_KEY = "row_counts"
 JOB_RUN_KEY = "job_run"  # XCom of spark_job: {run_id, lake, run_date, state, [job_run_id, ...]}
 SPARK_TASK_ID = "spark_job"
+MAINTENANCE_TASK_ID = "maintain"
 TRIGGER_FAILED = "__fail__"  # next_method of a task resumed to fail (e.g. its trigger timed out)
 
 
@@ -107,15 +116,24 @@ def warehouse_checks_task(env: str, ti) -> dict[str, int]:
     return counts
 
 
-def spark_job_task(env: str, config: dict[str, Any]) -> BaseOperator:
-    """The Spark step: the job on EMR on EKS (dev, prod), or spark-submit on this machine (local)."""
+def spark_job_task(
+    env: str,
+    config: dict[str, Any],
+    task_id: str = SPARK_TASK_ID,
+    local_command: LocalCommand | None = None,
+    **job: Any,
+) -> BaseOperator:
+    """The Spark step: the job on EMR on EKS (dev, prod), or spark-submit on this machine (local).
+    Another entry point than the ETL's: `job` (emr.build_job_run_request's entry_point, arguments,
+    job_name) on EMR, `local_command` (like local_job_command) locally."""
     if env == "local":
-        return LocalSparkJobOperator(task_id=SPARK_TASK_ID, env=env)
+        return LocalSparkJobOperator(task_id=task_id, env=env, command=local_command or local_job_command)
     poll = int(get_dotted(config, "airflow.emr_poll_s", 60))
     timeout = int(get_dotted(config, "airflow.emr_timeout_s", 7200))
     return LaunchesEmrJobOperator(
-        task_id=SPARK_TASK_ID,
+        task_id=task_id,
         env=env,
+        job=job,
         aws_conn_id=require(config, "airflow.aws_conn_id"),
         deferrable=True,
         poll_interval=poll,
@@ -123,6 +141,14 @@ def spark_job_task(env: str, config: dict[str, Any]) -> BaseOperator:
         # execution_timeout is the backstop for the whole task, submit included.
         max_polling_attempts=max(1, math.ceil(timeout / poll)),
         execution_timeout=timedelta(seconds=timeout + 2 * poll + 300),
+    )
+
+
+def maintenance_task(env: str, config: dict[str, Any]) -> BaseOperator:
+    """The weekly lake upkeep: maintain_lake.py on EMR on EKS through the same request builder (its own
+    job name, so its own runs and client tokens), or `make maintain` on this machine (local)."""
+    return spark_job_task(
+        env, config, MAINTENANCE_TASK_ID, local_maintenance_command, **maintenance_job(config)
     )
 
 
@@ -142,7 +168,8 @@ def operator_kwargs(request: dict[str, Any]) -> dict[str, Any]:
 
 
 class LaunchesEmrJobOperator(EmrContainerOperator):
-    """EmrContainerOperator sending the request emr_runs.request_for_next_run chooses for the run date.
+    """EmrContainerOperator sending the request emr_runs.request_for_next_run chooses for the run date,
+    for the ETL or, with `job` (entry_point, arguments, job_name), another entry point.
 
     The request depends on the run date and on the runs already started for it, so it is built in
     execute(): while an attempt is in flight its own request is sent again (same client token: EMR
@@ -151,7 +178,7 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
     failure raises with the state reason and the tail of the driver's log.
     """
 
-    def __init__(self, *, env: str, **kwargs: Any) -> None:
+    def __init__(self, *, env: str, job: dict[str, Any] | None = None, **kwargs: Any) -> None:
         # Placeholders until execute(); aws_conn_id etc. pass through.
         super().__init__(
             name="",
@@ -162,6 +189,7 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
             **kwargs,
         )
         self.env = env
+        self.job = dict(job or {})
 
     def apply_request(self, request: dict[str, Any]) -> None:
         for attribute, value in operator_kwargs(request).items():
@@ -172,7 +200,7 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         when = run_date(context)
         self.virtual_cluster_id = require(config, "emr.virtual_cluster_id")  # before self.hook exists
         try:
-            following = request_for_next_run(self.hook.conn, config, when)
+            following = request_for_next_run(self.hook.conn, config, when, **self.job)
         except (ConfigError, EmrRequestError) as exc:  # the request itself is refused: a retry cannot help
             raise AirflowFailException(f"{exc}\n{Verdict(REFUSED, 'the request').describe()}") from exc
         except ClientError as exc:
@@ -277,13 +305,19 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         return super().resume_execution(next_method, next_kwargs, context)
 
 
+# (config, run date, run id, exit code file) -> the `make` command of a Spark job on this machine.
+LocalCommand = Callable[[dict[str, Any], date, str, Path], list[str]]
+
+
 class LocalSparkJobOperator(BaseOperator):
     """The Spark step in the local env (`make airflow`): the job with spark-submit on this machine, the
-    way `make job` runs it (same jars, JVM options, lake and warehouse), for this run's date partition."""
+    way `make job` runs it (same jars, JVM options, lake and warehouse), for this run's date partition;
+    or another `make` target's job (`command`, e.g. local_maintenance_command)."""
 
-    def __init__(self, *, env: str, **kwargs: Any) -> None:
+    def __init__(self, *, env: str, command: LocalCommand | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.env = env
+        self.command = command or local_job_command
 
     def execute(self, context) -> str:
         config = load_config(self.env)
@@ -294,7 +328,7 @@ class LocalSparkJobOperator(BaseOperator):
         context["ti"].xcom_push(key=JOB_RUN_KEY, value=job_run)
         with tempfile.TemporaryDirectory(prefix="spacex-job-") as scratch:
             exit_file = Path(scratch) / "exit_code"
-            command = local_job_command(config, when, run_id, exit_file)
+            command = self.command(config, when, run_id, exit_file)
             self.log.info("running %s", " ".join(command))
             tail: deque[str] = deque(maxlen=40)
             with subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -330,6 +364,18 @@ def local_job_command(config: dict[str, Any], when: date, run_id: str, exit_code
     ]  # fmt: skip
 
 
+def local_maintenance_command(
+    config: dict[str, Any], when: date, run_id: str, exit_code_file: Path
+) -> list[str]:
+    """`make maintain` on the env's lake (the run date plays no part: the upkeep covers every table);
+    the warehouse, whose loaded snapshots are kept, in the environment as for local_job_command."""
+    lake = LakePaths.at(in_project(str(require(config, "lake"))))
+    return [
+        "make", "--no-print-directory", "maintain", f"ENV={config['env']}", f"LAKE={lake.root}",
+        f"EXIT_CODE_FILE={exit_code_file}", f"JOB_ARGS=--run-id {run_id}",
+    ]  # fmt: skip
+
+
 def local_job_environment(config: dict[str, Any]) -> dict[str, str]:
     """The variables `make job` reads from the environment: WAREHOUSE (a path or a URL)."""
     warehouse = get_dotted(config, "warehouse.target", "duckdb")
@@ -349,7 +395,8 @@ def failure_text(env: str, context: dict[str, Any]) -> str:
     dag_run = context.get("dag_run")
     retrying = getattr(ti, "state", None) == "up_for_retry"
     return (
-        f":red_circle: spacex_launches ({env}) task {getattr(ti, 'task_id', '?')} failed"
+        f":red_circle: {getattr(dag_run, 'dag_id', None) or 'spacex_launches'} ({env}) task "
+        f"{getattr(ti, 'task_id', '?')} failed"
         f"{' (will retry)' if retrying else ''} in run {getattr(dag_run, 'run_id', '?')}"
         f" (try {getattr(ti, 'try_number', '?')}): {redact_text(str(context.get('exception')))}"
     )

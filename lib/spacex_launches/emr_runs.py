@@ -20,7 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from spacex_launches.config import require
+from spacex_launches.config import get_dotted, require
 from spacex_launches.emr import REQUEST_TAG, build_job_run_request, job_run_name
 from spacex_launches.redact import redact_text
 from spacex_launches.s3 import split_s3_uri
@@ -29,6 +29,7 @@ ACTIVE_STATES = ("PENDING", "SUBMITTED", "RUNNING")
 TERMINAL_STATES = ("COMPLETED", "FAILED", "CANCELLED")
 FAILED_STATES = ("FAILED", "CANCELLED", "CANCEL_PENDING")
 LOG_TAIL_LINES = 25  # per stream: the driver's stdout and stderr
+MAINTENANCE_ENTRY_POINT = "maintain_lake.py"  # the lake's upkeep, shipped by jobs/package.py
 
 
 class JobRunFailed(RuntimeError):
@@ -80,6 +81,17 @@ def request_for_next_run(
         return NextRun(request, in_flight)
     attempt = max((attempt_of(run) for run in runs), default=-1) + 1
     return NextRun(build_job_run_request(config, run_date, version, attempt, **job), None)
+
+
+def maintenance_job(config: dict[str, Any]) -> dict[str, Any]:
+    """The lake upkeep as another job of request_for_next_run: maintain_lake.py on the env's lake, under
+    its own job name (its runs are followed by name, apart from the ETL's)."""
+    app_name = get_dotted(config, "spark.app_name", "spacex-launches-etl")
+    return {
+        "entry_point": MAINTENANCE_ENTRY_POINT,
+        "arguments": ["--env", require(config, "env"), "--lake", str(require(config, "lake"))],
+        "job_name": f"{app_name}-maintenance",
+    }
 
 
 def in_flight_elsewhere(in_flight: dict[str, Any], request: dict[str, Any]) -> str:

@@ -1,5 +1,5 @@
-"""The Airflow DAG parses in a DagBag and is wired as designed, in dev and in local (`make airflow`). Its
-alert posting to a webhook: tests/integration/test_dag_alert.py."""
+"""The Airflow DAGs (the daily ETL, the weekly lake upkeep) parse in a DagBag and are wired as designed,
+in dev and in local (`make airflow`). Their alert posting to a webhook: tests/integration/test_dag_alert.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ pytest.importorskip("airflow")
 REPO = Path(__file__).resolve().parents[2]
 
 
-def load_dag(tmp_path_factory, env: str):
+def load_dag(tmp_path_factory, env: str, dag_id: str = "spacex_launches"):
     patch = pytest.MonkeyPatch()
     patch.setenv("AIRFLOW_HOME", str(tmp_path_factory.mktemp("airflow_home")))
     patch.setenv("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
@@ -24,7 +24,8 @@ def load_dag(tmp_path_factory, env: str):
 
     bag = DagBag(dag_folder=str(REPO / "dags"))
     assert bag.import_errors == {}
-    return bag.dags["spacex_launches"], patch
+    assert set(bag.dags) == {"spacex_launches", "spacex_lake_maintenance"}
+    return bag.dags[dag_id], patch
 
 
 @pytest.fixture(scope="module")
@@ -140,3 +141,76 @@ def test_failure_alert_without_webhook_only_logs(monkeypatch, caplog):
     with caplog.at_level(logging.WARNING):
         FailureAlert("dev", "spacex_alert_webhook_url")({"exception": RuntimeError("boom")})
     assert "Variable 'spacex_alert_webhook_url' is not set" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def maintenance_dag(tmp_path_factory):
+    dag, patch = load_dag(tmp_path_factory, "dev", "spacex_lake_maintenance")
+    yield dag
+    patch.undo()
+
+
+def test_maintenance_dag_is_weekly_one_run_at_a_time_with_the_same_retries_and_alerts(maintenance_dag, dag):
+    from spacex_launches.config import load_config
+
+    assert [task.task_id for task in maintenance_dag.tasks] == ["maintain"]
+    config = load_config("dev", environ={})
+    assert maintenance_dag.timetable.expression == config["airflow"]["maintenance_schedule"] == "0 5 * * 0"
+    assert maintenance_dag.catchup is False and maintenance_dag.max_active_runs == 1
+    [task] = maintenance_dag.tasks
+    etl_task = dag.get_task("spark_job")
+    for attribute in ("retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay", "owner",
+                      "execution_timeout", "poll_interval", "max_polling_attempts", "deferrable"):  # fmt: skip
+        assert getattr(task, attribute) == getattr(etl_task, attribute), attribute
+    [callback] = task.on_failure_callback
+    assert callback.webhook_variable == "spacex_alert_webhook_url" and task.on_retry_callback == [callback]
+
+
+def test_maintenance_task_sends_the_maintain_lake_request_with_its_own_job_name_and_token(maintenance_dag):
+    from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
+
+    from spacex_launches.airflow_tasks import LaunchesEmrJobOperator, operator_kwargs
+    from spacex_launches.config import load_config
+    from spacex_launches.emr import build_job_run_request
+    from spacex_launches.run_metrics import job_arguments
+
+    task = maintenance_dag.get_task("maintain")
+    assert isinstance(task, LaunchesEmrJobOperator) and isinstance(task, EmrContainerOperator)
+    assert task.client_request_token is None  # chosen per attempt in execute(), never a fresh uuid
+    config = load_config("dev")
+    assert task.job == {
+        "entry_point": "maintain_lake.py",
+        "arguments": ["--env", "dev", "--lake", config["lake"]],
+        "job_name": "spacex-launches-etl-maintenance",
+    }
+    when = date(2026, 11, 22)
+    request = build_job_run_request(config, when, version="abc1234", **task.job)
+    etl = build_job_run_request(config, when, version="abc1234")
+    task.apply_request(request)
+    for attribute, value in operator_kwargs(request).items():
+        assert getattr(task, attribute) == value, attribute
+    assert task.job_driver["sparkSubmitJobDriver"]["entryPoint"].endswith("/abc1234/maintain_lake.py")
+    assert job_arguments(request)["--lake"] == config["lake"]
+    assert task.name != etl["name"] and task.client_request_token != etl["clientToken"]
+
+
+def test_in_local_env_maintenance_runs_make_maintain_on_the_lake(tmp_path_factory, tmp_path):
+    from spacex_launches.airflow_tasks import LocalSparkJobOperator, local_maintenance_command
+    from spacex_launches.config import load_config
+
+    dag, patch = load_dag(tmp_path_factory, "local", "spacex_lake_maintenance")
+    try:
+        task = dag.get_task("maintain")
+        assert isinstance(task, LocalSparkJobOperator) and task.command is local_maintenance_command
+        assert type(dag.timetable).__name__ == "NullTimetable"  # manual runs only, like the ETL locally
+        command = task.command(load_config("local"), date(2026, 11, 22), "local-20261122-abc", tmp_path / "c")
+    finally:
+        patch.undo()
+    assert command[:3] == ["make", "--no-print-directory", "maintain"]
+    arguments = dict(word.split("=", 1) for word in command[3:])
+    assert arguments == {
+        "ENV": "local",
+        "LAKE": str(REPO / "lake"),
+        "EXIT_CODE_FILE": str(tmp_path / "c"),  # make itself exits 2 on any failure
+        "JOB_ARGS": "--run-id local-20261122-abc",
+    }  # the warehouse goes in the environment (local_job_environment), never in the arguments

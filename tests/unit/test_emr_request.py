@@ -21,11 +21,13 @@ from spacex_launches.emr import (
     EmrRequestError,
     build_job_run_request,
     client_token,
+    file_problems,
     request_digest,
     request_files,
     submit_parameter_keys,
     validate_request,
 )
+from spacex_launches.emr_runs import MAINTENANCE_ENTRY_POINT, maintenance_job
 from spacex_launches.run_metrics import job_arguments
 from spacex_launches.spark_keys import KNOWN_SPARK_KEYS, KNOWN_SPARK_PREFIXES, check_spark_keys
 from spacex_launches.sparksession import spark_conf
@@ -231,6 +233,35 @@ def test_another_entry_point_is_its_own_job_with_its_own_arguments():
     assert other["tags"]["job"] == "spacex-lake-maintenance" and other["clientToken"] != etl["clientToken"]
 
 
+def test_the_maintenance_request_runs_maintain_lake_from_the_artifacts_as_its_own_job():
+    """The weekly DAG's request (emr_runs.maintenance_job): the same builder, another entry point."""
+    for env in ("dev", "prod"):
+        config = load_config(env, environ={})
+        etl = build_job_run_request(config, RUN_DATE, version="abc1234")
+        request = build_job_run_request(config, RUN_DATE, version="abc1234", **maintenance_job(config))
+        driver = request["jobDriver"]["sparkSubmitJobDriver"]
+        base = f"{config['emr']['artifacts_uri'].rstrip('/')}/abc1234"
+        assert driver["entryPoint"] == f"{base}/{MAINTENANCE_ENTRY_POINT}" == f"{base}/maintain_lake.py"
+        assert (REPO / "jobs" / MAINTENANCE_ENTRY_POINT).is_file()  # what jobs/package.py ships
+        arguments = job_arguments(request)
+        assert arguments["--env"] == env and arguments["--lake"] == config["lake"]
+        assert set(arguments) == {"--env", "--lake", "--run-id"}  # no raw-zone input: the whole lake
+        assert arguments["--run-id"] != job_arguments(etl)["--run-id"]
+        assert request["name"] == f"spacex-launches-etl-maintenance-{env}-2026-11-23" != etl["name"]
+        assert request["tags"]["job"] == "spacex-launches-etl-maintenance"
+        assert request["clientToken"] != etl["clientToken"]  # the same date, another job
+        # The same Spark settings, catalog and files as the ETL's run: only the job differs.
+        assert request["configurationOverrides"] == etl["configurationOverrides"]
+        assert (
+            driver["sparkSubmitParameters"]
+            == etl["jobDriver"]["sparkSubmitJobDriver"]["sparkSubmitParameters"]
+        )
+        assert file_problems(request) == []
+        assert all(uri.startswith(FILE_SCHEMES) for _, uri in request_files(request))
+        again = build_job_run_request(config, RUN_DATE, version="abc1234", **maintenance_job(config))
+        assert again["clientToken"] == request["clientToken"]  # a retried task returns the same run
+
+
 @pytest.mark.parametrize(
     ("key", "suggestion"),
     [
@@ -362,6 +393,7 @@ def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(
                                   "platform": "manylinux2014_x86_64"}  # fmt: skip
     assert set(manifest["files"]) == {
         "launches_etl.py",
+        "maintain_lake.py",  # the weekly maintenance DAG's entry point
         "spacex_launches.zip",
         "pydeps.zip",
         "resources.zip",
@@ -373,6 +405,7 @@ def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(
     assert {"conf/base.yaml", "conf/aws.yaml"} <= names  # what dev.yaml and prod.yaml extend
     # The deployed platform's values travel too: the driver reads redshift.jdbc_url from them.
     assert {"conf/dev.outputs.yaml", "conf/prod.outputs.yaml"} <= names
+    assert (dist / "maintain_lake.py").read_bytes() == (REPO / "jobs" / "maintain_lake.py").read_bytes()
     ours = zipfile.ZipFile(dist / "spacex_launches.zip").namelist()
     assert "spacex_launches/emr.py" in ours and all(name.startswith("spacex_launches/") for name in ours)
     deps = {name.split("/", 1)[0] for name in zipfile.ZipFile(dist / "pydeps.zip").namelist()}

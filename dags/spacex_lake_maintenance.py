@@ -1,0 +1,32 @@
+"""Airflow DAG: the lake's weekly upkeep (expire snapshots, remove orphans, compact, rewrite manifests).
+
+Thin wiring only, like dags/spacex_launches.py: one task, `maintain`, from spacex_launches.airflow_tasks.
+In dev and prod it submits jobs/maintain_lake.py to EMR on EKS with the request the ETL's comes from
+(spacex_launches.emr, under its own job name: its own runs and client tokens); in local (`make airflow`)
+it runs `make maintain`. The schedule is airflow.maintenance_schedule (conf/aws.yaml: weekly).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+from airflow.sdk import DAG
+
+from spacex_launches import airflow_tasks
+from spacex_launches.config import get_dotted, load_config
+
+ENV = os.environ.get("SPACEX_ENV", "dev")
+config = load_config(ENV)
+
+with DAG(
+    dag_id="spacex_lake_maintenance",
+    description="SpaceX lake upkeep: Iceberg maintenance (EMR on EKS, or local spark-submit)",
+    schedule=get_dotted(config, "airflow.maintenance_schedule"),
+    start_date=datetime(2026, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=airflow_tasks.default_args(config),
+    tags=["spacex", "maintenance", ENV],
+) as dag:
+    airflow_tasks.maintenance_task(ENV, config)

@@ -103,13 +103,18 @@ def test_real_snapshot_matches_duckdb_and_reruns_change_nothing(spark, snapshot_
     rerun = run_in_process(spark, [snapshot_file], lake, database, "rerun-1", snapshot_time=KNOWN_TIME)[
         "warehouse"
     ]
-    # a known snapshot time beats the first run's unknown one: every row moves on, nothing else changes
-    assert (rerun["tables"]["launch_cores"]["after"], rerun["tables"]["launch_cores"]["loaded"]) == (
-        215,
-        True,
-    )
+    # a known snapshot time beats the first run's unknown one, with the same values: a confirmation that
+    # moves launch_sightings and rewrites nothing else
+    assert {table: (stats["after"], stats["loaded"]) for table, stats in rerun["tables"].items()} == {
+        "launches": (205, False),
+        "launch_cores": (215, False),
+        "cores": (0, False),
+        "launch_sightings": (205, True),
+    }
     moved_on = dump(pg_query, database)
-    assert {row[:-1] for row in moved_on["launches"]} == {row[:-1] for row in first["launches"]}
+    assert moved_on == first
+    seen = pg_query(database, "SELECT DISTINCT last_seen_at FROM spacex.launch_sightings")
+    assert seen == [(KNOWN_TIME.replace(tzinfo=None),)]
     again = run_in_process(spark, [snapshot_file], lake, database, "rerun-2", snapshot_time=KNOWN_TIME)
     assert again["warehouse"]["up_to_date_before"] is True  # the same snapshot: nothing to load
     assert dump(pg_query, database) == moved_on

@@ -75,7 +75,9 @@ TABLE_PROPERTIES = {
     "format-version": "2",
     "write.distribution-mode": "hash",  # one file per partition and task, whatever the input order
     "write.metadata.delete-after-commit.enabled": "true",
-    "write.metadata.previous-versions-max": "100",
+    # Every commit writes a new metadata file; a daily confirmation commit (launch_sightings) would keep
+    # up to this many old ones per table. Ten is enough to point a table back at an earlier version.
+    "write.metadata.previous-versions-max": "10",
 }
 RUN_ID_PROPERTY = "spacex.run-id"
 COMMIT_ATTEMPTS = 5
@@ -138,17 +140,25 @@ class Lakehouse:
                 f"CREATE TABLE IF NOT EXISTS {self.name(table)} ({columns}) USING iceberg "
                 f"{partitioned}TBLPROPERTIES ({properties})"
             )
-            self._add_missing_columns(table, schema)
+            self._upgrade(table, schema)
 
-    def _add_missing_columns(self, table: str, schema: T.StructType) -> None:
-        """A table made by an earlier release gets the columns added since (NULL in its old rows)."""
-        held = set(self.spark.table(self.name(table)).columns)
+    def _upgrade(self, table: str, schema: T.StructType) -> None:
+        """A table made by an earlier release gets the columns (NULL in its old rows) and the table
+        properties set since."""
+        java_table = self._java_table(table)
+        held = {column.name() for column in java_table.schema().columns()}
         for column in schema.fields:
             if column.name not in held:
                 log.info("%s: adding column %s", table, column.name)
                 self.spark.sql(
                     f"ALTER TABLE {self.name(table)} ADD COLUMN {column.name} {column.dataType.simpleString()}"
                 )
+        properties = java_table.properties()
+        stale = {key: value for key, value in TABLE_PROPERTIES.items() if properties.get(key) != value}
+        if stale:
+            settings = ", ".join(f"'{key}' = '{value}'" for key, value in stale.items())
+            log.info("%s: setting %s", table, settings)
+            self.spark.sql(f"ALTER TABLE {self.name(table)} SET TBLPROPERTIES ({settings})")
 
     def _create_if_missing(self, statement: str) -> None:
         """Run a CREATE ... IF NOT EXISTS; another run creating the same object first is fine."""

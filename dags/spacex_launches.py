@@ -1,8 +1,8 @@
 """Airflow DAG: ingest the SpaceX API -> Spark job -> run metrics -> warehouse checks -> done.
 
-Thin wiring only: the work lives in spacex_launches.airflow_tasks. The environment comes from the
+Thin wiring only: the work lives in spacex_launches.orchestration.airflow_tasks. The environment comes from the
 SPACEX_ENV environment variable of the Airflow deployment; settings from conf/<env>.yaml. In dev and
-prod the Spark job runs on EMR on EKS with the request spacex_launches.emr builds (the same that
+prod the Spark job runs on EMR on EKS with the request spacex_launches.orchestration.emr_request builds (the same that
 `make submit` sends); in local (`make airflow`) it runs with spark-submit on the Airflow machine.
 """
 
@@ -15,8 +15,8 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, TriggerRule
 
-from spacex_launches import airflow_tasks
-from spacex_launches.config import get_dotted, load_config
+from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.orchestration import airflow_tasks
 
 ENV = os.environ.get("SPACEX_ENV", "dev")
 config = load_config(ENV)

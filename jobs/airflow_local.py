@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from spacex_launches.config import PROJECT_DIR
+from spacex_launches.common.settings import PROJECT_DIR
 
 STARTUP_TIMEOUT_S = 300
 

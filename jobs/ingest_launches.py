@@ -18,9 +18,9 @@ import logging
 import os
 import sys
 
-from spacex_launches.config import ConfigError, load_config
-from spacex_launches.ingest import DATASETS, IngestError, PayloadRefused, ingest
-from spacex_launches.redact import RedactingFilter, redact_text
+from spacex_launches.common.redact import RedactingFilter, redact_text
+from spacex_launches.common.settings import ConfigError, load_config
+from spacex_launches.ingest.fetch import DATASETS, IngestError, PayloadRefused, ingest
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

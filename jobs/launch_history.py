@@ -10,13 +10,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from spacex_launches.answers import format_table
-from spacex_launches.catalog import CatalogSettings, catalog_conf
-from spacex_launches.config import ConfigError, get_dotted, load_config
-from spacex_launches.history import slot_changes
-from spacex_launches.lakehouse import Lakehouse
-from spacex_launches.layout import LakePaths
-from spacex_launches.sparksession import build_session
+from spacex_launches.analytics.answers import format_table
+from spacex_launches.common.paths import LakePaths
+from spacex_launches.common.settings import ConfigError, get_dotted, load_config
+from spacex_launches.job.session import build_session
+from spacex_launches.lake.catalog import CatalogSettings, catalog_conf
+from spacex_launches.lake.history import slot_changes
+from spacex_launches.lake.tables import Lakehouse
 
 
 def main(argv: list[str] | None = None) -> int:

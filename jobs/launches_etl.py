@@ -21,16 +21,16 @@ import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from spacex_launches.catalog import CatalogSettings, catalog_conf
-from spacex_launches.config import ConfigError, default_inputs, get_dotted, load_config
+from spacex_launches.common.paths import LakePaths
+from spacex_launches.common.redact import redact_text
+from spacex_launches.common.s3 import S3Settings, is_s3_uri, split_s3_uri
+from spacex_launches.common.settings import ConfigError, default_inputs, get_dotted, load_config
 from spacex_launches.errors import EXIT_INPUT, Cancelled, describe, root_cause, write_trace
-from spacex_launches.hadoopfs import LakeFS
-from spacex_launches.layout import LakePaths
-from spacex_launches.pipeline import RunOptions, run_pipeline
-from spacex_launches.redact import redact_text
-from spacex_launches.report import RunReport, summary, to_json, utc_now
-from spacex_launches.s3 import S3Settings, is_s3_uri, split_s3_uri
-from spacex_launches.sparksession import build_session
+from spacex_launches.job.pipeline import RunOptions, run_pipeline
+from spacex_launches.job.run_report import RunReport, summary, to_json, utc_now
+from spacex_launches.job.session import build_session
+from spacex_launches.lake.catalog import CatalogSettings, catalog_conf
+from spacex_launches.lake.hadoopfs import LakeFS
 from spacex_launches.warehouse import loader_for
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")

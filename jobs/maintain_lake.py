@@ -1,4 +1,4 @@
-"""spark-submit entry point: upkeep of the lake's Iceberg tables (spacex_launches.maintenance).
+"""spark-submit entry point: upkeep of the lake's Iceberg tables (spacex_launches.lake.maintenance).
 
     spark-submit jobs/maintain_lake.py [--env local] [--lake ROOT] [--warehouse TARGET] [--run-id ID]
 
@@ -23,14 +23,14 @@ import re
 import sys
 from datetime import UTC, datetime
 
-from spacex_launches.catalog import CatalogSettings, LakeError, catalog_conf
-from spacex_launches.config import ConfigError, get_dotted, load_config
+from spacex_launches.common.paths import LakePaths
+from spacex_launches.common.redact import redact_text
+from spacex_launches.common.settings import ConfigError, get_dotted, load_config
 from spacex_launches.errors import EXIT_BUG, EXIT_INPUT, root_cause, write_trace
-from spacex_launches.lakehouse import Lakehouse
-from spacex_launches.layout import LakePaths
-from spacex_launches.maintenance import MaintenanceSettings, maintain, tree_size
-from spacex_launches.redact import redact_text
-from spacex_launches.sparksession import build_session
+from spacex_launches.job.session import build_session
+from spacex_launches.lake.catalog import CatalogSettings, LakeError, catalog_conf
+from spacex_launches.lake.maintenance import MaintenanceSettings, maintain, tree_size
+from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import WarehouseError, loader_for
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")

@@ -3,10 +3,11 @@
     python jobs/package.py [--version SHA]                    # build dist/
     python jobs/package.py --deploy --env dev [--version SHA] # build, then upload to emr.artifacts_uri/<version>/
 
-dist/ holds what the job request (spacex_launches.emr) points at:
+dist/ holds what the job request (spacex_launches.orchestration.emr_request) points at:
   launches_etl.py          the spark-submit entry point of the ETL
   maintain_lake.py         the lake upkeep's entry point (the weekly maintenance DAG)
-  spacex_launches.zip      our package, for --py-files
+  spacex_launches.zip      the modules of our package the entry points import, for --py-files (not the
+                           orchestration or analytics code: job_modules)
   pydeps.zip               every third-party package the job imports (JOB_REQUIREMENTS and theirs),
                            unpacked as ./pydeps and put on PYTHONPATH (spark.archives)
   resources.zip            conf/ and sql/, unpacked as ./resources in the driver (spark.archives)
@@ -23,6 +24,7 @@ Both zips are byte-reproducible (sorted entries, fixed timestamps). Building nee
 from __future__ import annotations
 
 import argparse
+import ast
 import hashlib
 import json
 import os
@@ -36,8 +38,9 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from spacex_launches.config import PROJECT_DIR, ConfigError, get_dotted, load_config, require
-from spacex_launches.emr import (
+from spacex_launches.common.redact import redact_location
+from spacex_launches.common.settings import PROJECT_DIR, ConfigError, get_dotted, load_config, require
+from spacex_launches.orchestration.emr_request import (
     ENTRY_POINT,
     LIB_ZIP,
     POD_TEMPLATE_DIR,
@@ -45,8 +48,7 @@ from spacex_launches.emr import (
     RESOURCES_ZIP,
     artifacts_version,
 )
-from spacex_launches.emr_runs import MAINTENANCE_ENTRY_POINT
-from spacex_launches.redact import redact_location
+from spacex_launches.orchestration.emr_runs import MAINTENANCE_ENTRY_POINT
 
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # What the job imports beyond the standard library, pyspark/py4j (the image's) and our own package.
@@ -63,6 +65,34 @@ def add_tree(archive: zipfile.ZipFile, root: Path, arcroot: str, suffixes: tuple
             info = zipfile.ZipInfo(f"{arcroot}/{name}" if arcroot else name, ZIP_TIME)
             info.compress_type = zipfile.ZIP_DEFLATED
             archive.writestr(info, path.read_bytes())
+
+
+def job_modules(entry_points: list[Path], package_root: Path) -> list[Path]:
+    """The modules of our package that `entry_points` import, directly or through each other, with
+    the `__init__.py` of each package on the way: what the job needs on EMR and nothing else."""
+    package = package_root.name
+    wanted: set[Path] = set()
+    pending = list(entry_points)
+    while pending:
+        tree = ast.parse(pending.pop().read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+            else:
+                continue
+            for name in names:
+                parts = name.split(".")
+                if parts[0] != package:
+                    continue
+                for depth in range(1, len(parts) + 1):
+                    base = package_root.parent.joinpath(*parts[:depth])
+                    for candidate in (base / "__init__.py", base.with_suffix(".py")):
+                        if candidate.is_file() and candidate not in wanted:
+                            wanted.add(candidate)
+                            pending.append(candidate)
+    return sorted(wanted)
 
 
 def build_pydeps(target: Path, python: dict[str, str]) -> None:
@@ -92,7 +122,13 @@ def build(dist: Path, version: str, pod_templates: dict[str, str], python: dict[
     for entry_point in (ENTRY_POINT, MAINTENANCE_ENTRY_POINT):
         shutil.copyfile(PROJECT_DIR / "jobs" / entry_point, dist / entry_point)
     with zipfile.ZipFile(dist / LIB_ZIP, "w") as archive:
-        add_tree(archive, PROJECT_DIR / "lib" / "spacex_launches", "spacex_launches", (".py", ".typed"))
+        package_root = PROJECT_DIR / "lib" / "spacex_launches"
+        entry_points = [PROJECT_DIR / "jobs" / e for e in (ENTRY_POINT, MAINTENANCE_ENTRY_POINT)]
+        for path in [*job_modules(entry_points, package_root), package_root / "py.typed"]:
+            if path.is_file():
+                info = zipfile.ZipInfo(path.relative_to(package_root.parent).as_posix(), ZIP_TIME)
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
     build_pydeps(dist / PYDEPS_ZIP, python)
     with zipfile.ZipFile(dist / RESOURCES_ZIP, "w") as archive:
         add_tree(archive, PROJECT_DIR / "conf", "conf", (".yaml", ".properties"))

@@ -2,7 +2,7 @@
 
     python jobs/submit_emr.py --env dev [--run-date YYYY-MM-DD] [--wait] [--version SHA]
 
-Sends the request built by spacex_launches.emr.build_job_run_request (the same one the Airflow DAG
+Sends the request built by spacex_launches.orchestration.emr_request.build_job_run_request (the same one the Airflow DAG
 sends), prints the job run id and where its logs are. If a run for that date is still in flight, it is
 followed instead of starting a second one; after a FAILED or CANCELLED run, a new attempt starts. With
 --wait, polls the run until it ends; on failure prints the state reason and the end of the driver's log.
@@ -20,9 +20,9 @@ from datetime import UTC, date, datetime
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from spacex_launches.config import ConfigError, get_dotted, load_config
-from spacex_launches.emr import EmrRequestError, log_locations
-from spacex_launches.emr_runs import (
+from spacex_launches.common.settings import ConfigError, get_dotted, load_config
+from spacex_launches.orchestration.emr_request import EmrRequestError, log_locations
+from spacex_launches.orchestration.emr_runs import (
     JobRunFailed,
     RunInFlightElsewhere,
     failure_report,

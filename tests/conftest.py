@@ -17,9 +17,9 @@ from pyspark.sql import SparkSession
 
 from rehearsal import servers
 from rehearsal.servers import aws_test_environment, free_port  # noqa: F401 (tests import them from here)
-from spacex_launches.catalog import ICEBERG_PACKAGES, CatalogSettings, catalog_conf
-from spacex_launches.config import load_config
-from spacex_launches.sparksession import spark_conf
+from spacex_launches.common.settings import load_config
+from spacex_launches.job.session import spark_conf
+from spacex_launches.lake.catalog import ICEBERG_PACKAGES, CatalogSettings, catalog_conf
 from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
 
 REPO = Path(__file__).resolve().parents[1]

@@ -12,7 +12,7 @@ from pathlib import Path
 from aws_cdk import App, Environment, Tags, Validations
 from cdk_nag import AwsSolutionsChecks
 
-from spacex_launches.config import PROJECT_DIR
+from spacex_launches.common.settings import PROJECT_DIR
 from spacex_platform.cluster_stack import ClusterStack
 from spacex_platform.data_stack import DataStack
 from spacex_platform.settings import ENVS, Settings

@@ -28,7 +28,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from spacex_launches.config import require
+from spacex_launches.common.settings import require
 from spacex_platform import nag, policies
 from spacex_platform.outputs import OUTPUTS
 from spacex_platform.settings import Settings, stack_names

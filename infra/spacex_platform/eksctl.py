@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from spacex_launches.config import PROJECT_DIR
+from spacex_launches.common.settings import PROJECT_DIR
 from spacex_platform.outputs import OutputsError
 from spacex_platform.settings import Settings, is_placeholder
 

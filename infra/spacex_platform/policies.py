@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from spacex_launches.layout import RAW_DATASETS
+from spacex_launches.common.paths import RAW_DATASETS
 from spacex_platform.settings import Settings
 
 # What Karpenter describes in the region: AWS authorizes these against no resource, so their only
@@ -175,7 +175,7 @@ def airflow(s: Settings, virtual_cluster_arn: str) -> list[Statement]:
         list_prefixes("ListTaskLogs", s.s3_arn(logs_bucket), ["airflow/*", f"{logs_prefix}/*"]),
         allow("WriteTaskLogs", ["s3:GetObject", "s3:PutObject"], [s.s3_arn(logs_bucket, "airflow/*")]),
         allow("ReadJobLogs", ["s3:GetObject"], [s.s3_arn(logs_bucket, f"{logs_prefix}/*")]),
-        # a failed run's driver log tail, when it is not (yet) in S3: spacex_launches.emr_runs
+        # a failed run's driver log tail, when it is not (yet) in S3: spacex_launches.orchestration.emr_runs
         allow("ReadJobLogStreams", ["logs:DescribeLogStreams", "logs:GetLogEvents"], s.log_group_arns),
         allow(
             "ReadSecrets",

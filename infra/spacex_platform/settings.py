@@ -7,9 +7,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from spacex_launches.catalog import CatalogSettings
-from spacex_launches.config import get_dotted, load_config, require
-from spacex_launches.layout import LakePaths
+from spacex_launches.common.paths import LakePaths
+from spacex_launches.common.settings import get_dotted, load_config, require
+from spacex_launches.lake.catalog import CatalogSettings
 
 ENVS = ("dev", "prod")
 # Service-generated values are placeholders in conf/<env>.outputs.yaml until the first deploy.

@@ -24,10 +24,10 @@ import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
-from spacex_launches.catalog import CommitConflict, LakeError
-from spacex_launches.config import ConfigError
-from spacex_launches.discovery import InputFileError
-from spacex_launches.redact import redact_text
+from spacex_launches.common.redact import redact_text
+from spacex_launches.common.settings import ConfigError
+from spacex_launches.job.discovery import InputFileError
+from spacex_launches.lake.catalog import CommitConflict, LakeError
 from spacex_launches.warehouse import WarehouseError
 
 EXIT_BUG, EXIT_INPUT, EXIT_WAREHOUSE, EXIT_CONFLICT = 1, 2, 3, 4

@@ -11,8 +11,8 @@ import parliament
 import pytest
 import yaml
 
-from spacex_launches.config import PROJECT_DIR
-from spacex_launches.layout import RAW_DATASETS
+from spacex_launches.common.paths import RAW_DATASETS
+from spacex_launches.common.settings import PROJECT_DIR
 from spacex_platform.nag import RESOURCE_STAR_ACTIONS, WILDCARD_RESOURCES, wildcard_reason
 from spacex_platform.settings import ENVS, base36
 
@@ -346,7 +346,7 @@ def test_airflow_role(all_roles, settings, env):
     raws = {s3_arn(s.lake.raw(dataset)) + "/*" for dataset in RAW_DATASETS}
     assert grants["s3:PutObject"] == {*raws, s3_arn(c["emr"]["log_uri"]).rsplit("/", 1)[0] + "/airflow/*"}
     assert "s3:DeleteObject" not in grants
-    # A failed run's driver log tail: S3 (ReadJobLogs), else CloudWatch Logs (spacex_launches.emr_runs).
+    # A failed run's driver log tail: S3 (ReadJobLogs), else CloudWatch Logs (spacex_launches.orchestration.emr_runs).
     assert grants["s3:GetObject"] >= {s3_arn(c["emr"]["log_uri"]).rstrip("/") + "/*"}
     assert grants["logs:DescribeLogStreams"] == grants["logs:GetLogEvents"] == set(s.log_group_arns)
     assert grants["emr-containers:ListJobRuns"] == {cluster}  # the runs already started for a date

@@ -11,7 +11,7 @@ import sys
 
 import yaml
 
-from spacex_launches.config import PROJECT_DIR, load_config
+from spacex_launches.common.settings import PROJECT_DIR, load_config
 from spacex_platform.__main__ import main
 from spacex_platform.eksctl import cluster_config
 from spacex_platform.outputs import OUTPUTS
@@ -94,7 +94,7 @@ def test_an_output_without_a_conf_key_or_no_outputs_is_an_error(conf_copy, tmp_p
 
 def test_every_declared_output_maps_to_a_conf_key_that_exists():
     config = load_config("dev", environ={})
-    from spacex_launches.config import get_dotted
+    from spacex_launches.common.settings import get_dotted
 
     for key, dotted in OUTPUTS.items():
         assert get_dotted(config, dotted) is not None, (key, dotted)

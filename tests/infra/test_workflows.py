@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from spacex_launches.config import PROJECT_DIR
+from spacex_launches.common.settings import PROJECT_DIR
 
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))

@@ -8,10 +8,10 @@ import re
 from pathlib import Path
 
 from conftest import hid, lake_catalog
-from spacex_launches import schemas
-from spacex_launches.pipeline import RunOptions, run_pipeline
-from spacex_launches.report import RunReport
-from spacex_launches.schemas import ID_PATTERN
+from spacex_launches.job import schemas
+from spacex_launches.job.pipeline import RunOptions, run_pipeline
+from spacex_launches.job.run_report import RunReport
+from spacex_launches.job.schemas import ID_PATTERN
 from spacex_launches.warehouse import loader_for, read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 

@@ -18,8 +18,8 @@ import lxml.html
 import pytest
 
 from conftest import REPO
-from spacex_launches import analyst_report, answers
-from spacex_launches.analyst_dashboard import build_dashboard
+from spacex_launches.analytics import answers, report
+from spacex_launches.analytics.dashboard import build_dashboard
 from spacex_launches.warehouse import read_sql, sql_statements
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 from spacex_launches.warehouse.postgres import PostgresLoader
@@ -27,7 +27,7 @@ from spacex_launches.warehouse.postgres import PostgresLoader
 pytestmark = pytest.mark.integration
 
 TABLES = ("launches", "launch_cores", "cores")
-CHARTS = [panel for panel in analyst_report.PANELS if panel.kind == "chart"]
+CHARTS = [panel for panel in report.PANELS if panel.kind == "chart"]
 
 
 def insert_sql(table: str, columns: list[str], placeholder: str) -> str:
@@ -130,7 +130,7 @@ def independent_answers(warehouse: Path) -> dict:
 def test_report_sql_agrees_with_an_independent_count(warehouse, request):
     path = request.getfixturevalue(warehouse)
     expected = independent_answers(path)
-    data = analyst_report.fetch(DuckDBLoader(str(path)))
+    data = report.fetch(DuckDBLoader(str(path)))
 
     cores = data["most_reused_cores"].rows
     assert [(r["core_id"], r["serial"], r["flights"]) for r in cores] == expected["most_reused"]
@@ -167,7 +167,7 @@ def copy_to_postgres(warehouse: Path, url: str) -> PostgresLoader:
 
 def test_report_sql_gives_the_same_rows_on_postgresql(sample_warehouse, database):
     postgres, duckdb = copy_to_postgres(sample_warehouse, database), DuckDBLoader(str(sample_warehouse))
-    for name, sql_file in {**analyst_report.QUERIES, "answer": "max_core_reuse.sql"}.items():
+    for name, sql_file in {**report.QUERIES, "answer": "max_core_reuse.sql"}.items():
         on_duckdb, on_postgres = duckdb.query(read_sql(sql_file)), postgres.query(read_sql(sql_file))
         assert on_postgres == on_duckdb, name
         assert on_duckdb[1], f"{name}: no rows, nothing compared"
@@ -208,14 +208,14 @@ def test_make_report_on_the_real_snapshot(snapshot_warehouse, tmp_path):
     gaps = [float(row[-1]) for row in loader.query(read_sql("report/core_turnarounds.sql"))[1]]
     median = f"{statistics.median(gaps):.1f} days over {len(gaps)} re-flights"
     assert re.search(rf"^  median turnaround +{re.escape(median)}$", result.stdout, re.MULTILINE)
-    for panel in analyst_report.PANELS:
+    for panel in report.PANELS:
         assert re.search(rf"^  {panel.key} +\d+ rows  \({panel.kind}\)$", result.stdout, re.MULTILINE)
     assert re.search(r"^  reused share 2021 +\d+\.\d% \(\d+ of \d+ flights", result.stdout, re.MULTILINE)
 
 
 def test_report_errors_name_the_warehouse_or_sql_file_and_write_nothing(tmp_path, capsys):
     out = tmp_path / "report.html"
-    assert analyst_report.main(["--warehouse", str(tmp_path / "absent.duckdb"), "--out", str(out)]) == 2
+    assert report.main(["--warehouse", str(tmp_path / "absent.duckdb"), "--out", str(out)]) == 2
     assert "no such warehouse file" in capsys.readouterr().err
 
     # a warehouse from before the cores table existed
@@ -225,7 +225,7 @@ def test_report_errors_name_the_warehouse_or_sql_file_and_write_nothing(tmp_path
         if "spacex.cores" not in statement:
             connection.execute(statement)
     connection.close()
-    assert analyst_report.main(["--warehouse", str(old), "--out", str(out)]) == 2
+    assert report.main(["--warehouse", str(old), "--out", str(out)]) == 2
     error = capsys.readouterr().err
     assert "sql/report/most_reused_cores.sql failed" in error and "cores" in error
     assert not out.exists() and list(tmp_path.glob("*.tmp")) == []
@@ -264,7 +264,7 @@ def data_marks(chart: lxml.html.HtmlElement) -> list:
 @pytest.mark.parametrize("warehouse", ["sample_warehouse", "snapshot_warehouse", "empty_warehouse"])
 def test_report_renders_in_headless_chromium(warehouse, request, tmp_path):
     path = request.getfixturevalue(warehouse)
-    result = analyst_report.write_report(DuckDBLoader(str(path)), tmp_path / f"report-{warehouse}.html")
+    result = report.write_report(DuckDBLoader(str(path)), tmp_path / f"report-{warehouse}.html")
     dom, console, screenshot = open_in_chromium(result.path, tmp_path)
 
     assert console == [], "the page logged to the console (errors, warnings or failed requests)"

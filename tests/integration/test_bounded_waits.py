@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from conftest import REPO, SAMPLE_DIR, free_port, spark_submit_command
-from spacex_launches.sparksession import S3A_PACKAGES
+from spacex_launches.job.session import S3A_PACKAGES
 
 pytestmark = pytest.mark.integration
 SECRET = "Dr1pS3cret"

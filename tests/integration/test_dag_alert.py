@@ -11,7 +11,7 @@ pytest.importorskip("airflow")
 
 
 def test_failure_alert_posts_to_the_webhook_from_the_variable(httpserver, monkeypatch, caplog):
-    from spacex_launches.airflow_tasks import FailureAlert
+    from spacex_launches.orchestration.airflow_tasks import FailureAlert
 
     httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
     monkeypatch.setenv("AIRFLOW_VAR_SPACEX_ALERT_WEBHOOK_URL", httpserver.url_for("/hook"))

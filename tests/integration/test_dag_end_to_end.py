@@ -12,7 +12,7 @@ run_metrics and warehouse_checks run against statsd and PostgreSQL.
 3. A job run never leaves PENDING: the task gives up after airflow.emr_timeout_s and cancels it; the
    retry starts another one (never two in flight), which is cancelled too.
 
-The retry budget (spacex_launches.retry_budget): EMR retries nothing, Airflow retries exit 3 and 4 and a
+The retry budget (spacex_launches.orchestration.retry_budget): EMR retries nothing, Airflow retries exit 3 and 4 and a
 driver that never finished, never exit 1 or 2.
 """
 
@@ -40,8 +40,8 @@ from rehearsal.rehearse import (
 )
 from rehearsal.servers import create_database, http_server
 from rehearsal.stand_in import EmrOnEksStandIn
-from spacex_launches.emr_runs import ACTIVE_STATES
-from spacex_launches.run_metrics import report_metrics
+from spacex_launches.orchestration.emr_runs import ACTIVE_STATES
+from spacex_launches.orchestration.run_metrics import report_metrics
 from spacex_launches.warehouse import read_sql
 from spacex_launches.warehouse.postgres import PostgresLoader
 

@@ -27,18 +27,18 @@ from rehearsal.rehearse import (
     warehouse_environ,
 )
 from rehearsal.stand_in import EmrOnEksStandIn
-from spacex_launches.emr import IMAGE_PYTHON_MODULES, LIB_ZIP, PYDEPS_ZIP
-from spacex_launches.emr_runs import failure_report
+from spacex_launches.orchestration.emr_request import IMAGE_PYTHON_MODULES, LIB_ZIP, PYDEPS_ZIP
+from spacex_launches.orchestration.emr_runs import failure_report
 
 pytestmark = pytest.mark.integration
 
 # Modules of the package the job never imports on EMR, and why.
 NOT_ON_EMR = {
-    "spacex_launches.airflow_tasks": "Airflow's side (the airflow extra)",
-    "spacex_launches.ingest": "the Airflow ingest task (requests)",
+    "spacex_launches.orchestration.airflow_tasks": "Airflow's side (the airflow extra)",
+    "spacex_launches.ingest.fetch": "the Airflow ingest task (requests)",
     "spacex_launches.warehouse.duckdb": "the local warehouse target",
-    "spacex_launches.analyst_report": "make report, on an analyst's machine (the report extra: altair)",
-    "spacex_launches.analyst_dashboard": "make report's dashboard (the report extra)",
+    "spacex_launches.analytics.report": "make report, on an analyst's machine (the report extra: altair)",
+    "spacex_launches.analytics.dashboard": "make report's dashboard (the report extra)",
 }
 
 
@@ -62,7 +62,7 @@ def test_every_job_module_imports_from_the_package_and_pyspark_alone(emr_python,
         for module in pkgutil.walk_packages([str(REPO / "lib" / "spacex_launches")], "spacex_launches.")
         if module.name not in NOT_ON_EMR
     )
-    assert "spacex_launches.warehouse.redshift" in modules and "spacex_launches.pipeline" in modules
+    assert "spacex_launches.warehouse.redshift" in modules and "spacex_launches.job.pipeline" in modules
     probe = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\nprint('ok')"
 
     def import_all(*path) -> subprocess.CompletedProcess:

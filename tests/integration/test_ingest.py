@@ -21,9 +21,9 @@ import pytest
 from werkzeug import Response
 
 from conftest import REPO, SAMPLE_DIR, SNAPSHOT_FILE
-from spacex_launches.config import load_config
-from spacex_launches.ingest import CHUNK_BYTES, MIB, IngestError, PayloadRefused, ingest, raw_store
-from spacex_launches.s3 import S3Settings
+from spacex_launches.common.s3 import S3Settings
+from spacex_launches.common.settings import load_config
+from spacex_launches.ingest.fetch import CHUNK_BYTES, MIB, IngestError, PayloadRefused, ingest, raw_store
 
 pytestmark = pytest.mark.integration
 
@@ -108,7 +108,7 @@ def test_retries_503_then_lands(httpserver, config, lake, payload, caplog):
     )
     httpserver.expect_ordered_request(PATH).respond_with_data(payload, content_type="application/json")
 
-    with caplog.at_level(logging.WARNING, logger="spacex_launches.ingest"):
+    with caplog.at_level(logging.WARNING, logger="spacex_launches.ingest.fetch"):
         result = ingest(config, lake=lake, url=httpserver.url_for(PATH))
 
     retries = [r.getMessage() for r in caplog.records if "retrying" in r.getMessage()]

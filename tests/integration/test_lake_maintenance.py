@@ -14,7 +14,7 @@ import yaml
 
 from conftest import REPO, hid
 from integration.lake_helpers import core, lake_table, launch, query, raw_file, run_in_process
-from spacex_launches.maintenance import tree_size
+from spacex_launches.lake.maintenance import tree_size
 
 pytestmark = pytest.mark.integration
 

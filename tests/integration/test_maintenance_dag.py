@@ -19,9 +19,9 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.emrcontainers.models import emrcontainers_backends
 
 from rehearsal.stand_in import client_token_idempotency
-from spacex_launches.config import load_config
-from spacex_launches.emr_runs import maintenance_job, request_for_next_run, submit
-from spacex_launches.run_metrics import job_arguments
+from spacex_launches.common.settings import load_config
+from spacex_launches.orchestration.emr_runs import maintenance_job, request_for_next_run, submit
+from spacex_launches.orchestration.run_metrics import job_arguments
 
 pytestmark = pytest.mark.integration
 

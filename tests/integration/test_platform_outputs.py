@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from infra.test_outputs import CLUSTER, DATA
-from spacex_launches.config import load_config
+from spacex_launches.common.settings import load_config
 from spacex_platform.__main__ import main
 
 

@@ -13,8 +13,8 @@ import uuid
 import pytest
 
 from conftest import SAMPLE_DIR, spark_submit
-from spacex_launches.config import load_config
-from spacex_launches.sparksession import S3A_PACKAGES
+from spacex_launches.common.settings import load_config
+from spacex_launches.job.session import S3A_PACKAGES
 from spacex_launches.warehouse import read_sql, spark_packages
 from spacex_launches.warehouse.redshift import RedshiftLoader
 

@@ -9,11 +9,11 @@ from datetime import date
 
 import pytest
 
-from spacex_launches.config import load_config
-from spacex_launches.emr import build_job_run_request
-from spacex_launches.layout import LakePaths
-from spacex_launches.run_metrics import job_arguments, read_run_report, report_metrics
-from spacex_launches.s3 import S3Settings, split_s3_uri
+from spacex_launches.common.paths import LakePaths
+from spacex_launches.common.s3 import S3Settings, split_s3_uri
+from spacex_launches.common.settings import load_config
+from spacex_launches.orchestration.emr_request import build_job_run_request
+from spacex_launches.orchestration.run_metrics import job_arguments, read_run_report, report_metrics
 
 RUN_DATE = date(2026, 11, 23)
 
@@ -109,7 +109,7 @@ def test_task_reads_the_report_of_the_run_spark_job_started_and_sends_gauges(
     dev_lake, sample_run_report, statsd_listener
 ):
     pytest.importorskip("airflow")
-    from spacex_launches.airflow_tasks import run_metrics_task
+    from spacex_launches.orchestration.airflow_tasks import run_metrics_task
 
     arguments = job_arguments(build_job_run_request(load_config("dev"), RUN_DATE, attempt=1))
     assert arguments["--lake"] == dev_lake
@@ -130,7 +130,7 @@ def test_no_report_is_skipped_unless_the_job_run_completed(dev_lake):
     pytest.importorskip("airflow")
     from airflow.sdk.exceptions import AirflowSkipException
 
-    from spacex_launches.airflow_tasks import run_metrics_task
+    from spacex_launches.orchestration.airflow_tasks import run_metrics_task
 
     with pytest.raises(AirflowSkipException, match="spark_job started no job run"):
         run_metrics_task("dev", SparkJobXCom(None))

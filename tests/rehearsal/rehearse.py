@@ -53,7 +53,7 @@ from rehearsal.servers import (  # noqa: E402
     postgres_server,
 )
 from rehearsal.stand_in import EmrOnEksStandIn, clean_python  # noqa: E402
-from spacex_launches.config import get_dotted, load_config  # noqa: E402
+from spacex_launches.common.settings import get_dotted, load_config  # noqa: E402
 
 DAG_ID = "spacex_launches"
 SNAPSHOT = REPO.parent / "shared" / "data" / "spacex" / "launches-v5-snapshot-2025-06-27.json"
@@ -279,7 +279,7 @@ def moto_emr_backend():
 
 
 def print_answers(database_url: str) -> None:
-    from spacex_launches import answers
+    from spacex_launches.analytics import answers
     from spacex_launches.warehouse import read_sql
     from spacex_launches.warehouse.postgres import PostgresLoader
 

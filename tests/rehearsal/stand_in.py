@@ -47,9 +47,9 @@ from typing import Any
 
 import boto3
 
-from spacex_launches.catalog import EMR_ICEBERG_JAR, ICEBERG_PACKAGES
-from spacex_launches.s3 import split_s3_uri
-from spacex_launches.sparksession import S3A_PACKAGES, s3a_conf
+from spacex_launches.common.s3 import split_s3_uri
+from spacex_launches.job.session import S3A_PACKAGES, s3a_conf
+from spacex_launches.lake.catalog import EMR_ICEBERG_JAR, ICEBERG_PACKAGES
 from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
 
 log = logging.getLogger(__name__)

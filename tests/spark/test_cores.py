@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from conftest import SAMPLE_CORES, hid
-from spacex_launches import cores, schemas
+from spacex_launches.job import cores, schemas
 
 FETCHED = datetime(2024, 1, 1, 6)
 

@@ -10,14 +10,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spacex_launches.discovery import (
+from spacex_launches.job.discovery import (
     DOCUMENT,
     LINES,
     InputFileError,
     find_input_files,
 )
-from spacex_launches.hadoopfs import LakeFS
-from spacex_launches.reader import escape_glob, read_raw_records
+from spacex_launches.job.reader import escape_glob, read_raw_records
+from spacex_launches.lake.hadoopfs import LakeFS
 
 ENVELOPE = {"docs": [{"id": "a"}, {"id": "b"}], "totalDocs": 2, "limit": 10, "page": 1}
 

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from chispa import assert_df_equality
 
-from spacex_launches import precedence
+from spacex_launches.lake import precedence
 
 T1, T2, T3 = datetime(2024, 1, 1), datetime(2024, 2, 1), datetime(2024, 3, 1)
 D2020, D2021 = datetime(2020, 5, 1), datetime(2021, 5, 1)

@@ -8,8 +8,8 @@ from datetime import datetime
 import pytest
 from pyspark.sql import functions as F
 
+from bench.synthetic import generate
 from integration.lake_helpers import lake_table, run_in_process
-from spacex_launches.synthetic import generate
 
 
 # The array case is ~8 MB in one file: exploding it once carried the whole parsed array into every row

@@ -11,7 +11,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from conftest import hid
-from spacex_launches import quality, schemas, transforms
+from spacex_launches.job import quality, schemas, transforms
 
 LANDED = datetime(2024, 1, 1, 6, 0, 0)
 

@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 
-from spacex_launches.config import (
+from spacex_launches.common.settings import (
     ENVIRONMENTS,
     PROJECT_DIR,
     ConfigError,

@@ -36,7 +36,7 @@ def dag(tmp_path_factory):
 
 
 def test_tasks_order_and_schedule(dag):
-    from spacex_launches.config import load_config
+    from spacex_launches.common.settings import load_config
 
     assert [task.task_id for task in dag.topological_sort()] == [
         "ingest",
@@ -56,7 +56,7 @@ def test_tasks_order_and_schedule(dag):
 
 
 def test_retries_backoff_and_an_alert_on_every_failed_try(dag):
-    from spacex_launches.airflow_tasks import FailureAlert
+    from spacex_launches.orchestration.airflow_tasks import FailureAlert
 
     for task in dag.tasks:
         assert task.retries == 3
@@ -80,7 +80,7 @@ def test_the_emr_task_waits_deferred_bounded_and_has_a_timeout(dag):
 def test_run_metrics_runs_after_a_failed_job_too(dag):
     from airflow.sdk import TriggerRule
 
-    from spacex_launches.airflow_tasks import run_metrics_task
+    from spacex_launches.orchestration.airflow_tasks import run_metrics_task
 
     task = dag.get_task("run_metrics")
     assert task.python_callable is run_metrics_task and task.op_kwargs == {"env": "dev"}
@@ -91,9 +91,9 @@ def test_run_metrics_runs_after_a_failed_job_too(dag):
 def test_emr_task_takes_exactly_the_built_request(dag):
     from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
 
-    from spacex_launches.airflow_tasks import operator_kwargs
-    from spacex_launches.config import load_config
-    from spacex_launches.emr import build_job_run_request
+    from spacex_launches.common.settings import load_config
+    from spacex_launches.orchestration.airflow_tasks import operator_kwargs
+    from spacex_launches.orchestration.emr_request import build_job_run_request
 
     task = dag.get_task("spark_job")
     assert isinstance(task, EmrContainerOperator)
@@ -106,12 +106,12 @@ def test_emr_task_takes_exactly_the_built_request(dag):
 
 
 def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_factory, tmp_path):
-    from spacex_launches.airflow_tasks import (
+    from spacex_launches.common.settings import load_config
+    from spacex_launches.orchestration.airflow_tasks import (
         LocalSparkJobOperator,
         local_job_command,
         local_job_environment,
     )
-    from spacex_launches.config import load_config
 
     dag, patch = load_dag(tmp_path_factory, "local")
     try:
@@ -135,7 +135,7 @@ def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_fac
 
 
 def test_failure_alert_without_webhook_only_logs(monkeypatch, caplog):
-    from spacex_launches.airflow_tasks import FailureAlert
+    from spacex_launches.orchestration.airflow_tasks import FailureAlert
 
     monkeypatch.delenv("AIRFLOW_VAR_SPACEX_ALERT_WEBHOOK_URL", raising=False)
     with caplog.at_level(logging.WARNING):
@@ -151,7 +151,7 @@ def maintenance_dag(tmp_path_factory):
 
 
 def test_maintenance_dag_is_weekly_one_run_at_a_time_with_the_same_retries_and_alerts(maintenance_dag, dag):
-    from spacex_launches.config import load_config
+    from spacex_launches.common.settings import load_config
 
     assert [task.task_id for task in maintenance_dag.tasks] == ["maintain"]
     config = load_config("dev", environ={})
@@ -169,10 +169,10 @@ def test_maintenance_dag_is_weekly_one_run_at_a_time_with_the_same_retries_and_a
 def test_maintenance_task_sends_the_maintain_lake_request_with_its_own_job_name_and_token(maintenance_dag):
     from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
 
-    from spacex_launches.airflow_tasks import LaunchesEmrJobOperator, operator_kwargs
-    from spacex_launches.config import load_config
-    from spacex_launches.emr import build_job_run_request
-    from spacex_launches.run_metrics import job_arguments
+    from spacex_launches.common.settings import load_config
+    from spacex_launches.orchestration.airflow_tasks import LaunchesEmrJobOperator, operator_kwargs
+    from spacex_launches.orchestration.emr_request import build_job_run_request
+    from spacex_launches.orchestration.run_metrics import job_arguments
 
     task = maintenance_dag.get_task("maintain")
     assert isinstance(task, LaunchesEmrJobOperator) and isinstance(task, EmrContainerOperator)
@@ -195,8 +195,8 @@ def test_maintenance_task_sends_the_maintain_lake_request_with_its_own_job_name_
 
 
 def test_in_local_env_maintenance_runs_make_maintain_on_the_lake(tmp_path_factory, tmp_path):
-    from spacex_launches.airflow_tasks import LocalSparkJobOperator, local_maintenance_command
-    from spacex_launches.config import load_config
+    from spacex_launches.common.settings import load_config
+    from spacex_launches.orchestration.airflow_tasks import LocalSparkJobOperator, local_maintenance_command
 
     dag, patch = load_dag(tmp_path_factory, "local", "spacex_lake_maintenance")
     try:

@@ -10,7 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from spacex_launches.discovery import (
+from spacex_launches.common.paths import LakePaths, fetch_time_from_name, in_ingest_dates
+from spacex_launches.job.discovery import (
     DOCUMENT,
     LINES,
     InputFileError,
@@ -20,9 +21,8 @@ from spacex_launches.discovery import (
     decoded_head,
     find_input_files,
 )
-from spacex_launches.hadoopfs import LakeFS
-from spacex_launches.layout import LakePaths, fetch_time_from_name, in_ingest_dates
-from spacex_launches.reader import read_raw_records
+from spacex_launches.job.reader import read_raw_records
+from spacex_launches.lake.hadoopfs import LakeFS
 
 ENVELOPE = {"docs": [{"id": "a"}, {"id": "b"}], "totalDocs": 2, "limit": 10, "page": 1}
 

@@ -14,9 +14,11 @@ import pytest
 
 from conftest import TEST_SESSION_CONF
 from rehearsal.stand_in import EMR_TO_LOCAL, StandInError, image_jar_packages
-from spacex_launches.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
-from spacex_launches.config import ENVIRONMENTS, ConfigError, get_dotted, load_config
-from spacex_launches.emr import (
+from spacex_launches.common.settings import ENVIRONMENTS, ConfigError, get_dotted, load_config
+from spacex_launches.common.spark_keys import KNOWN_SPARK_KEYS, KNOWN_SPARK_PREFIXES, check_spark_keys
+from spacex_launches.job.session import spark_conf
+from spacex_launches.lake.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
+from spacex_launches.orchestration.emr_request import (
     FILE_SCHEMES,
     EmrRequestError,
     build_job_run_request,
@@ -27,10 +29,8 @@ from spacex_launches.emr import (
     submit_parameter_keys,
     validate_request,
 )
-from spacex_launches.emr_runs import MAINTENANCE_ENTRY_POINT, maintenance_job
-from spacex_launches.run_metrics import job_arguments
-from spacex_launches.spark_keys import KNOWN_SPARK_KEYS, KNOWN_SPARK_PREFIXES, check_spark_keys
-from spacex_launches.sparksession import spark_conf
+from spacex_launches.orchestration.emr_runs import MAINTENANCE_ENTRY_POINT, maintenance_job
+from spacex_launches.orchestration.run_metrics import job_arguments
 
 REPO = Path(__file__).resolve().parents[2]
 RUN_DATE = date(2026, 11, 23)
@@ -407,7 +407,14 @@ def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(
     assert {"conf/dev.outputs.yaml", "conf/prod.outputs.yaml"} <= names
     assert (dist / "maintain_lake.py").read_bytes() == (REPO / "jobs" / "maintain_lake.py").read_bytes()
     ours = zipfile.ZipFile(dist / "spacex_launches.zip").namelist()
-    assert "spacex_launches/emr.py" in ours and all(name.startswith("spacex_launches/") for name in ours)
+    assert {"spacex_launches/job/pipeline.py", "spacex_launches/lake/maintenance.py"} <= set(ours)
+    assert all(name.startswith("spacex_launches/") for name in ours)
+    # Only the job and what it imports ship: no Airflow, EMR-request or analytics code.
+    assert not [
+        name
+        for name in ours
+        if name.startswith(("spacex_launches/orchestration/", "spacex_launches/analytics/"))
+    ]
     deps = {name.split("/", 1)[0] for name in zipfile.ZipFile(dist / "pydeps.zip").namelist()}
     assert {"yaml", "_yaml", "boto3", "botocore", "psycopg", "psycopg_binary"} <= deps
     assert "bin" not in deps and "pyspark" not in deps  # the image's own Spark is used

@@ -8,8 +8,8 @@ import signal
 import subprocess
 import sys
 
-from spacex_launches.catalog import CommitConflict, LakeError
 from spacex_launches.errors import Cancelled, describe, meaning
+from spacex_launches.lake.catalog import CommitConflict, LakeError
 from spacex_launches.warehouse import WarehouseError
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from spacex_launches.config import ConfigError, load_config
-from spacex_launches.ingest import MIB, FetchSettings
+from spacex_launches.common.settings import ConfigError, load_config
+from spacex_launches.ingest.fetch import MIB, FetchSettings
 
 
 @pytest.fixture

@@ -13,9 +13,9 @@ import sys
 
 import yaml
 
-from spacex_launches import analyst_dashboard
-from spacex_launches.analyst_report import PANELS, QUERIES
-from spacex_launches.config import PROJECT_DIR
+from spacex_launches.analytics import dashboard as analytics_dashboard
+from spacex_launches.analytics.report import PANELS, QUERIES
+from spacex_launches.common.settings import PROJECT_DIR
 from spacex_launches.warehouse import read_sql
 
 K8S = PROJECT_DIR / "k8s"
@@ -25,14 +25,14 @@ BUILT_IN_PANELS = {"barchart", "histogram", "timeseries", "table", "text", "stat
 
 
 def committed() -> dict:
-    return json.loads(analyst_dashboard.DASHBOARD_PATH.read_text())
+    return json.loads(analytics_dashboard.DASHBOARD_PATH.read_text())
 
 
 def test_committed_dashboard_is_generated_from_the_report():
-    assert analyst_dashboard.DASHBOARD_PATH.read_text() == analyst_dashboard.dashboard_text(), (
+    assert analytics_dashboard.DASHBOARD_PATH.read_text() == analytics_dashboard.dashboard_text(), (
         "stale: run `make dashboard`"
     )
-    assert analyst_dashboard.main(["--check"]) == 0
+    assert analytics_dashboard.main(["--check"]) == 0
 
 
 def test_panels_carry_the_reports_titles_definitions_and_sql():
@@ -47,19 +47,21 @@ def test_panels_carry_the_reports_titles_definitions_and_sql():
         assert target["format"] == "table" and target["rawQuery"] is True
         assert "$" not in target["rawSql"], "no Grafana macro: the SQL must stay the report's, unchanged"
         assert panel.definition in grafana["description"]
-        assert grafana["datasource"] == target["datasource"] == analyst_dashboard.DATASOURCE
+        assert grafana["datasource"] == target["datasource"] == analytics_dashboard.DATASOURCE
     places = [(p["gridPos"]["y"], p["gridPos"]["h"]) for p in panels]
     assert all(y == above + height for (above, height), (y, _) in itertools.pairwise(places)), "overlap"
 
 
 def test_the_data_source_is_provisioned_with_the_dashboards_uid_and_no_secret():
     grafana = yaml.safe_load(VALUES.read_text())["grafana"]
-    (source,) = [s for s in grafana["additionalDataSources"] if s["uid"] == analyst_dashboard.DATASOURCE_UID]
-    assert source["type"] == analyst_dashboard.DATASOURCE_TYPE
+    (source,) = [
+        s for s in grafana["additionalDataSources"] if s["uid"] == analytics_dashboard.DATASOURCE_UID
+    ]
+    assert source["type"] == analytics_dashboard.DATASOURCE_TYPE
     (variable,) = committed()["templating"]["list"]
-    assert variable["type"] == "datasource" and variable["query"] == analyst_dashboard.DATASOURCE_TYPE
-    assert variable["current"]["value"] == analyst_dashboard.DATASOURCE_UID
-    assert analyst_dashboard.DATASOURCE["uid"] == "${" + variable["name"] + "}"
+    assert variable["type"] == "datasource" and variable["query"] == analytics_dashboard.DATASOURCE_TYPE
+    assert variable["current"]["value"] == analytics_dashboard.DATASOURCE_UID
+    assert analytics_dashboard.DATASOURCE["uid"] == "${" + variable["name"] + "}"
 
     # Connection details are environment variables from the Secret named by envFromSecret.
     expanded = re.findall(r"\$(\w+)", json.dumps(source))
@@ -94,9 +96,11 @@ def test_the_data_source_is_provisioned_with_the_dashboards_uid_and_no_secret():
 def test_the_dashboard_is_loaded_like_the_ops_dashboard():
     """The sidecar loads labelled ConfigMaps; the setup steps create one per dashboard file."""
     readme = (K8S / "README.md").read_text()
-    dashboards = sorted(p.stem for p in analyst_dashboard.DASHBOARD_PATH.parent.glob("*.json"))
+    dashboards = sorted(p.stem for p in analytics_dashboard.DASHBOARD_PATH.parent.glob("*.json"))
     assert dashboards == ["spacex-analytics", "spacex-pipeline"]
     assert f"for dashboard in {' '.join(reversed(dashboards))}; do" in readme
     assert "grafana_dashboard=1" in readme
-    uids = {json.loads(p.read_text())["uid"] for p in analyst_dashboard.DASHBOARD_PATH.parent.glob("*.json")}
+    uids = {
+        json.loads(p.read_text())["uid"] for p in analytics_dashboard.DASHBOARD_PATH.parent.glob("*.json")
+    }
     assert len(uids) == len(dashboards)

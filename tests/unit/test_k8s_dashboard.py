@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from spacex_launches.config import PROJECT_DIR, load_config
+from spacex_launches.common.settings import PROJECT_DIR, load_config
 
 K8S = PROJECT_DIR / "k8s"
 DASHBOARD = K8S / "monitoring" / "dashboards" / "spacex-pipeline.json"

@@ -12,8 +12,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from spacex_launches import emr
-from spacex_launches.config import PROJECT_DIR, load_config
+from spacex_launches.common.settings import PROJECT_DIR, load_config
+from spacex_launches.orchestration import emr_request
 
 K8S = PROJECT_DIR / "k8s"
 ENVS = ("dev", "prod")
@@ -233,17 +233,19 @@ def test_driver_template_leaves_the_ui_port_to_spark():
     server reject the pod (duplicate port name)."""
     driver = yaml.safe_load((K8S / "emr/pod-templates/driver.yaml").read_text())
     ports = [p for c in driver["spec"]["containers"] for p in c.get("ports", [])]
-    assert all(p.get("name") != "spark-ui" and p.get("containerPort") != emr.DRIVER_UI_PORT for p in ports)
+    assert all(
+        p.get("name") != "spark-ui" and p.get("containerPort") != emr_request.DRIVER_UI_PORT for p in ports
+    )
 
 
 def test_job_request_ships_the_pod_templates_in_this_repo():
     """The request points at the packaged copies of exactly the files conf names."""
     for env in ENVS:
-        request = emr.build_job_run_request(conf(env), date(2026, 11, 23), version="test")
+        request = emr_request.build_job_run_request(conf(env), date(2026, 11, 23), version="test")
         defaults = request["configurationOverrides"]["applicationConfiguration"][0]["properties"]
         for role, relative in conf(env)["emr"]["pod_templates"].items():
             shipped = defaults[f"spark.kubernetes.{role}.podTemplateFile"]
-            assert shipped.endswith(f"/{emr.POD_TEMPLATE_DIR}/{Path(relative).name}")
+            assert shipped.endswith(f"/{emr_request.POD_TEMPLATE_DIR}/{Path(relative).name}")
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -361,7 +363,7 @@ def test_no_secret_values_in_helm_values():
 def test_spark_podmonitor_scrapes_what_the_job_request_exposes(env):
     (monitor,) = documents(K8S / "monitoring" / env / "spark-driver-podmonitor.yaml")
     assert monitor["spec"]["namespaceSelector"]["matchNames"] == [conf(env)["emr"]["namespace"]]
-    request = emr.build_job_run_request(conf(env), date(2026, 11, 23), version="test")
+    request = emr_request.build_job_run_request(conf(env), date(2026, 11, 23), version="test")
     defaults = request["configurationOverrides"]["applicationConfiguration"][0]["properties"]
     labels = monitor["spec"]["selector"]["matchLabels"]
     assert labels.pop("spark-role") == "driver"  # set by Spark on every driver pod
@@ -371,7 +373,7 @@ def test_spark_podmonitor_scrapes_what_the_job_request_exposes(env):
     assert {e["port"] for e in endpoints} == {"spark-ui"}
     assert defaults["spark.ui.prometheus.enabled"] == "true"
     servlet_path = defaults["spark.metrics.conf.*.sink.prometheusServlet.path"]
-    assert {e["path"].rstrip("/") for e in endpoints} == {servlet_path, emr.PROMETHEUS_EXECUTORS_PATH}
+    assert {e["path"].rstrip("/") for e in endpoints} == {servlet_path, emr_request.PROMETHEUS_EXECUTORS_PATH}
 
 
 def test_airflow_servicemonitor():
@@ -384,7 +386,7 @@ def test_airflow_servicemonitor():
 @pytest.mark.parametrize("env", ENVS)
 def test_fluent_bit_ships_to_the_job_requests_log_group(env):
     values = yaml.safe_load((K8S / "monitoring" / env / "fluent-bit-values.yaml").read_text())
-    request = emr.build_job_run_request(conf(env), date(2026, 11, 23), version="test")
+    request = emr_request.build_job_run_request(conf(env), date(2026, 11, 23), version="test")
     cloudwatch = request["configurationOverrides"]["monitoringConfiguration"][
         "cloudWatchMonitoringConfiguration"
     ]

@@ -9,10 +9,16 @@ import sys
 
 import pytest
 
-from spacex_launches import answers
-from spacex_launches.config import ConfigError, load_config
-from spacex_launches.redact import RedactingFilter, carries_secret, command_line, redact_location, redact_text
-from spacex_launches.report import RunReport, summary, to_json
+from spacex_launches.analytics import answers
+from spacex_launches.common.redact import (
+    RedactingFilter,
+    carries_secret,
+    command_line,
+    redact_location,
+    redact_text,
+)
+from spacex_launches.common.settings import ConfigError, load_config
+from spacex_launches.job.run_report import RunReport, summary, to_json
 from spacex_launches.warehouse import loader_for
 from spacex_launches.warehouse.jdbc import split_url
 
@@ -124,7 +130,7 @@ def test_a_command_line_is_masked_argument_by_argument():
 
 def test_the_module_prints_the_command_masked_then_runs_it():
     shown = subprocess.run(
-        [sys.executable, "-m", "spacex_launches.redact", "--", "echo", "token=T0K", "https://u:pw@h/"],
+        [sys.executable, "-m", "spacex_launches.common.redact", "--", "echo", "token=T0K", "https://u:pw@h/"],
         capture_output=True,
         text=True,
         check=True,
@@ -134,7 +140,7 @@ def test_the_module_prints_the_command_masked_then_runs_it():
 
 def test_the_module_filters_standard_input():
     filtered = subprocess.run(
-        [sys.executable, "-m", "spacex_launches.redact"],
+        [sys.executable, "-m", "spacex_launches.common.redact"],
         input="a postgresql://u:pw@h/db\nb password=x y\n",
         capture_output=True,
         text=True,

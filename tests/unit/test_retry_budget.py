@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from spacex_launches import errors, retry_budget
-from spacex_launches.config import ConfigError, load_config
-from spacex_launches.emr import build_job_run_request
-from spacex_launches.retry_budget import (
+from spacex_launches import errors
+from spacex_launches.common.settings import ConfigError, load_config
+from spacex_launches.orchestration import retry_budget
+from spacex_launches.orchestration.emr_request import build_job_run_request
+from spacex_launches.orchestration.retry_budget import (
     BUG,
     CONFLICT,
     FAILURE_CLASSES,

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import sqlglot
 
-from spacex_launches.catalog import TableSnapshot
-from spacex_launches.config import sql_dir
+from spacex_launches.common.settings import sql_dir
+from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.warehouse import load_statements, sql_statements
 
 PORTABLE = sorted(p for p in sql_dir().rglob("*.sql") if "redshift" not in p.relative_to(sql_dir()).parts)
@@ -73,7 +73,7 @@ def create_table_columns(path: Path, dialect: str) -> dict[str, list[str]]:
 
 
 def test_both_ddl_files_declare_the_same_contract_tables_as_the_spark_schemas():
-    from spacex_launches import schemas
+    from spacex_launches.job import schemas
 
     portable = create_table_columns(sql_dir() / "create_tables.sql", "postgres")
     redshift = create_table_columns(sql_dir() / "redshift" / "create_tables.sql", "redshift")
@@ -85,7 +85,7 @@ def test_both_ddl_files_declare_the_same_contract_tables_as_the_spark_schemas():
 
 def test_the_byte_limits_of_the_quality_rules_are_the_ddl_column_sizes():
     """text_fits_warehouse checks what the warehouse stores: the VARCHAR sizes of both DDL files."""
-    from spacex_launches import schemas
+    from spacex_launches.job import schemas
 
     limits = {
         **{("launches", column): size for column, size in schemas.LAUNCH_TEXT_BYTES.values()},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 
-from spacex_launches.synthetic import generate
+from bench.synthetic import generate
 
 
 def _records(generated):

@@ -17,13 +17,13 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any, Protocol
 
-from spacex_launches import schemas
-from spacex_launches.config import ConfigError, get_dotted, sql_dir
-from spacex_launches.redact import redact_location
+from spacex_launches.common.redact import redact_location
+from spacex_launches.common.settings import ConfigError, get_dotted, sql_dir
+from spacex_launches.job import schemas
 
 if TYPE_CHECKING:
-    from spacex_launches.catalog import TableSnapshot
-    from spacex_launches.lakehouse import Lakehouse
+    from spacex_launches.lake.catalog import TableSnapshot
+    from spacex_launches.lake.tables import Lakehouse
 
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 LOAD_STATE_TABLE = "lake_loads"

@@ -15,9 +15,9 @@ from typing import Any
 
 import duckdb
 
-from spacex_launches import schemas
-from spacex_launches.catalog import TableSnapshot
-from spacex_launches.lakehouse import Lakehouse
+from spacex_launches.job import schemas
+from spacex_launches.lake.catalog import TableSnapshot
+from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
     WarehouseError,
     contract_rows,

@@ -10,10 +10,10 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg
 
-from spacex_launches import schemas
-from spacex_launches.config import ConfigError
-from spacex_launches.redact import carries_secret, redact_location, redact_text
-from spacex_launches.secrets import DatabaseCredentials
+from spacex_launches.common.redact import carries_secret, redact_location, redact_text
+from spacex_launches.common.secrets import DatabaseCredentials
+from spacex_launches.common.settings import ConfigError
+from spacex_launches.job import schemas
 from spacex_launches.warehouse import WarehouseError
 
 # Maven coordinates for spark-submit --packages (the one place they are written down). On EMR the
@@ -74,7 +74,7 @@ def in_schema(sql: str, schema: str) -> str:
 def split_url(url: str, scheme_prefix: str) -> tuple[str | None, str, int | None, str]:
     """(user, host, port, database) of a `postgresql://` or `jdbc:redshift://` URL.
 
-    A password (or any secret-looking parameter, spacex_launches.redact) in the URL is refused: URLs end
+    A password (or any secret-looking parameter, spacex_launches.common.redact) in the URL is refused: URLs end
     up in logs, shell history and process lists. Errors show the URL masked."""
     parts = urlsplit(url.removeprefix("jdbc:"))
     if carries_secret(url) or ":" in unquote(parts.username or ""):

@@ -24,11 +24,11 @@ from typing import Any
 
 import psycopg
 
-from spacex_launches.catalog import TableSnapshot
-from spacex_launches.config import ConfigError, get_dotted, require
-from spacex_launches.lakehouse import Lakehouse
-from spacex_launches.redact import redact_location
-from spacex_launches.secrets import DatabaseCredentials, SecretError, database_credentials
+from spacex_launches.common.redact import redact_location
+from spacex_launches.common.secrets import DatabaseCredentials, SecretError, database_credentials
+from spacex_launches.common.settings import ConfigError, get_dotted, require
+from spacex_launches.lake.catalog import TableSnapshot
+from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
     LOAD_STATE_TABLE,
     WarehouseError,

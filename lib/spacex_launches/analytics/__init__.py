@@ -1,0 +1,1 @@
+"""Analytics: the answers in sql/, the analysts' report and dashboard (no Spark)."""

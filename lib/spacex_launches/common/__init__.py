@@ -1,0 +1,1 @@
+"""Shared by every layer, none of it needs Spark: settings, lake paths, redaction, S3, secrets."""

@@ -1,0 +1,73 @@
+"""S3 settings shared by boto3 (ingest) and Spark's S3A: endpoint, region and addressing style.
+
+The endpoint is the config's `s3.endpoint_url` (AWS_ENDPOINT_URL overrides it); unset means AWS itself.
+`s3.path_style_access` may be true, false or null: null means path style exactly when a custom endpoint
+is set, since a local S3-protocol server on 127.0.0.1 cannot serve virtual-hosted bucket names.
+Credentials are never read from the config: boto3 and S3A both take them from the standard AWS chain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from spacex_launches.common.redact import redact_location
+from spacex_launches.common.settings import ConfigError, get_dotted
+
+S3_SCHEMES = ("s3://", "s3a://")
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint_url: str | None
+    region: str
+    path_style: bool
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> S3Settings:
+        endpoint = get_dotted(config, "s3.endpoint_url") or None
+        path_style = get_dotted(config, "s3.path_style_access")
+        return cls(
+            endpoint_url=endpoint,
+            region=str(get_dotted(config, "s3.region") or get_dotted(config, "region") or "us-east-1"),
+            path_style=bool(endpoint) if path_style in (None, "") else as_bool(path_style),
+        )
+
+    def client(self):
+        """A boto3 S3 client for these settings; credentials from the standard AWS chain."""
+        import boto3
+        from botocore.config import Config
+
+        return boto3.session.Session().client(
+            "s3",
+            endpoint_url=self.endpoint_url,
+            region_name=self.region,
+            config=Config(
+                s3={"addressing_style": "path" if self.path_style else "auto"},
+                retries={"mode": "standard", "max_attempts": 5},
+            ),
+        )
+
+
+def as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise ConfigError(f"expected true or false, got {value!r}")
+
+
+def is_s3_uri(path: str) -> bool:
+    return path.startswith(S3_SCHEMES)
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` (or s3a://) -> ("bucket", "some/prefix")."""
+    without_scheme = uri.split("://", 1)[1]
+    bucket, _, prefix = without_scheme.partition("/")
+    if not bucket:
+        raise ConfigError(f"not an S3 location (no bucket): {redact_location(uri)!r}")
+    return bucket, prefix.strip("/")

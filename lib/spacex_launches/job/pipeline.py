@@ -1,0 +1,492 @@
+"""One run of the job: raw JSON -> staged records -> Iceberg commits -> warehouse load.
+
+Two datasets go through it the same way: the API's `/launches` (required) and `/cores` (booster
+serials, when given). Each input is scanned once: records are parsed, checked and written to a staging
+Parquet in a single pass whose counts come from `DataFrame.observe`; every later step reads that
+Parquet. Each lake table then changes in one Iceberg commit (or not at all), by precedence of snapshot
+time (precedence.py), and the warehouse is brought to the tables' committed snapshots. A crash at any
+point leaves every table at its old or its new snapshot; re-running (same or new run id) finishes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from pyspark.sql import Column, DataFrame, Observation, SparkSession
+from pyspark.sql import functions as F
+
+from spacex_launches.common.paths import LakePaths
+from spacex_launches.job import cores, quality, schemas, transforms
+from spacex_launches.job.discovery import InputFile, InputFileError, NoInputFiles, find_input_files
+from spacex_launches.job.reader import read_raw_records
+from spacex_launches.job.run_report import RunReport, timed
+from spacex_launches.lake import precedence
+from spacex_launches.lake.catalog import CatalogSettings
+from spacex_launches.lake.hadoopfs import LakeFS
+from spacex_launches.lake.tables import Lakehouse, MergeResult
+from spacex_launches.warehouse import WarehouseLoader
+
+log = logging.getLogger("spacex_launches")
+# A run's staging outlives it only when the run died; a retry with the same run id reuses it. Anything
+# older than this is left by a run that nobody retried, and is removed by the next run.
+STALE_STAGING_S = 24 * 3600
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    inputs: list[str]
+    lake: str
+    run_id: str
+    catalog: CatalogSettings
+    default_api_version: str = "v5"
+    ingest_date_from: date | None = None
+    ingest_date_to: date | None = None
+    snapshot_time: datetime | None = None  # for files whose name or manifest carries no fetch time
+    cores_inputs: list[str] = field(default_factory=list)  # the API's /cores; none: the table stays
+    cores_optional: bool = False  # cores_inputs holding no files is no error (the configured default)
+
+
+def _count_where(condition: Column) -> Column:
+    return F.sum(condition.cast("long"))
+
+
+def _slot_metrics() -> list[Column]:
+    """The core slots of the launches kept, and how many name no core (an unknown booster)."""
+    latest = F.col("disposition") == transforms.LATEST
+    return [
+        F.sum(F.when(latest, F.size(F.coalesce("cores", F.array())))).alias("slots"),
+        F.sum(F.when(latest, F.size(F.filter("cores", lambda core: core["core"].isNull())))).alias(
+            "unknown_core_slots"
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """How one of the API's datasets is parsed, checked and staged."""
+
+    name: str
+    parse: Callable[[DataFrame], DataFrame]
+    check: Callable[[DataFrame], DataFrame]
+    rule_names: tuple[str, ...]
+    fields: list[str]  # the parsed fields staged beside the record's origin
+    metrics: Callable[[], list[Column]] = list
+
+
+LAUNCH_DATA = Dataset(
+    "launches",
+    transforms.parse_launch_records,
+    quality.with_failed_rules,
+    quality.RULE_NAMES,
+    [
+        "id",
+        "flight_number",
+        "name",
+        "launch_ts",
+        "date_unix",
+        "date_precision",
+        "upcoming",
+        "success",
+        "rocket",
+        "launchpad",
+        "details",
+        "crew",
+        "cores",
+        "record_hash",
+    ],
+    _slot_metrics,
+)
+CORE_DATA = Dataset(
+    "cores",
+    cores.parse_core_records,
+    cores.with_core_failed_rules,
+    cores.CORE_RULE_NAMES,
+    ["id", "serial", "block", "status", *cores.COUNTS, "last_update", "record_hash"],
+)
+ORIGIN = ["source_file", "source_block", "source_row", "snapshot_time"]
+WARNING_NAMES = {"launches": tuple(quality.WARNING_RULES), "cores": ()}
+# The values whose difference makes an update: a later `ingested_at` alone is a confirmation, kept in
+# launch_sightings without rewriting the tables (precedence.py).
+LAUNCH_COLUMNS = [name for name in schemas.LAUNCHES.fieldNames() if name not in ("launch_id", "ingested_at")]
+SLOT_COLUMNS = [
+    name for name in schemas.LAUNCH_CORES.fieldNames() if name not in ("launch_id", "core_position")
+]
+CORE_COLUMNS = [name for name in schemas.CORES.fieldNames() if name != "core_id"]
+
+
+def _first_named(value: Column, limit: int = 20) -> Column:
+    """Up to `limit` distinct non-null values, sorted, as one `; `-separated text (an observed metric
+    reaches Python as a plain value; an array would arrive as a JVM object)."""
+    return F.array_join(F.slice(F.sort_array(F.collect_set(value)), 1, limit), "; ")
+
+
+def _intake_metrics(dataset: Dataset) -> list[Column]:
+    unreadable = F.col("file_problem").isNotNull()
+    readable = ~unreadable
+    disposition = F.col("disposition")
+    return [
+        _count_where(readable).alias("input_records"),
+        _count_where(unreadable).alias("unreadable_files"),
+        F.max(F.when(unreadable, F.concat_ws(": ", "source_file", "file_problem"))).alias(
+            "unreadable_example"
+        ),
+        _count_where(readable & (disposition == transforms.QUARANTINED)).alias("quarantined"),
+        _count_where(readable & (disposition == transforms.DUPLICATE)).alias("duplicates_collapsed"),
+        _count_where(readable & (disposition == transforms.LATEST)).alias("latest"),
+        _count_where(readable & F.col("same_time_conflict")).alias("same_time_conflicts"),
+        _first_named(F.when(F.col("same_time_conflict"), F.col("id"))).alias("same_time_conflict_ids"),
+        *dataset.metrics(),
+        *[
+            _count_where(readable & F.array_contains("failed_rules", rule)).alias(f"rule:{rule}")
+            for rule in dataset.rule_names
+        ],
+        *[
+            _count_where(readable & F.array_contains("warned_rules", rule)).alias(f"warning:{rule}")
+            for rule in WARNING_NAMES[dataset.name]
+        ],
+        _first_named(
+            F.when(F.size("warned_rules") > 0, F.concat_ws(": ", "id", F.array_join("warned_rules", ", ")))
+        ).alias("warned_records"),
+    ]
+
+
+def stage_records(
+    spark: SparkSession, files: list[InputFile], staged_path: str, dataset: Dataset
+) -> dict[str, Any]:
+    """The one scan of a dataset's raw input: parse, apply the rules, mark duplicates, write every
+    record with its disposition to `staged_path` (replacing what a crashed attempt of the run left
+    there). The raw text is kept only for quarantined records. Raises InputFileError for a file that
+    cannot be read whole."""
+    intake = Observation(dataset.name)
+    raw_if_failed = F.when(~quality.is_valid(), F.col("raw_record")).alias("raw_record")
+    records = (
+        read_raw_records(spark, files)
+        .transform(dataset.parse)
+        .transform(dataset.check)
+        .select(*ORIGIN, *dataset.fields, "failed_rules", "warned_rules", raw_if_failed, "file_problem")
+        .transform(transforms.with_disposition)
+        .observe(intake, *_intake_metrics(dataset))
+        .filter(F.col("file_problem").isNull())
+        .drop("file_problem")
+    )
+    records.write.mode("overwrite").parquet(staged_path)
+    metrics = observed(intake, dataset.name)
+    as_given = ("unreadable_example", "same_time_conflict_ids", "warned_records")
+    counts = {key: value if key in as_given else (value or 0) for key, value in metrics.items()}
+    if counts["unreadable_files"]:
+        more = counts["unreadable_files"] - 1
+        raise InputFileError(
+            unquote(counts["unreadable_example"]) + (f"; {more} more such file(s)" if more else "")
+        )
+    return counts
+
+
+def observed(observation: Observation, what: str, timeout_s: float = 120) -> dict[str, Any]:
+    """An observation's metrics. Spark sends them when the action ends, so the wait is bounded: a
+    plan that never reports them (no task ran) is a clear error, not a hang."""
+    metrics: dict[str, Any] = {}
+    waiter = threading.Thread(target=lambda: metrics.update(observation.get), daemon=True)
+    waiter.start()
+    waiter.join(timeout_s)
+    if waiter.is_alive():
+        raise RuntimeError(f"Spark did not report the {what} counts within {timeout_s:.0f} s")
+    return metrics
+
+
+def _by_disposition(staged: DataFrame, disposition: str) -> DataFrame:
+    return staged.filter(F.col("disposition") == disposition)
+
+
+def commit_records(
+    lake: Lakehouse, staged: dict[str, DataFrame], intake: dict[str, dict[str, Any]], options: RunOptions
+) -> dict[str, Any]:
+    """Commit the run's records: its quarantine, then launches, launch_cores and cores, each table in
+    one Iceberg commit (skipped when nothing changes). Returns per table what happened."""
+    outcome: dict[str, Any] = {}
+    quarantined = [
+        _by_disposition(staged[name], transforms.QUARANTINED)
+        .transform(transforms.to_quarantine)
+        .withColumn("dataset", F.lit(name))
+        for name in staged
+        if intake[name]["quarantined"]
+    ]
+    if quarantined:
+        rows = quarantined[0]
+        for more in quarantined[1:]:
+            rows = rows.unionByName(more)
+        snapshot, _ = lake.replace_quarantine(rows, options.run_id)
+        per_dataset = (
+            lake.read("quarantine", snapshot)
+            .filter(F.col("run_id") == options.run_id)
+            .groupBy("dataset")
+            .count()
+        )
+        counted = {row["dataset"]: row["count"] for row in per_dataset.collect()}
+        outcome["quarantine"] = {
+            "rows": sum(counted.values()),
+            "by_dataset": counted,
+            **snapshot.as_dict(),
+            "committed": True,
+        }
+
+    if intake["launches"]["latest"]:
+        latest = _by_disposition(staged["launches"], transforms.LATEST)
+        launches = transforms.to_launches(latest, options.default_api_version)
+        slots = transforms.to_launch_cores(latest)
+        sightings = lake.read("launch_sightings")
+        merged = lake.merge(
+            "launches",
+            launches,
+            lambda current: precedence.row_changes(launches, current, LAUNCH_COLUMNS, sightings=sightings),
+            options.run_id,
+        )
+        outcome["launches"] = _merge_outcome(merged, first_load={precedence.INSERT: merged.rows_added})
+        merged = lake.merge(
+            "launch_cores",
+            slots,
+            lambda current: precedence.slot_set_changes(
+                slots, launches, current, lake.read("launches"), SLOT_COLUMNS, sightings
+            ),
+            options.run_id,
+        )
+        outcome["launch_cores"] = _merge_outcome(
+            merged, first_load={precedence.INSERT: intake["launches"]["latest"]}
+        )
+        if merged.launches is None and merged.rows_added != intake["launches"]["slots"]:  # a bug, not input
+            raise RuntimeError(
+                f"launch_cores: {merged.rows_added} rows written for {intake['launches']['slots']} slots"
+            )
+        seen = launches.select(
+            "launch_id", F.col("ingested_at").alias("last_seen_at"), "record_hash", "source_file"
+        )
+        merged = lake.merge(
+            "launch_sightings",
+            seen,
+            lambda current: precedence.sighting_changes(seen, current),
+            options.run_id,
+        )
+        outcome["launch_sightings"] = _merge_outcome(
+            merged, first_load={precedence.INSERT: merged.rows_added}
+        )
+
+    if "cores" in staged and intake["cores"]["latest"]:
+        boosters = cores.to_cores(_by_disposition(staged["cores"], transforms.LATEST))
+        merged = lake.merge(
+            "cores",
+            boosters,
+            lambda current: precedence.row_changes(boosters, current, CORE_COLUMNS, key="core_id"),
+            options.run_id,
+        )
+        outcome["cores"] = _merge_outcome(merged, first_load={precedence.INSERT: merged.rows_added})
+    return outcome
+
+
+def _merge_outcome(merged: MergeResult, first_load: dict[str, int]) -> dict[str, Any]:
+    """What the report says of a merge; `first_load`: the counts of a first load, which writes without
+    comparing (for launches and cores the rows its commit added: one per key)."""
+    return {
+        **merged.snapshot.as_dict(),
+        "committed": merged.committed,
+        "launches": {
+            **dict.fromkeys(precedence.CHANGES, 0),
+            **(first_load if merged.launches is None else merged.launches),
+        },
+        "rows_added": merged.rows_added,
+        "rows_removed": merged.rows_removed,
+        "attempts": merged.attempts,
+    }
+
+
+def _file_entries(files: list[InputFile]) -> list[dict[str, Any]]:
+    return [
+        {
+            "path": f.path,
+            "format": f.format,
+            "bytes": f.size,
+            "compressed": f.compressed,
+            "snapshot_time": f.snapshot_time.isoformat() if f.snapshot_time else None,
+            "snapshot_time_from": f.snapshot_time_from,
+        }
+        for f in files
+    ]
+
+
+def run_pipeline(
+    spark: SparkSession, options: RunOptions, loader: WarehouseLoader | None, report: RunReport
+) -> RunReport:
+    """Run once, filling `report` as it goes (what a failed run got to stays in it). Raises InputFileError / LakeError / CommitConflict /
+    WarehouseError."""
+    lakefs = LakeFS(spark)
+    paths = LakePaths.at(options.lake)
+    staging = paths.staging(options.run_id)
+    lake = Lakehouse(spark, options.catalog)
+    remove_stale_staging(lakefs, paths)
+    try:
+        with timed(report, "discover_inputs"):
+            window = (options.ingest_date_from, options.ingest_date_to, options.snapshot_time)
+            discovery = {"launches": find_input_files(lakefs, options.inputs, *window)}
+            if options.cores_inputs:
+                try:
+                    discovery["cores"] = find_input_files(lakefs, options.cores_inputs, *window)
+                except NoInputFiles as exc:
+                    if not options.cores_optional:
+                        raise
+                    report.cores = {"skipped": str(exc)}
+        report.inputs["files"] = _file_entries(discovery["launches"].files)
+        report.inputs["skipped"] = [entry for found in discovery.values() for entry in found.skipped]
+        if "cores" in discovery:
+            report.inputs["cores_files"] = _file_entries(discovery["cores"].files)
+
+        with timed(report, "read_parse_validate"):
+            datasets = {"launches": LAUNCH_DATA, "cores": CORE_DATA}
+            intake = {
+                name: stage_records(spark, found.files, f"{staging}/{name}", datasets[name])
+                for name, found in discovery.items()
+            }
+        report.rule_failures = {rule: intake["launches"][f"rule:{rule}"] for rule in quality.RULE_NAMES}
+        report.rule_warnings = {rule: intake["launches"][f"warning:{rule}"] for rule in quality.WARNING_RULES}
+        if any(report.rule_warnings.values()):
+            report.warnings.append(
+                'kept as sent, failing a warning rule (README "Data-quality rules"): '
+                + intake["launches"]["warned_records"]
+            )
+
+        with timed(report, "commit"):
+            lake.ensure_tables()
+            staged = {
+                name: spark.read.parquet(f"{staging}/{name}")
+                for name in intake
+                if intake[name]["input_records"]
+            }
+            report.lake = commit_records(lake, staged, intake, options) if staged else {}
+        report.counts = _counts(intake["launches"], report.lake)
+        if report.counts["same_time_conflicts"]:
+            report.warnings.append(
+                _conflict_warning(report.counts["same_time_conflicts"], intake["launches"])
+            )
+        report.conservation = _check_conservation(report.counts, "launches")
+        if "cores" in intake:
+            report.cores = _core_report(intake["cores"], report.lake)
+            report.cores["conservation"] = _check_conservation(report.cores["counts"], "cores")
+        if not intake["launches"]["input_records"]:
+            report.message = "the input holds no launch records: launches are unchanged"
+        elif not intake["launches"]["latest"]:
+            report.message = (
+                f"every one of the {intake['launches']['input_records']} input records failed the quality rules: "
+                f"they are in the quarantine (run_id {options.run_id}); launches and warehouse are unchanged"
+            )
+
+        complete = _newest_complete_snapshot(discovery["launches"].files)
+        if complete is not None and intake["launches"]["input_records"]:
+            report.not_listed = _not_listed(lake, complete)
+        snapshots = {table: lake.snapshot(table) for table in schemas.TABLES}
+        report.lake_snapshots = {table: snapshot.as_dict() for table, snapshot in snapshots.items()}
+        if loader is not None:
+            report.warehouse = {"target": loader.target, "location": loader.describe()}
+            with timed(report, "warehouse_load"):
+                report.warehouse.update(loader.sync(lake, snapshots, options.run_id))
+        report.status = "succeeded" if intake["launches"]["input_records"] else "no_op"
+        return report
+    finally:
+        lakefs.delete(staging)
+
+
+def _newest_complete_snapshot(files: list[InputFile]) -> datetime | None:
+    """The newest fetch time among raw-zone files named by it: each is the API's whole /launches
+    (a file timed by its manifest or --snapshot-time may be an export of part of it)."""
+    times = [f.snapshot_time for f in files if f.snapshot_time_from == "name" and f.snapshot_time]
+    return max(times, default=None)
+
+
+def _not_listed(lake: Lakehouse, complete: datetime) -> dict[str, Any]:
+    """The launches the lake holds that the complete snapshot fetched at `complete` did not list (nor
+    any later one): last seen before it. They stay in the lake, the warehouse and the answers."""
+    held = lake.read("launches").select("launch_id", "ingested_at")
+    seen = lake.read("launch_sightings").select("launch_id", "last_seen_at")
+    last_seen = F.coalesce("last_seen_at", "ingested_at")
+    rows = (
+        held.join(seen, "launch_id", "left")
+        .filter(last_seen < F.lit(complete))
+        .select("launch_id", last_seen.alias("last_seen_at"))
+        .orderBy("launch_id")
+        .collect()
+    )
+    return {
+        "complete_snapshot": complete.isoformat(),
+        "launches": len(rows),
+        "launch_ids": [row["launch_id"] for row in rows],
+        "last_seen_at": {row["launch_id"]: row["last_seen_at"].isoformat() for row in rows},
+    }
+
+
+def remove_stale_staging(lakefs: LakeFS, paths: LakePaths) -> None:
+    """Delete the staging of runs that died over STALE_STAGING_S ago (never a live run's)."""
+    cutoff = time.time() - STALE_STAGING_S
+    for uri, modified in lakefs.children(paths.staging("")):
+        if modified < cutoff:
+            log.info("removing the staging of a run that died: %s", uri)
+            lakefs.delete(uri)
+
+
+def _quarantined(lake: dict[str, Any], dataset: str) -> int:
+    return lake.get("quarantine", {}).get("by_dataset", {}).get(dataset, 0)
+
+
+def _conflict_warning(conflicts: int, intake: dict[str, Any]) -> str:
+    named = intake.get("same_time_conflict_ids")
+    among = f" (in this run's input: {named})" if named else ""
+    return (
+        f"{conflicts} launch(es) had two different records with the same fetch time{among}: the record "
+        'with the greater record_hash is kept, whatever the order of files and runs (README "The lake")'
+    )
+
+
+def _decided(lake: dict[str, Any], table: str) -> int:
+    """The keys a table's merge decided on (each change but the conflict count)."""
+    changes = lake.get(table, {}).get("launches", {})
+    return sum(changes.get(change, 0) for change in precedence.CHANGES)
+
+
+def _counts(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, int]:
+    return {
+        "input_records": intake["input_records"],
+        "launches": _decided(lake, "launches"),
+        "duplicates_collapsed": intake["duplicates_collapsed"],
+        "quarantined": _quarantined(lake, "launches"),
+        "launch_cores": intake["slots"],
+        "unknown_core_slots": intake["unknown_core_slots"],
+        "same_time_conflicts": intake["same_time_conflicts"]
+        + lake.get("launches", {}).get("launches", {}).get("same_time_conflicts", 0),
+    }
+
+
+def _core_report(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "counts": {
+            "input_records": intake["input_records"],
+            "cores": _decided(lake, "cores"),
+            "duplicates_collapsed": intake["duplicates_collapsed"],
+            "quarantined": _quarantined(lake, "cores"),
+        },
+        "rule_failures": {rule: intake[f"rule:{rule}"] for rule in cores.CORE_RULE_NAMES},
+    }
+
+
+def _check_conservation(counts: dict[str, int], dataset: str) -> dict[str, Any]:
+    """Every input record is a row the merge decided on, a collapsed duplicate or a quarantined row
+    read back from the committed table: counted apart from the intake's own counts."""
+    kept = counts["launches"] if dataset == "launches" else counts["cores"]
+    accounted = kept + counts["duplicates_collapsed"] + counts["quarantined"]
+    if accounted == counts["input_records"]:
+        return {"rule": f"input_records = {dataset} + duplicates_collapsed + quarantined", "holds": True}
+    raise RuntimeError(  # a bug, not bad input: every commit is still whole
+        f"{dataset}: record conservation failed: {counts['input_records']} in, {accounted} accounted for "
+        f"({kept} decided, {counts['duplicates_collapsed']} duplicates, {counts['quarantined']} quarantined)"
+    )

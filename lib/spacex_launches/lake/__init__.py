@@ -1,0 +1,1 @@
+"""The validated zone: Iceberg tables, their catalog, precedence of versions, history, upkeep."""

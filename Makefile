@@ -94,7 +94,7 @@ JOB_ARGS ?=
 # EXIT_CODE_FILE when one is given: `make job EXIT_CODE_FILE=f || code=$$(cat f)`.
 EXIT_CODE_FILE ?=
 JOB_EXIT = code=$$?; $(if $(EXIT_CODE_FILE),echo $$code > $(call q,$(EXIT_CODE_FILE));) \
-	if [ $$code -ne 0 ]; then $(PY) -m spacex_launches.errors $$code; exit $$code; fi
+	if [ $$code -ne 0 ]; then $(PY) -m spacex_launches.exceptions $$code; exit $$code; fi
 # WAREHOUSE (a URL may carry a user) and API_URL (a token) reach the programs through the environment,
 # never as arguments, which every user of the machine can read in `ps` (README "Secrets in locations").
 job answers report maintain: export SPACEX_WAREHOUSE = $(WAREHOUSE)

@@ -19,8 +19,9 @@ import os
 import sys
 
 from spacex_launches.common.redact import RedactingFilter, redact_text
-from spacex_launches.common.settings import ConfigError, load_config
-from spacex_launches.ingest.fetch import DATASETS, IngestError, PayloadRefused, ingest
+from spacex_launches.common.settings import load_config
+from spacex_launches.exceptions import ConfigError, IngestError, PayloadRefused
+from spacex_launches.ingest.fetch import DATASETS, ingest
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

@@ -12,7 +12,8 @@ import sys
 
 from spacex_launches.analytics.answers import format_table
 from spacex_launches.common.paths import LakePaths
-from spacex_launches.common.settings import ConfigError, get_dotted, load_config
+from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.exceptions import ConfigError
 from spacex_launches.job.session import build_session
 from spacex_launches.lake.catalog import CatalogSettings, catalog_conf
 from spacex_launches.lake.history import slot_changes

@@ -2,7 +2,7 @@
 
     spark-submit jobs/launches_etl.py [--env local] [--input PATH ...] [--lake ROOT] [--warehouse TARGET]
 
-Exit codes (spacex_launches.errors): 0 success or no-op; 2 bad input, configuration or lake; 3 the
+Exit codes (spacex_launches.exceptions): 0 success or no-op; 2 bad input, configuration or lake; 3 the
 warehouse load failed (the lake is committed; the next run loads it); 4 a lake commit lost to
 concurrent runs every time (re-run); 1 a bug (its trace in a log file the message names); 143 / 130
 stopped by SIGTERM / SIGINT (the report's status is "cancelled" and its phase the one stopped). A failure
@@ -24,8 +24,9 @@ from pathlib import Path
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.redact import redact_text
 from spacex_launches.common.s3 import S3Settings, is_s3_uri, split_s3_uri
-from spacex_launches.common.settings import ConfigError, default_inputs, get_dotted, load_config
-from spacex_launches.errors import EXIT_INPUT, Cancelled, describe, root_cause, write_trace
+from spacex_launches.common.settings import default_inputs, get_dotted, load_config
+from spacex_launches.exceptions import EXIT_INPUT, Cancelled, ConfigError, root_cause
+from spacex_launches.job.errors import describe, write_trace
 from spacex_launches.job.pipeline import RunOptions, run_pipeline
 from spacex_launches.job.run_report import RunReport, summary, to_json, utc_now
 from spacex_launches.job.session import build_session

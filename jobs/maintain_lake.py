@@ -25,13 +25,21 @@ from datetime import UTC, datetime
 
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.redact import redact_text
-from spacex_launches.common.settings import ConfigError, get_dotted, load_config
-from spacex_launches.errors import EXIT_BUG, EXIT_INPUT, root_cause, write_trace
+from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.exceptions import (
+    EXIT_BUG,
+    EXIT_INPUT,
+    ConfigError,
+    LakeError,
+    WarehouseError,
+    root_cause,
+)
+from spacex_launches.job.errors import write_trace
 from spacex_launches.job.session import build_session
-from spacex_launches.lake.catalog import CatalogSettings, LakeError, catalog_conf
+from spacex_launches.lake.catalog import CatalogSettings, catalog_conf
 from spacex_launches.lake.maintenance import MaintenanceSettings, maintain, tree_size
 from spacex_launches.lake.tables import Lakehouse
-from spacex_launches.warehouse import WarehouseError, loader_for
+from spacex_launches.warehouse import loader_for
 
 RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,127}")
 

@@ -39,7 +39,8 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spacex_launches.common.redact import redact_location
-from spacex_launches.common.settings import PROJECT_DIR, ConfigError, get_dotted, load_config, require
+from spacex_launches.common.settings import PROJECT_DIR, get_dotted, load_config, require
+from spacex_launches.exceptions import ConfigError
 from spacex_launches.orchestration.emr_request import (
     ENTRY_POINT,
     LIB_ZIP,

@@ -20,11 +20,10 @@ from datetime import UTC, date, datetime
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from spacex_launches.common.settings import ConfigError, get_dotted, load_config
-from spacex_launches.orchestration.emr_request import EmrRequestError, log_locations
+from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.exceptions import ConfigError, EmrRequestError, JobRunFailed, RunInFlightElsewhere
+from spacex_launches.orchestration.emr_request import log_locations
 from spacex_launches.orchestration.emr_runs import (
-    JobRunFailed,
-    RunInFlightElsewhere,
     failure_report,
     request_for_next_run,
     submit,

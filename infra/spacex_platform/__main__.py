@@ -15,7 +15,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from spacex_launches.common.settings import ConfigError, outputs_path
+from spacex_launches.common.settings import outputs_path
+from spacex_launches.exceptions import ConfigError
 from spacex_platform import outputs
 from spacex_platform.settings import ENVS, Settings, is_placeholder, stack_names
 

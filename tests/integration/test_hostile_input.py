@@ -24,7 +24,7 @@ from integration.lake_helpers import (
     run_in_process,
     validated_files,
 )
-from spacex_launches.job.discovery import InputFileError
+from spacex_launches.exceptions import InputFileError
 
 pytestmark = pytest.mark.integration
 SECRET = "Hostile-S3cret-42"

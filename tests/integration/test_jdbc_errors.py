@@ -9,7 +9,8 @@ import pytest
 
 from conftest import SAMPLE_DIR
 from integration.lake_helpers import run_in_process
-from spacex_launches.warehouse import WarehouseError, read_sql, sql_statements
+from spacex_launches.exceptions import WarehouseError
+from spacex_launches.warehouse import read_sql, sql_statements
 from spacex_launches.warehouse.postgres import PostgresLoader
 
 pytestmark = pytest.mark.integration

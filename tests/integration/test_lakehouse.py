@@ -29,11 +29,12 @@ from integration.lake_helpers import (
     raw_file,
     run_in_process,
 )
+from spacex_launches.exceptions import WarehouseError
 from spacex_launches.job.pipeline import LAUNCH_COLUMNS
 from spacex_launches.lake import precedence
 from spacex_launches.lake.history import slot_changes
 from spacex_launches.lake.tables import Lakehouse
-from spacex_launches.warehouse import WarehouseError, read_sql
+from spacex_launches.warehouse import read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 
 pytestmark = pytest.mark.integration

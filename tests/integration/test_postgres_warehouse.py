@@ -19,9 +19,10 @@ import pytest
 from conftest import SAMPLE_DIR, lake_catalog, spark_submit
 from integration.lake_helpers import run_in_process
 from spacex_launches.common.settings import sql_dir
-from spacex_launches.errors import describe
+from spacex_launches.exceptions import WarehouseError
+from spacex_launches.job.errors import describe
 from spacex_launches.lake.tables import Lakehouse
-from spacex_launches.warehouse import WarehouseError, read_sql, spark_packages
+from spacex_launches.warehouse import read_sql, spark_packages
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 from spacex_launches.warehouse.postgres import PostgresLoader
 

@@ -23,8 +23,8 @@ from integration.lake_helpers import (
     warehouse_rows,
     write_json,
 )
+from spacex_launches.exceptions import InputFileError
 from spacex_launches.job import schemas
-from spacex_launches.job.discovery import InputFileError
 from spacex_launches.warehouse.postgres import PostgresLoader
 
 pytestmark = pytest.mark.integration

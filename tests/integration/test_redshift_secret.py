@@ -11,7 +11,8 @@ import uuid
 import boto3
 import pytest
 
-from spacex_launches.common.settings import ConfigError, load_config
+from spacex_launches.common.settings import load_config
+from spacex_launches.exceptions import ConfigError
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.warehouse import loader_for
 from spacex_launches.warehouse.redshift import RedshiftLoader, write_options

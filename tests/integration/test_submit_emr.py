@@ -22,13 +22,9 @@ from moto.emrcontainers.models import emrcontainers_backends
 
 from rehearsal.stand_in import client_token_idempotency
 from spacex_launches.common.settings import load_config
+from spacex_launches.exceptions import RunInFlightElsewhere
 from spacex_launches.orchestration.emr_request import build_job_run_request
-from spacex_launches.orchestration.emr_runs import (
-    RunInFlightElsewhere,
-    failure_report,
-    request_for_next_run,
-    submit,
-)
+from spacex_launches.orchestration.emr_runs import failure_report, request_for_next_run, submit
 from spacex_launches.orchestration.run_metrics import job_arguments
 
 pytestmark = pytest.mark.integration

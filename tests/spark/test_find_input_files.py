@@ -10,12 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from spacex_launches.job.discovery import (
-    DOCUMENT,
-    LINES,
-    InputFileError,
-    find_input_files,
-)
+from spacex_launches.exceptions import InputFileError
+from spacex_launches.job.discovery import DOCUMENT, LINES, find_input_files
 from spacex_launches.job.reader import escape_glob, read_raw_records
 from spacex_launches.lake.hadoopfs import LakeFS
 

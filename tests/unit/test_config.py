@@ -11,7 +11,6 @@ import pytest
 from spacex_launches.common.settings import (
     ENVIRONMENTS,
     PROJECT_DIR,
-    ConfigError,
     conf_dir,
     default_inputs,
     get_dotted,
@@ -22,6 +21,7 @@ from spacex_launches.common.settings import (
     read_mapping,
     require,
 )
+from spacex_launches.exceptions import ConfigError
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)

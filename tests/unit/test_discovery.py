@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from spacex_launches.common.paths import LakePaths, fetch_time_from_name, in_ingest_dates
+from spacex_launches.exceptions import InputFileError
 from spacex_launches.job.discovery import (
     DOCUMENT,
     LINES,
-    InputFileError,
     check_fetch_time,
     container,
     data_file_name,

@@ -14,13 +14,13 @@ import pytest
 
 from conftest import TEST_SESSION_CONF
 from rehearsal.stand_in import EMR_TO_LOCAL, StandInError, image_jar_packages
-from spacex_launches.common.settings import ENVIRONMENTS, ConfigError, get_dotted, load_config
+from spacex_launches.common.settings import ENVIRONMENTS, get_dotted, load_config
 from spacex_launches.common.spark_keys import KNOWN_SPARK_KEYS, KNOWN_SPARK_PREFIXES, check_spark_keys
+from spacex_launches.exceptions import ConfigError, EmrRequestError
 from spacex_launches.job.session import spark_conf
 from spacex_launches.lake.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
 from spacex_launches.orchestration.emr_request import (
     FILE_SCHEMES,
-    EmrRequestError,
     build_job_run_request,
     client_token,
     file_problems,

@@ -8,9 +8,8 @@ import signal
 import subprocess
 import sys
 
-from spacex_launches.errors import Cancelled, describe, meaning
-from spacex_launches.lake.catalog import CommitConflict, LakeError
-from spacex_launches.warehouse import WarehouseError
+from spacex_launches.exceptions import Cancelled, CommitConflict, LakeError, WarehouseError, meaning
+from spacex_launches.job.errors import describe
 
 
 def test_each_failure_class_has_its_code():
@@ -43,7 +42,7 @@ def test_signals_are_128_plus_their_number_and_make_prints_the_meaning():
     assert Cancelled(signal.SIGTERM).exit_code == 143 and Cancelled(signal.SIGINT).exit_code == 130
     assert meaning(143) == "cancelled by SIGTERM"
     printed = subprocess.run(
-        [sys.executable, "-m", "spacex_launches.errors", "4"], capture_output=True, text=True, check=True
+        [sys.executable, "-m", "spacex_launches.exceptions", "4"], capture_output=True, text=True, check=True
     )
     assert printed.stderr.strip() == (
         "the job exited with code 4 (a lake commit lost to concurrent runs every time: re-run)"

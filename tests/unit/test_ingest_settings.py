@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from spacex_launches.common.settings import ConfigError, load_config
+from spacex_launches.common.settings import load_config
+from spacex_launches.exceptions import ConfigError
 from spacex_launches.ingest.fetch import MIB, FetchSettings
 
 

@@ -17,7 +17,8 @@ from spacex_launches.common.redact import (
     redact_location,
     redact_text,
 )
-from spacex_launches.common.settings import ConfigError, load_config
+from spacex_launches.common.settings import load_config
+from spacex_launches.exceptions import ConfigError
 from spacex_launches.job.run_report import RunReport, summary, to_json
 from spacex_launches.warehouse import loader_for
 from spacex_launches.warehouse.jdbc import split_url

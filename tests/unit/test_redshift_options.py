@@ -14,12 +14,12 @@ import sqlglot
 from sqlglot import exp
 
 from conftest import free_port
-from spacex_launches.common.secrets import DatabaseCredentials, SecretError, parse_credentials
-from spacex_launches.common.settings import ConfigError, load_config
+from spacex_launches.common.secrets import DatabaseCredentials, parse_credentials
+from spacex_launches.common.settings import load_config
+from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError
 from spacex_launches.job.run_report import RunReport, to_json
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.warehouse import (
-    WarehouseError,
     load_statements,
     loader_for,
     pending_loads,

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from spacex_launches import errors
-from spacex_launches.common.settings import ConfigError, load_config
-from spacex_launches.orchestration import retry_budget
+from spacex_launches.common.settings import load_config
+from spacex_launches.exceptions import (
+    CommitConflict,
+    ConfigError,
+    InputFileError,
+    LakeError,
+    SpacexError,
+    WarehouseError,
+)
 from spacex_launches.orchestration.emr_request import build_job_run_request
 from spacex_launches.orchestration.retry_budget import (
     BUG,
@@ -23,9 +29,10 @@ FAILED = {"id": "j1", "state": "FAILED", "failureReason": "USER_ERROR", "stateDe
 
 
 def test_the_exit_codes_are_the_jobs_and_only_outages_and_lost_drivers_are_retried():
-    assert (retry_budget.EXIT_BUG, retry_budget.EXIT_INPUT, retry_budget.EXIT_WAREHOUSE,
-            retry_budget.EXIT_CONFLICT) == (errors.EXIT_BUG, errors.EXIT_INPUT, errors.EXIT_WAREHOUSE,
-                                            errors.EXIT_CONFLICT)  # fmt: skip
+    # Each class's code is the one the job's own failures carry.
+    assert REFUSED.exit_code == ConfigError.exit_code == InputFileError.exit_code == LakeError.exit_code
+    assert (WAREHOUSE.exit_code, CONFLICT.exit_code) == (WarehouseError.exit_code, CommitConflict.exit_code)
+    assert BUG.exit_code == SpacexError.exit_code and LOST.exit_code is None
     assert {failure.name: failure.retried for failure in FAILURE_CLASSES} == {
         "bug": False, "refused": False, "warehouse": True, "conflict": True, "lost": True,
     }  # fmt: skip

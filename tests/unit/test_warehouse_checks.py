@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 import duckdb
 import pytest
 
-from spacex_launches.warehouse.checks import WarehouseCheckFailed, run_checks
+from spacex_launches.exceptions import WarehouseCheckFailed
+from spacex_launches.warehouse.checks import run_checks
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 DAY = timedelta(hours=36)

@@ -9,8 +9,9 @@ import argparse
 import sys
 
 from spacex_launches.common.redact import redact_text
-from spacex_launches.common.settings import ConfigError, load_config
-from spacex_launches.warehouse import WarehouseError, loader_for, read_sql
+from spacex_launches.common.settings import load_config
+from spacex_launches.exceptions import ConfigError, WarehouseError
+from spacex_launches.warehouse import loader_for, read_sql
 
 ANSWERS = {
     "max_core_reuse.sql": "Most-reused core (reuses = flights - 1)",

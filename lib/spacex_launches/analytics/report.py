@@ -29,8 +29,9 @@ import jinja2
 import psycopg
 import vl_convert
 
-from spacex_launches.common.settings import ConfigError, load_config
-from spacex_launches.warehouse import WarehouseError, WarehouseLoader, loader_for, read_sql
+from spacex_launches.common.settings import load_config
+from spacex_launches.exceptions import ConfigError, WarehouseError
+from spacex_launches.warehouse import WarehouseLoader, loader_for, read_sql
 
 DEFAULT_OUT = "reports/booster-reuse.html"
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacex_launches.common.redact import redact_location
-from spacex_launches.common.settings import ConfigError, get_dotted
+from spacex_launches.common.settings import get_dotted
+from spacex_launches.exceptions import ConfigError
 
 S3_SCHEMES = ("s3://", "s3a://")
 

@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-
-class SecretError(RuntimeError):
-    """The secret cannot be read or is malformed. Messages name the secret, never its content."""
+from spacex_launches.exceptions import SecretError
 
 
 @dataclass(frozen=True)

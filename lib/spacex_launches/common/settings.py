@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from spacex_launches.common.paths import LakePaths
+from spacex_launches.exceptions import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 ENVIRONMENTS = ("local", "dev", "prod")
@@ -57,10 +58,6 @@ ENV_OVERRIDES: dict[str, str] = {
     "REDSHIFT_IAM_ROLE_ARN": "redshift.iam_role_arn",
     "REDSHIFT_SCHEMA": "redshift.schema",
 }
-
-
-class ConfigError(ValueError):
-    """A configuration file or value is missing or malformed."""
 
 
 def conf_dir() -> Path:

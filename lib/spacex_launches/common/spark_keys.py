@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from spacex_launches.common.settings import ConfigError
+from spacex_launches.exceptions import ConfigError
 
 KNOWN_SPARK_KEYS = frozenset(
     {

@@ -40,7 +40,8 @@ import urllib3
 from spacex_launches.common.paths import RAW_DATASETS, SIDECAR_SUFFIX, LakePaths
 from spacex_launches.common.redact import redact_location, redact_text
 from spacex_launches.common.s3 import S3Settings, is_s3_uri, split_s3_uri
-from spacex_launches.common.settings import ConfigError, get_dotted, require
+from spacex_launches.common.settings import get_dotted, require
+from spacex_launches.exceptions import ConfigError, IngestError, PayloadRefused
 
 log = logging.getLogger(__name__)
 
@@ -56,14 +57,6 @@ _RETRYABLE_ERRORS = (
     requests.exceptions.Timeout,
     requests.exceptions.ChunkedEncodingError,
 )
-
-
-class IngestError(RuntimeError):
-    """The endpoint could not be fetched (after every retry); nothing was written."""
-
-
-class PayloadRefused(IngestError):
-    """The response is not a usable launches array, or is over a size limit; nothing was written."""
 
 
 class _AttemptFailed(Exception):

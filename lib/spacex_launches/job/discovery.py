@@ -32,6 +32,7 @@ from spacex_launches.common.paths import (
     normalise_root,
     sidecar_of,
 )
+from spacex_launches.exceptions import InputFileError, NoInputFiles
 from spacex_launches.lake.hadoopfs import LakeFS
 
 DOCUMENT, LINES = "json_document", "json_lines"
@@ -42,14 +43,6 @@ _WHITESPACE = " \t\r\n"
 # A fetch time may be this far ahead of the clock (clocks of the fetching and the running machine
 # differ a little); one further ahead would win every later precedence decision, so it is refused.
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-class InputFileError(ValueError):
-    """A whole input file cannot be used; the message names it and says why."""
-
-
-class NoInputFiles(InputFileError):
-    """An input path holds no data files at all (or does not exist)."""
 
 
 @dataclass(frozen=True)

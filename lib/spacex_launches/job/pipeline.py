@@ -23,8 +23,9 @@ from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
 from spacex_launches.common.paths import LakePaths
+from spacex_launches.exceptions import InputFileError, NoInputFiles
 from spacex_launches.job import cores, quality, schemas, transforms
-from spacex_launches.job.discovery import InputFile, InputFileError, NoInputFiles, find_input_files
+from spacex_launches.job.discovery import InputFile, find_input_files
 from spacex_launches.job.reader import read_raw_records
 from spacex_launches.job.run_report import RunReport, timed
 from spacex_launches.lake import precedence

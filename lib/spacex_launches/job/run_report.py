@@ -29,7 +29,7 @@ class RunReport:
     run_id: str
     env: str
     status: str = "running"  # running -> succeeded | no_op | failed | cancelled
-    exit_code: int | None = None  # the job's exit code (spacex_launches.errors), set when it ends
+    exit_code: int | None = None  # the job's exit code (spacex_launches.exceptions), set when it ends
     phase: str | None = None  # the phase running (the last one run, once it ended; a stopped run's)
     started_at: str = field(default_factory=utc_now)
     finished_at: str | None = None

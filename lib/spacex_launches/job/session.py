@@ -7,7 +7,8 @@ from typing import Any
 from pyspark.sql import SparkSession
 
 from spacex_launches.common.s3 import S3Settings
-from spacex_launches.common.settings import ConfigError, get_dotted
+from spacex_launches.common.settings import get_dotted
+from spacex_launches.exceptions import ConfigError
 
 # Maven coordinates for s3a://: hadoop-aws at pyspark's bundled Hadoop version (pyspark 3.5.x ships
 # Hadoop 3.3.4) and the AWS SDK bundle that hadoop-aws 3.3.4 declares. Under spark-submit they must be

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spacex_launches.common.settings import ConfigError, get_dotted
+from spacex_launches.common.settings import get_dotted
+from spacex_launches.exceptions import ConfigError
 
 # The Iceberg release EMR 7.13 ships (1.10.0-amzn-1); EMR uses the image's own jar (EMR_ICEBERG_JAR),
 # everywhere else spark-submit resolves ICEBERG_PACKAGES from Maven.
@@ -62,14 +63,6 @@ def catalog_conf(settings: CatalogSettings) -> dict[str, str]:
     else:
         conf[f"{prefix}.type"] = "hadoop"
     return conf
-
-
-class LakeError(RuntimeError):
-    """The validated zone cannot be used as it is (an old layout, an unreadable table)."""
-
-
-class CommitConflict(RuntimeError):
-    """Concurrent runs kept committing to the same table: this run's commit lost every retry."""
 
 
 @dataclass(frozen=True)

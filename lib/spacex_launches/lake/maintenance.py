@@ -24,8 +24,8 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
-from spacex_launches.common.settings import ConfigError, get_dotted
-from spacex_launches.errors import first_line
+from spacex_launches.common.settings import get_dotted
+from spacex_launches.exceptions import ConfigError, first_line
 from spacex_launches.job import schemas
 from spacex_launches.lake import history
 from spacex_launches.lake.tables import LAKE_TABLES, Lakehouse

@@ -15,9 +15,10 @@ from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from spacex_launches.exceptions import CommitConflict, LakeError
 from spacex_launches.job import schemas
 from spacex_launches.lake import precedence
-from spacex_launches.lake.catalog import CatalogSettings, CommitConflict, LakeError, TableSnapshot
+from spacex_launches.lake.catalog import CatalogSettings, TableSnapshot
 
 log = logging.getLogger("spacex_launches")
 
@@ -221,7 +222,7 @@ class Lakehouse:
 
     def _unreadable(self, table: str, exc: BaseException) -> LakeError:
         """A LakeError naming the table's damaged metadata file and the ways back."""
-        from spacex_launches.errors import root_cause
+        from spacex_launches.exceptions import root_cause
         from spacex_launches.lake.hadoopfs import LakeFS
 
         root = self.settings.warehouse.removesuffix("/validated")

@@ -33,10 +33,9 @@ from botocore.exceptions import ClientError
 
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.redact import redact_location, redact_text
-from spacex_launches.common.settings import PROJECT_DIR, ConfigError, get_dotted, load_config, require
-from spacex_launches.errors import meaning
+from spacex_launches.common.settings import PROJECT_DIR, get_dotted, load_config, require
+from spacex_launches.exceptions import ConfigError, EmrRequestError, meaning
 from spacex_launches.ingest.fetch import DATASETS, ingest
-from spacex_launches.orchestration.emr_request import EmrRequestError
 from spacex_launches.orchestration.emr_runs import (
     ACTIVE_STATES,
     driver_log_tails,

@@ -23,8 +23,9 @@ from datetime import date
 from typing import Any
 
 from spacex_launches.common.paths import LakePaths
-from spacex_launches.common.settings import PROJECT_DIR, ConfigError, get_dotted, require
+from spacex_launches.common.settings import PROJECT_DIR, get_dotted, require
 from spacex_launches.common.spark_keys import check_spark_keys
+from spacex_launches.exceptions import ConfigError, EmrRequestError
 from spacex_launches.lake.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
 from spacex_launches.orchestration.retry_budget import emr_max_attempts
 
@@ -62,10 +63,6 @@ FILE_LIST_FLAGS = {"--py-files": "spark.submit.pyFiles", "--jars": "spark.jars",
 FILE_SCHEMES = ("local://", "s3://")
 DECOMMISSION_PREFIXES = ("spark.decommission.", "spark.storage.decommission.")
 CONTAINER_IMAGE_KEY = "spark.kubernetes.container.image"
-
-
-class EmrRequestError(ValueError):
-    """The StartJobRun request is not what the API accepts (an unknown Spark key is a ConfigError)."""
 
 
 def artifacts_version(config: dict[str, Any], version: str | None = None) -> str:

@@ -23,6 +23,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from spacex_launches.common.redact import redact_text
 from spacex_launches.common.s3 import split_s3_uri
 from spacex_launches.common.settings import get_dotted, require
+from spacex_launches.exceptions import JobRunFailed, RunInFlightElsewhere
 from spacex_launches.orchestration.emr_request import REQUEST_TAG, build_job_run_request, job_run_name
 
 ACTIVE_STATES = ("PENDING", "SUBMITTED", "RUNNING")
@@ -30,19 +31,6 @@ TERMINAL_STATES = ("COMPLETED", "FAILED", "CANCELLED")
 FAILED_STATES = ("FAILED", "CANCELLED", "CANCEL_PENDING")
 LOG_TAIL_LINES = 25  # per stream: the driver's stdout and stderr
 MAINTENANCE_ENTRY_POINT = "maintain_lake.py"  # the lake's upkeep, shipped by jobs/package.py
-
-
-class JobRunFailed(RuntimeError):
-    """The job run ended FAILED or CANCELLED; `job_run` is its last description."""
-
-    def __init__(self, message: str, job_run: dict[str, Any]):
-        super().__init__(message)
-        self.job_run = job_run
-
-
-class RunInFlightElsewhere(RuntimeError):
-    """A run for this date is in flight under another request (other artifacts or settings): not
-    starting a second one."""
 
 
 @dataclass(frozen=True)

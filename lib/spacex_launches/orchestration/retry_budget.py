@@ -19,11 +19,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from spacex_launches.common.settings import ConfigError, get_dotted
-
-# The job's exit codes (spacex_launches.errors, which imports Spark modules the DAG must not load; a
-# unit test keeps both equal).
-EXIT_BUG, EXIT_INPUT, EXIT_WAREHOUSE, EXIT_CONFLICT = 1, 2, 3, 4
+from spacex_launches.common.settings import get_dotted
+from spacex_launches.exceptions import EXIT_BUG, EXIT_CONFLICT, EXIT_INPUT, EXIT_WAREHOUSE, ConfigError
 
 EMR_MAX_ATTEMPTS = 1  # retryPolicyConfiguration.maxAttempts: one driver per job run
 

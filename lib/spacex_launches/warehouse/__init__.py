@@ -18,7 +18,8 @@ import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from spacex_launches.common.redact import redact_location
-from spacex_launches.common.settings import ConfigError, get_dotted, sql_dir
+from spacex_launches.common.settings import get_dotted, sql_dir
+from spacex_launches.exceptions import ConfigError, WarehouseError
 from spacex_launches.job import schemas
 
 if TYPE_CHECKING:
@@ -28,10 +29,6 @@ if TYPE_CHECKING:
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
 LOAD_STATE_TABLE = "lake_loads"
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9._:-]*")
-
-
-class WarehouseError(RuntimeError):
-    """Loading or querying the warehouse failed; the target tables are unchanged."""
 
 
 class WarehouseLoader(Protocol):

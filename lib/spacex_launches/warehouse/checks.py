@@ -9,14 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+from spacex_launches.exceptions import WarehouseCheckFailed
 from spacex_launches.warehouse import read_sql
 
 Query = Callable[[str], tuple[list[str], list[tuple]]]
 CLOCK_SKEW = timedelta(minutes=5)  # as discovery.CLOCK_SKEW (that module needs Spark's file system)
-
-
-class WarehouseCheckFailed(RuntimeError):
-    """One or more warehouse checks failed; the message lists each."""
 
 
 def _as_utc(value: datetime) -> datetime:

@@ -15,11 +15,11 @@ from typing import Any
 
 import duckdb
 
+from spacex_launches.exceptions import WarehouseError
 from spacex_launches.job import schemas
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
-    WarehouseError,
     contract_rows,
     load_statements,
     loaded_snapshots,

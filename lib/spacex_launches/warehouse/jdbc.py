@@ -12,9 +12,8 @@ import psycopg
 
 from spacex_launches.common.redact import carries_secret, redact_location, redact_text
 from spacex_launches.common.secrets import DatabaseCredentials
-from spacex_launches.common.settings import ConfigError
+from spacex_launches.exceptions import ConfigError, WarehouseError
 from spacex_launches.job import schemas
-from spacex_launches.warehouse import WarehouseError
 
 # Maven coordinates for spark-submit --packages (the one place they are written down). On EMR the
 # image ships the Redshift connector and driver under /usr/share/aws/redshift/ instead.

@@ -19,14 +19,14 @@ from typing import Any
 import psycopg
 from pyspark.sql import types as T
 
-from spacex_launches.common.secrets import DatabaseCredentials, SecretError, database_credentials
-from spacex_launches.common.settings import ConfigError, get_dotted
+from spacex_launches.common.secrets import DatabaseCredentials, database_credentials
+from spacex_launches.common.settings import get_dotted
+from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError
 from spacex_launches.job import schemas
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
     LOAD_STATE_TABLE,
-    WarehouseError,
     contract_rows,
     load_statements,
     loaded_snapshots,

@@ -25,13 +25,13 @@ from typing import Any
 import psycopg
 
 from spacex_launches.common.redact import redact_location
-from spacex_launches.common.secrets import DatabaseCredentials, SecretError, database_credentials
-from spacex_launches.common.settings import ConfigError, get_dotted, require
+from spacex_launches.common.secrets import DatabaseCredentials, database_credentials
+from spacex_launches.common.settings import get_dotted, require
+from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
     LOAD_STATE_TABLE,
-    WarehouseError,
     contract_rows,
     load_statements,
     loaded_snapshots,

@@ -1,66 +1,20 @@
 """What a failed run tells its user: one paragraph (what, where, what to do) and an exit code. A stack
 trace goes to a log file the paragraph names, never to the terminal.
 
-| exit | meaning |
-| --- | --- |
-| 0 | success, or nothing to do |
-| 1 | a bug: the paragraph names the log file with the trace |
-| 2 | bad input, configuration or lake (nothing of the run committed where it says so) |
-| 3 | the warehouse load failed (the lake is committed; the next run loads it) |
-| 4 | a lake commit lost to concurrent runs every time (re-run) |
-| 130 / 143 | cancelled by SIGINT / SIGTERM (128 + the signal): the report says which phase was stopped |
-
-`python -m spacex_launches.errors N` prints what code N means (the Makefile's recipes, after a job fails).
+Our own failures carry their exit code (spacex_launches.exceptions, which has the table); here the
+JVM's are told apart: a full disk, an unwritable lake, an unreachable S3 endpoint, else a bug.
 """
 
 from __future__ import annotations
 
 import os
-import re
-import signal
-import sys
 import tempfile
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 
 from spacex_launches.common.redact import redact_text
-from spacex_launches.common.settings import ConfigError
-from spacex_launches.job.discovery import InputFileError
-from spacex_launches.lake.catalog import CommitConflict, LakeError
-from spacex_launches.warehouse import WarehouseError
-
-EXIT_BUG, EXIT_INPUT, EXIT_WAREHOUSE, EXIT_CONFLICT = 1, 2, 3, 4
-MEANINGS = {
-    0: "success, or nothing to do",
-    EXIT_BUG: "a bug: the message names the log file with the trace",
-    EXIT_INPUT: "bad input, configuration or lake",
-    EXIT_WAREHOUSE: "the warehouse load failed: the lake is committed, the next run loads it",
-    EXIT_CONFLICT: "a lake commit lost to concurrent runs every time: re-run",
-}
-
-
-class Cancelled(BaseException):
-    """SIGTERM or SIGINT asked the run to stop. A BaseException, so that no `except Exception` on the
-    way up takes it for a failure of the step it interrupted."""
-
-    def __init__(self, signum: int):
-        super().__init__(f"stopped by {signal.Signals(signum).name}")
-        self.signum = signum
-
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum  # the shell's convention: 143 for SIGTERM, 130 for SIGINT
-
-
-def meaning(code: int) -> str:
-    """What exit code `code` of a job says (README "Exit codes")."""
-    if code in MEANINGS:
-        return MEANINGS[code]
-    if code > 128 and code - 128 in signal.valid_signals():
-        return f"cancelled by {signal.Signals(code - 128).name}"
-    return "not one of the job's codes: spark-submit or the JVM failed before the job ran"
-
+from spacex_launches.exceptions import EXIT_BUG, EXIT_INPUT, SpacexError, root_cause
 
 # Failures of the machine, not of the job, as the JVM words them.
 _NO_SPACE = ("No space left on device", "Disk quota exceeded")
@@ -88,31 +42,11 @@ class Failure:
     bug: bool = False
 
 
-def first_line(exc: BaseException) -> str:
-    """An exception's first line: for a JVM error its cause, without a page of stack trace."""
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def root_cause(exc: BaseException) -> str:
-    """The innermost cause a JVM error reports (`Caused by: X: message`), else its first line."""
-    causes = re.findall(
-        r"^Caused by: (?:[\w.$]+\.)?([\w$]+(?:Exception|Error)): (.*)$", str(exc), re.MULTILINE
-    )
-    if causes:
-        name, message = causes[-1]
-        return f"{name}: {message.strip()}"
-    return first_line(exc)
-
-
 def describe(exc: BaseException, lake: str, s3_endpoint: str | None = None) -> Failure:
     """The exit code and paragraph for an exception that ended a run on `lake` (S3 through
     `s3_endpoint`, None: AWS's own)."""
-    if isinstance(exc, InputFileError | LakeError | ConfigError):
-        return Failure(EXIT_INPUT, redact_text(str(exc)))
-    if isinstance(exc, WarehouseError):
-        return Failure(EXIT_WAREHOUSE, redact_text(str(exc)))
-    if isinstance(exc, CommitConflict):
-        return Failure(EXIT_CONFLICT, redact_text(str(exc)))
+    if isinstance(exc, SpacexError):
+        return Failure(exc.exit_code, redact_text(str(exc)))
     text = str(exc)
     if any(marker in text for marker in _NO_SPACE):
         return Failure(
@@ -160,8 +94,3 @@ def write_trace(exc: BaseException, run_id: str, folder: str | None = None) -> s
         except OSError:
             continue
     return "(nowhere: no writable folder)"
-
-
-if __name__ == "__main__":
-    exit_code = int(sys.argv[1])
-    print(f"the job exited with code {exit_code} ({meaning(exit_code)})", file=sys.stderr)

@@ -9,10 +9,10 @@ one), removes orphan files older than maintenance.orphan_window_h. Prints progre
 --run-id is the id the weekly DAG's job run carries (the EMR request appends it to every entry point's
 arguments): it is printed, so a driver log says which run it is, and changes nothing else.
 
-Exit codes (README "Exit codes"): 0 done; 2 refused: bad configuration, a warehouse that cannot be named,
-or a lake that cannot be used as it is (copied, moved, damaged), nothing changed; 1 a bug: the message
-names the file with the trace. An Iceberg procedure commits each step on its own, so a failure leaves
-every table at a consistent snapshot and the next run does what is left.
+Exit codes (docs/running.md "Exit codes"): 0 done; 2 refused: bad configuration, a warehouse that cannot be
+named, or a lake that cannot be used as it is (copied, moved, damaged), nothing changed; 1 a bug: the message
+names the file with the trace. An Iceberg procedure commits each step on its own, so a failure leaves every
+table at a consistent snapshot and the next run does what is left.
 """
 
 from __future__ import annotations

@@ -33,7 +33,7 @@ SNAPSHOT_FILE = SNAPSHOT_DIR / "launches-v5-snapshot-2025-06-27.json"
 logging.getLogger("py4j").setLevel(logging.WARNING)
 
 
-# The tiers (README "Quick start"): tests/unit and tests/infra start no JVM and no server (`make test-fast`);
+# The tiers (docs/testing.md): tests/unit and tests/infra start no JVM and no server (`make test-fast`);
 # tests/spark use the session's SparkSession; tests/integration run spark-submit, servers, a browser.
 FAST_TIERS = ("unit", "infra")
 SLOW_FIXTURES = {
@@ -131,7 +131,7 @@ def snapshot_file() -> Path:
 
 # Spark's JVM as `make run` starts it (Makefile JVM_OPTS, CDS): C1 JIT only, and Java class-data sharing:
 # the session's first spark-submit run to completion saves the classes Spark loads, the later ones map
-# them instead of reading them from the jars (README "Performance": a few seconds less per start).
+# them instead of reading them from the jars (docs/performance.md: a few seconds less per start).
 JVM_OPTS = "-XX:TieredStopAtLevel=1"
 CDS_DIR = Path(tempfile.mkdtemp(prefix="spacex-tests-cds-"))
 CDS_ARCHIVE = CDS_DIR / "spark-classes.jsa"

@@ -1,10 +1,10 @@
 """Every failure the project raises on purpose, and the exit code each one ends a job with.
 
-A leaf: it imports nothing of ours, so every layer can raise and catch these without importing another
-layer. One base (`SpacexError`), one subclass per layer, the exit code on the class. What a code means
-to its user is in EXIT_MEANINGS (README "Exit codes"); `spacex_launches.job.errors` turns any exception,
-ours or the JVM's, into the paragraph and code a run ends with. `python -m spacex_launches.exceptions N`
-prints what code N means (the Makefile's recipes, after a job fails).
+A leaf: it imports nothing of ours, so every layer can raise and catch these without importing another layer.
+One base (`SpacexError`), one subclass per layer, the exit code on the class. What a code means to its user is
+in EXIT_MEANINGS (docs/running.md "Exit codes"); `spacex_launches.job.errors` turns any exception, ours or the
+JVM's, into the paragraph and code a run ends with. `python -m spacex_launches.exceptions N` prints what code
+N means (the Makefile's recipes, after a job fails).
 
 | exit | meaning |
 | --- | --- |

@@ -51,7 +51,7 @@ def emr_artifacts(moto_server, tmp_path_factory) -> Deployed:
 def sample_copy(spark, tmp_path) -> tuple[Path, Path]:
     """A lake and DuckDB warehouse holding the sample, as `sample_run`'s, for one test whose run must
     change nothing (a refusal, a failure, a no-op). Made by a run of their own: a copied lake would be
-    refused (its Iceberg metadata names the original's files: README "Lake identity")."""
+    refused (its Iceberg metadata names the original's files: docs/lake.md "Lake identity")."""
     from integration.lake_helpers import run_in_process
 
     lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"

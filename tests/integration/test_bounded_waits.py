@@ -87,7 +87,7 @@ def test_a_dripping_server_is_given_up_by_the_total_deadline_and_no_argument_hol
     lake = tmp_path / "lake"
     with dripping_server() as (port, requests_seen):
         url = f"http://ingest:{SECRET}@127.0.0.1:{port}/v5/launches?api_key={SECRET}"
-        # API_URL from the environment (README "Secrets in locations"): make's own arguments are public too.
+        # API_URL from the environment (docs/secrets.md): make's own arguments are public too.
         command = ["make", "--no-print-directory", "-o", ".venv/.installed", "ingest", f"LAKE={lake}"]
         started = time.monotonic()
         process = subprocess.Popen(

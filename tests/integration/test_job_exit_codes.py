@@ -1,5 +1,5 @@
-"""The job's exit code reaches its caller through `make job` (README "Exit codes"): make itself can only
-exit 0 or 2, so the recipe prints the job's code with its meaning and writes it to EXIT_CODE_FILE; the
+"""The job's exit code reaches its caller through `make job` (docs/running.md "Exit codes"): make itself can
+only exit 0 or 2, so the recipe prints the job's code with its meaning and writes it to EXIT_CODE_FILE; the
 run report carries it as `exit_code`. Each case also checks what the lake and the warehouse hold."""
 
 from __future__ import annotations

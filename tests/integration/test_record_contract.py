@@ -78,7 +78,7 @@ def test_text_no_warehouse_can_store_is_quarantined_so_duckdb_and_postgresql_agr
     invalid = compact(good("BYTES", 4, details="PLACE")).encode().replace(b"PLACE", b"caf\xe9")
     source = tmp_path / "in" / "20240301T000000Z-bbbb.jsonl"
     source.parent.mkdir(parents=True)
-    # a file whose first 64 KiB are not UTF-8 is refused by name (another encoding: README "Other input");
+    # a file whose first 64 KiB are not UTF-8 is refused by name (another encoding: docs/running.md);
     # invalid bytes further on are one record's
     padding = [compact(launch(f"P{i}", "2021-03-01T12:00:00Z", [core(f"P{i}")])).encode() for i in range(300)]
     source.write_bytes(b"\n".join([good_line, nul, surrogate, *padding, invalid]) + b"\n")
@@ -130,7 +130,7 @@ def test_a_launch_the_api_stops_listing_is_named_and_kept(spark, tmp_path):
     later = run_in_process(spark, [raw_file(raw, "20240102T060000", [good("L1", 1)])], lake, warehouse, "b")
     assert later["not_listed"]["launch_ids"] == [hid("GONE")]
     assert later["not_listed"]["complete_snapshot"] == "2024-01-02T06:00:00+00:00"
-    assert query(warehouse, "SELECT COUNT(*) FROM spacex.launches") == [(2,)]  # kept: README says why
+    assert query(warehouse, "SELECT COUNT(*) FROM spacex.launches") == [(2,)]  # kept: docs/lake.md says why
     assert (
         query(
             warehouse, f"SELECT last_seen_at FROM spacex.launch_sightings WHERE launch_id = '{hid('GONE')}'"

@@ -137,7 +137,7 @@ def create_account(endpoint_url: str, suffix: str = "", artifacts_uri: str | Non
 
 
 def create_warehouse_secret(account: Account, database_url: str) -> None:
-    """The PostgreSQL standing in for Redshift, in a secret shaped like Redshift's (README)."""
+    """The PostgreSQL standing in for Redshift, in a secret shaped like Redshift's (docs/warehouses.md)."""
     host_port, database = database_url.removeprefix("postgresql://postgres@").split("/")
     host, port = host_port.split(":")
     account.client("secretsmanager").create_secret(
@@ -182,7 +182,8 @@ class AirflowRun:
 
 def airflow_environ(account: Account, home: Path, version: str, api_url: str, alert_url: str,
                     statsd_port: int | None = None, **overrides: str) -> dict[str, str]:  # fmt: skip
-    """The Airflow deployment's environment (README "The Airflow DAG"), pointed at the stand-ins."""
+    """The Airflow deployment's environment (docs/operating-on-aws.md "Alerts and the Airflow
+    deployment"), pointed at the stand-ins."""
     connection = {
         "conn_type": "aws",
         "extra": {"endpoint_url": account.endpoint_url, "region_name": AWS_REGION},

@@ -1,6 +1,6 @@
-"""The job's exit codes (README "Exit codes"): each failure class maps to its documented code, and a
-signal to 128 + its number. Code 4 needs two runs losing every commit retry, too slow to provoke in a
-test: its mapping is checked here."""
+"""The job's exit codes (docs/running.md "Exit codes"): each failure class maps to its documented code, and a
+signal to 128 + its number. Code 4 needs two runs losing every commit retry, too slow to provoke in a test:
+its mapping is checked here."""
 
 from __future__ import annotations
 

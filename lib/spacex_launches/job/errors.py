@@ -63,7 +63,8 @@ def describe(exc: BaseException, lake: str, s3_endpoint: str | None = None) -> F
             redact_text(
                 f"the lake's S3 endpoint {s3_endpoint or '(AWS default)'} could not be reached for bucket "
                 f"{bucket}: {root_cause(exc)}. Check s3.endpoint_url (AWS_ENDPOINT_URL) and the network; "
-                'S3A gives up within about a minute (README "S3A bounds"). Every lake table is at its last committed snapshot.'
+                'S3A gives up within about a minute (docs/ingest.md "S3A bounds"). '
+                "Every lake table is at its last committed snapshot."
             ),
         )
     if any(marker in text for marker in _NOT_WRITABLE):

@@ -355,7 +355,7 @@ def run_pipeline(
         report.rule_warnings = {rule: intake["launches"][f"warning:{rule}"] for rule in quality.WARNING_RULES}
         if any(report.rule_warnings.values()):
             report.warnings.append(
-                'kept as sent, failing a warning rule (README "Data-quality rules"): '
+                'kept as sent, failing a warning rule (docs/data-quality.md "Warning rules"): '
                 + intake["launches"]["warned_records"]
             )
 
@@ -445,7 +445,8 @@ def _conflict_warning(conflicts: int, intake: dict[str, Any]) -> str:
     among = f" (in this run's input: {named})" if named else ""
     return (
         f"{conflicts} launch(es) had two different records with the same fetch time{among}: the record "
-        'with the greater record_hash is kept, whatever the order of files and runs (README "The lake")'
+        "with the greater record_hash is kept, whatever the order of files and runs "
+        '(docs/lake.md "Precedence")'
     )
 
 

@@ -25,7 +25,7 @@ EARLIEST_LAUNCH, LATEST_LAUNCH = datetime(2000, 1, 1), datetime(2100, 1, 1)
 
 VALID_JSON_OBJECT = "valid_json_object"
 # Objects are checked for a repeated key down to this many levels (a launch record nests 4 deep): a
-# key repeated deeper than that is not seen (README "Data-quality rules").
+# key repeated deeper than that is not seen (docs/data-quality.md "Text rules and their limits").
 KEY_CHECK_DEPTH = 10
 _MAP = "map<string,string>"
 _ARRAY = "array<string>"

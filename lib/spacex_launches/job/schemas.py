@@ -137,7 +137,7 @@ CORES = T.StructType(
 
 # One row per launch: when the newest snapshot that listed it was fetched (`last_seen_at`). A refetch
 # of unchanged data moves this, not the launch's rows; a launch the API stopped listing keeps an old
-# one (README "The lake": upstream deletions).
+# one (docs/lake.md "Launches the API stops listing").
 LAUNCH_SIGHTINGS = T.StructType(
     [
         T.StructField("launch_id", T.StringType(), False),

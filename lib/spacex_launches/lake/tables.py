@@ -215,8 +215,8 @@ class Lakehouse:
                 f"(make rebuild LAKE={root}: moves validated/ aside, never deletes); or rewrite the tables' "
                 "paths with Iceberg's rewrite_table_path procedure (CALL <catalog>.system.rewrite_table_path("
                 f"table => '{self.settings.database}.{table}', source_prefix => '<old lake>/validated', "
-                "target_prefix => '<new lake>/validated'), then copy the files it lists, README \"Lake "
-                'identity"); or, to write into the original lake, give the run its location as --lake.'
+                "target_prefix => '<new lake>/validated'), then copy the files it lists, docs/lake.md "
+                '"Lake identity"); or, to write into the original lake, give the run its location as --lake.'
             )
         return True
 

@@ -341,7 +341,7 @@ class LocalSparkJobOperator(BaseOperator):
                 for line in process.stdout:
                     self.log.info("%s", line.rstrip())
                     tail.append(line.rstrip())
-            # make exits 2 for any failure: the job's own code (README "Exit codes") is in the file.
+            # make exits 2 for any failure: the job's own code (docs/running.md "Exit codes") is in the file.
             code = int(exit_file.read_text()) if exit_file.is_file() else process.returncode
         state = "COMPLETED" if code == 0 else "FAILED"
         context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "state": state, "exit_code": code})

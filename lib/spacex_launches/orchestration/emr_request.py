@@ -323,8 +323,8 @@ def decommission_problem(request: dict[str, Any]) -> None:
     if on and not settings.get(CONTAINER_IMAGE_KEY):
         raise EmrRequestError(
             f"{', '.join(on)} on without a custom image ({CONTAINER_IMAGE_KEY}): decommissioning on EMR on "
-            'EKS needs an image built from the release image with decom.sh fixed (README "Spot and '
-            'decommissioning"); turn it off in emr.spark_conf or name the custom image'
+            "EKS needs an image built from the release image with decom.sh fixed (docs/operating-on-aws.md "
+            '"Spot and decommissioning"); turn it off in emr.spark_conf or name the custom image'
         )
 
 

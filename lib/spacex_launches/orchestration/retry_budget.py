@@ -1,5 +1,5 @@
 """The retry budget of the Spark job on EMR on EKS, in one place: which failures are retried, by whom, and
-how many driver runs one run date can take. README "Retry budget" shows the same table.
+how many driver runs one run date can take. docs/operating-on-aws.md "Retry budget" shows the same table.
 
 EMR's retry policy restarts a failed driver whatever the reason (it cannot tell a refused input from a
 lost node), and AWS aims it at long-running streaming jobs. So EMR retries nothing (EMR_MAX_ATTEMPTS) and
@@ -80,7 +80,7 @@ def emr_max_attempts(config: dict[str, Any]) -> int:
         raise ConfigError(
             f"emr.max_attempts: {wanted}: EMR's retry policy restarts every failed driver, refused input "
             f"and bugs included; it must be {EMR_MAX_ATTEMPTS} (retries are Airflow's, by failure class: "
-            'README "Retry budget")'
+            'docs/operating-on-aws.md "Retry budget")'
         )
     return EMR_MAX_ATTEMPTS
 

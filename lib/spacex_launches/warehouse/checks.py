@@ -49,7 +49,7 @@ def run_checks(
         elif _as_utc(newest) > now + CLOCK_SKEW:
             failures.append(
                 f"freshness: newest spacex.{table} snapshot time {newest} UTC is in the future (now {now:%Y-%m-%d %H:%M} "
-                'UTC): a raw file\'s fetch time was wrong; see README "The lake"'
+                'UTC): a raw file\'s fetch time was wrong; see docs/lake.md "Precedence"'
             )
         elif now - _as_utc(newest) > max_age:
             failures.append(

@@ -13,7 +13,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from conftest import free_port
+from rehearsal.servers import free_port
 from spacex_launches.common.secrets import DatabaseCredentials, parse_credentials
 from spacex_launches.common.settings import load_config
 from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError

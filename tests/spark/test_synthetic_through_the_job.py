@@ -1,5 +1,5 @@
 """The synthetic generator's output goes through the real pipeline with the counts the generator says
-it wrote (the generator itself: tests/unit/test_synthetic.py)."""
+it wrote (the generator itself: tests/unit/bench/test_synthetic.py)."""
 
 from __future__ import annotations
 

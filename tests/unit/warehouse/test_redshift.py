@@ -1,7 +1,7 @@
 """Redshift connector options for the dev config, asserted as data (the run-scoped staging tables, the
 load of each table behind the lake in the last COPY's transaction); warehouse selection; credentials
 that never reach options' URLs, logs, errors or the run report; the Redshift DDL's keys. Credentials
-from Secrets Manager: tests/integration/test_redshift_secret.py."""
+from Secrets Manager: tests/integration/warehouse/test_redshift.py."""
 
 from __future__ import annotations
 

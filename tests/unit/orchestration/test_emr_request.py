@@ -30,9 +30,9 @@ from spacex_launches.orchestration.emr_request import (
 )
 from spacex_launches.orchestration.emr_runs import MAINTENANCE_ENTRY_POINT, maintenance_job
 from spacex_launches.orchestration.run_metrics import job_arguments
+from support.paths import REPO
 from support.spark import TEST_SESSION_CONF
 
-REPO = Path(__file__).resolve().parents[2]
 RUN_DATE = date(2026, 11, 23)
 
 

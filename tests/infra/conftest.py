@@ -11,6 +11,12 @@ from pathlib import Path
 import pytest
 
 from spacex_platform.settings import ENVS, Settings, stack_names
+from support.tiers import refuse_slow_fixtures
+
+
+def pytest_runtest_setup(item) -> None:
+    """tests/infra starts no JVM and no server either (`make test-fast`)."""
+    refuse_slow_fixtures(item, "infra")
 
 
 @dataclass(frozen=True)

@@ -17,12 +17,12 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from conftest import REPO
 from spacex_launches.analytics import answers, report
 from spacex_launches.analytics.dashboard import build_dashboard
 from spacex_launches.warehouse import read_sql, sql_statements
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 from spacex_launches.warehouse.postgres import PostgresLoader
+from support.paths import REPO
 
 pytestmark = pytest.mark.integration
 

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, SAMPLE_DIR, free_port, spark_submit_command
+from rehearsal.servers import free_port
 from spacex_launches.job.session import S3A_PACKAGES
+from support.jobs import spark_submit_command
+from support.paths import REPO, SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
 SECRET = "Dr1pS3cret"

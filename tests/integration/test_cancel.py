@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE_DIR, hid, spark_submit
-from integration.lake_helpers import assert_warehouse_mirrors_lake, core, lake_rows, launch, raw_file
+from support.jobs import spark_submit
+from support.lake import assert_warehouse_mirrors_lake, core, hid, lake_rows, launch, raw_file
+from support.paths import REPO, SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
 

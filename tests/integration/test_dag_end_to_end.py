@@ -24,7 +24,6 @@ from datetime import date
 
 import pytest
 
-from conftest import SAMPLE_DIR, SNAPSHOT_FILE
 from rehearsal.rehearse import (
     API_PATH,
     CORES_PATH,
@@ -44,6 +43,7 @@ from spacex_launches.orchestration.emr_runs import ACTIVE_STATES
 from spacex_launches.orchestration.run_metrics import report_metrics
 from spacex_launches.warehouse import read_sql
 from spacex_launches.warehouse.postgres import PostgresLoader
+from support.paths import SAMPLE_DIR, SNAPSHOT_FILE
 
 pytestmark = pytest.mark.integration
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import REPO, hid
-from integration.lake_helpers import core, launch, raw_file, run_in_process
 from spacex_launches.lake.maintenance import tree_size
+from support.lake import core, hid, launch, raw_file, run_in_process
+from support.paths import REPO
 
 pytestmark = pytest.mark.integration
 DAYS = 60

@@ -18,7 +18,6 @@ import zipfile
 
 import pytest
 
-from conftest import REPO
 from rehearsal.rehearse import (
     PYTHON_VERSION,
     clean_environ,
@@ -29,6 +28,7 @@ from rehearsal.rehearse import (
 from rehearsal.stand_in import EmrOnEksStandIn
 from spacex_launches.orchestration.emr_request import IMAGE_PYTHON_MODULES, LIB_ZIP, PYDEPS_ZIP
 from spacex_launches.orchestration.emr_runs import failure_report
+from support.paths import REPO
 
 pytestmark = pytest.mark.integration
 

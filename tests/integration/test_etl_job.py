@@ -9,10 +9,11 @@ from datetime import datetime
 
 import pytest
 
-from conftest import SAMPLE_DIR, hid, lake_catalog, spark_submit
-from integration.lake_helpers import (
+from support.jobs import spark_submit
+from support.lake import (
     answers,
     core,
+    hid,
     lake_table,
     launch,
     query,
@@ -22,6 +23,8 @@ from integration.lake_helpers import (
     validated_files,
     write_json,
 )
+from support.paths import SAMPLE_DIR
+from support.spark import lake_catalog
 
 pytestmark = pytest.mark.integration
 

@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SAMPLE_DIR, hid, spark_submit
-from integration.lake_helpers import (
+from spacex_launches.exceptions import InputFileError
+from support.jobs import spark_submit
+from support.lake import (
     assert_warehouse_mirrors_lake,
     core,
+    hid,
     lake_rows,
     lake_table,
     launch,
@@ -24,7 +26,7 @@ from integration.lake_helpers import (
     run_in_process,
     validated_files,
 )
-from spacex_launches.exceptions import InputFileError
+from support.paths import SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
 SECRET = "Hostile-S3cret-42"

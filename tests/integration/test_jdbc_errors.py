@@ -7,11 +7,11 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from conftest import SAMPLE_DIR
-from integration.lake_helpers import run_in_process
 from spacex_launches.exceptions import WarehouseError
 from spacex_launches.warehouse import read_sql, sql_statements
 from spacex_launches.warehouse.postgres import PostgresLoader
+from support.lake import run_in_process
+from support.paths import SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
 PASSWORD = "Jdbc-Pl4nted"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE_DIR, hid
-from integration.lake_helpers import core, launch, query, raw_file
 from integration.test_lakehouse import duckdb_held_by_another_process
+from support.lake import core, hid, launch, query, raw_file
+from support.paths import REPO, SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
 

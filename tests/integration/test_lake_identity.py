@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, hid, spark_submit
-from integration.lake_helpers import core, lake_rows, launch, raw_file, run_in_process
+from support.jobs import spark_submit
+from support.lake import core, hid, lake_rows, launch, raw_file, run_in_process
+from support.paths import REPO
 
 pytestmark = pytest.mark.integration
 TABLES = ("launches", "launch_cores")

@@ -18,17 +18,6 @@ from pathlib import Path
 import pytest
 from pyspark.sql import functions as F
 
-from conftest import REPO, SAMPLE_DIR, hid, lake_catalog, spark_submit, spark_submit_command
-from integration.lake_helpers import (
-    assert_warehouse_mirrors_lake,
-    core,
-    lake_rows,
-    lake_table,
-    launch,
-    query,
-    raw_file,
-    run_in_process,
-)
 from spacex_launches.exceptions import WarehouseError
 from spacex_launches.job.pipeline import LAUNCH_COLUMNS
 from spacex_launches.lake import precedence
@@ -36,6 +25,20 @@ from spacex_launches.lake.history import slot_changes
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
+from support.jobs import spark_submit, spark_submit_command
+from support.lake import (
+    assert_warehouse_mirrors_lake,
+    core,
+    hid,
+    lake_rows,
+    lake_table,
+    launch,
+    query,
+    raw_file,
+    run_in_process,
+)
+from support.paths import REPO, SAMPLE_DIR
+from support.spark import lake_catalog
 
 pytestmark = pytest.mark.integration
 TABLES = ("launches", "launch_cores", "launch_sightings")

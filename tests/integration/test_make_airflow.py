@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from conftest import REPO, SAMPLE_DIR
 from rehearsal.servers import free_port, http_server
 from spacex_launches.warehouse import read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
+from support.paths import REPO, SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
 

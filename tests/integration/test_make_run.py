@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE_CORES, SAMPLE_DIR, jvm_can_save_class_archives
+from support.jobs import jvm_can_save_class_archives
+from support.paths import REPO, SAMPLE_CORES, SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, SAMPLE_DIR
+from support.paths import REPO, SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
 

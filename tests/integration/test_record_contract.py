@@ -10,10 +10,13 @@ import json
 
 import pytest
 
-from conftest import hid
-from integration.lake_helpers import (
+from spacex_launches.exceptions import InputFileError
+from spacex_launches.job import schemas
+from spacex_launches.warehouse.postgres import PostgresLoader
+from support.lake import (
     assert_warehouse_mirrors_lake,
     core,
+    hid,
     lake_rows,
     lake_table,
     launch,
@@ -23,9 +26,6 @@ from integration.lake_helpers import (
     warehouse_rows,
     write_json,
 )
-from spacex_launches.exceptions import InputFileError
-from spacex_launches.job import schemas
-from spacex_launches.warehouse.postgres import PostgresLoader
 
 pytestmark = pytest.mark.integration
 

@@ -12,11 +12,12 @@ import uuid
 
 import pytest
 
-from conftest import SAMPLE_DIR, spark_submit
 from spacex_launches.common.settings import load_config
 from spacex_launches.job.session import S3A_PACKAGES
 from spacex_launches.warehouse import read_sql, spark_packages
 from spacex_launches.warehouse.redshift import RedshiftLoader
+from support.jobs import spark_submit
+from support.paths import SAMPLE_DIR
 
 pytestmark = [
     pytest.mark.integration,

@@ -1,5 +1,5 @@
 """The synthetic generator's output goes through the real pipeline with the counts the generator says
-it wrote (the generator itself: tests/unit/test_synthetic.py)."""
+it wrote (the generator itself: tests/unit/bench/test_synthetic.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from bench.synthetic import generate
-from integration.lake_helpers import lake_table, run_in_process
+from support.lake import lake_table, run_in_process
 
 
 # The array case is ~8 MB in one file: exploding it once carried the whole parsed array into every row

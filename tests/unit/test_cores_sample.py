@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 
-from conftest import REPO, SAMPLE_DIR
+from support.paths import REPO, SAMPLE_DIR
 
 CORES_FILE = REPO / "sample" / "cores" / "20240101T060000Z-api-v4.json"
 

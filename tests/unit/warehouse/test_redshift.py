@@ -1,7 +1,7 @@
 """Redshift connector options for the dev config, asserted as data (the run-scoped staging tables, the
 load of each table behind the lake in the last COPY's transaction); warehouse selection; credentials
 that never reach options' URLs, logs, errors or the run report; the Redshift DDL's keys. Credentials
-from Secrets Manager: tests/integration/test_redshift_secret.py."""
+from Secrets Manager: tests/integration/warehouse/test_redshift.py."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import sqlglot
 from sqlglot import exp
 
-from conftest import free_port
+from rehearsal.servers import free_port
 from spacex_launches.common.secrets import DatabaseCredentials, parse_credentials
 from spacex_launches.common.settings import load_config
 from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError

@@ -12,7 +12,6 @@ from pathlib import Path
 import pyspark
 import pytest
 
-from conftest import TEST_SESSION_CONF
 from rehearsal.stand_in import EMR_TO_LOCAL, StandInError, image_jar_packages
 from spacex_launches.common.settings import ENVIRONMENTS, get_dotted, load_config
 from spacex_launches.common.spark_keys import KNOWN_SPARK_KEYS, KNOWN_SPARK_PREFIXES, check_spark_keys
@@ -31,8 +30,9 @@ from spacex_launches.orchestration.emr_request import (
 )
 from spacex_launches.orchestration.emr_runs import MAINTENANCE_ENTRY_POINT, maintenance_job
 from spacex_launches.orchestration.run_metrics import job_arguments
+from support.paths import REPO
+from support.spark import TEST_SESSION_CONF
 
-REPO = Path(__file__).resolve().parents[2]
 RUN_DATE = date(2026, 11, 23)
 
 

@@ -1,5 +1,5 @@
-"""Shared by the integration tests: launch records to write as raw files, runs of the pipeline in
-the test's Spark session, and reading back what a run left in the lake and the warehouse."""
+"""Shared by the spark and integration tests: launch records to write as raw files, runs of the pipeline
+in the test's Spark session, and reading back what a run left in the lake and the warehouse."""
 
 from __future__ import annotations
 
@@ -7,13 +7,18 @@ import json
 import re
 from pathlib import Path
 
-from conftest import hid, lake_catalog
 from spacex_launches.job import schemas
 from spacex_launches.job.pipeline import RunOptions, run_pipeline
 from spacex_launches.job.run_report import RunReport
 from spacex_launches.job.schemas import ID_PATTERN
 from spacex_launches.warehouse import loader_for, read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
+from support.spark import lake_catalog
+
+
+def hid(name: str) -> str:
+    """An id in the contract's form (24 lowercase hex characters) that still reads as `name`."""
+    return name.encode().hex().rjust(24, "0")[-24:]
 
 
 def query(warehouse: Path, sql: str) -> list[tuple]:

@@ -9,8 +9,9 @@ from datetime import datetime
 import pytest
 from pyspark.sql import functions as F
 
-from conftest import SAMPLE_CORES, hid
 from spacex_launches.job import cores, schemas
+from support.lake import hid
+from support.paths import SAMPLE_CORES
 
 FETCHED = datetime(2024, 1, 1, 6)
 

@@ -16,8 +16,6 @@ import boto3
 import psycopg
 import pytest
 
-from conftest import SAMPLE_DIR, lake_catalog, spark_submit
-from integration.lake_helpers import run_in_process
 from spacex_launches.common.settings import sql_dir
 from spacex_launches.exceptions import WarehouseError
 from spacex_launches.job.errors import describe
@@ -25,6 +23,10 @@ from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import read_sql, spark_packages
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 from spacex_launches.warehouse.postgres import PostgresLoader
+from support.jobs import spark_submit
+from support.lake import run_in_process
+from support.paths import SAMPLE_DIR
+from support.spark import lake_catalog
 
 pytestmark = pytest.mark.integration
 

@@ -20,11 +20,11 @@ import boto3
 import pytest
 from werkzeug import Response
 
-from conftest import REPO, SAMPLE_DIR, SNAPSHOT_FILE
 from spacex_launches.common.s3 import S3Settings
 from spacex_launches.common.settings import load_config
 from spacex_launches.exceptions import IngestError, PayloadRefused
 from spacex_launches.ingest.fetch import CHUNK_BYTES, MIB, ingest, raw_store
+from support.paths import REPO, SAMPLE_DIR, SNAPSHOT_FILE
 
 pytestmark = pytest.mark.integration
 

@@ -1,6 +1,6 @@
 """Which files a run reads and how, decided from names and first bytes alone (discovery.py, layout.py):
 containers, encodings, fetch times, ingest dates. On real files through Spark's file system:
-tests/spark/test_find_input_files.py."""
+tests/spark/job/test_discovery.py."""
 
 from __future__ import annotations
 

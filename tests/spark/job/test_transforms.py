@@ -10,8 +10,8 @@ from chispa import assert_df_equality
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from conftest import hid
 from spacex_launches.job import quality, schemas, transforms
+from support.lake import hid
 
 LANDED = datetime(2024, 1, 1, 6, 0, 0)
 

@@ -17,7 +17,7 @@ from support.paths import REPO
 
 # Spark's JVM as `make run` starts it (Makefile JVM_OPTS, CDS): C1 JIT only, and Java class-data sharing:
 # the session's first spark-submit run to completion saves the classes Spark loads, the later ones map
-# them instead of reading them from the jars (README "Performance": a few seconds less per start).
+# them instead of reading them from the jars (docs/performance.md: a few seconds less per start).
 JVM_OPTS = "-XX:TieredStopAtLevel=1"
 CDS_DIR = Path(tempfile.mkdtemp(prefix="spacex-tests-cds-"))
 CDS_ARCHIVE = CDS_DIR / "spark-classes.jsa"

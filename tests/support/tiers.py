@@ -1,4 +1,4 @@
-"""The fast tiers' rule (README "Quick start"): tests/unit and tests/infra start no JVM and no server
+"""The fast tiers' rule (docs/testing.md): tests/unit and tests/infra start no JVM and no server
 (`make test-fast`); tests/spark use the session's SparkSession; tests/integration run spark-submit,
 servers, a browser. Each fast tier's conftest applies it to its own tests."""
 

@@ -14,7 +14,7 @@ ENV ?= local
 INPUT ?= sample/launches
 CORES_INPUT ?= $(if $(filter sample/launches,$(INPUT)),sample/cores)
 LAKE ?= lake
-WAREHOUSE ?= warehouse/spacex.duckdb
+WAREHOUSE ?= warehouse/launches.duckdb
 SPARK_MASTER ?= local[2]
 DRIVER_MEMORY ?= 2g
 JVM_OPTS ?= -XX:TieredStopAtLevel=1

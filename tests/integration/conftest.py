@@ -54,6 +54,6 @@ def sample_copy(spark, tmp_path) -> tuple[Path, Path]:
     refused (its Iceberg metadata names the original's files: README "Lake identity")."""
     from integration.lake_helpers import run_in_process
 
-    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
+    lake, warehouse = tmp_path / "lake", tmp_path / "launches.duckdb"
     run_in_process(spark, [SAMPLE_DIR], lake, warehouse, "sample-run", cores_inputs=[str(SAMPLE_CORES)])
     return lake, warehouse

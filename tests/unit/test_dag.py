@@ -133,7 +133,7 @@ def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_fac
     assert arguments.cores_input == str(REPO / "lake" / "raw" / "spacex" / "cores")
     assert arguments.exit_code_file == str(tmp_path / "code")  # also read when the process ends otherwise
     assert not [word for word in command if "duckdb" in word]  # a URL may carry a user: in the environment
-    assert environment == {"SPACEX_WAREHOUSE": str(REPO / "warehouse" / "spacex.duckdb")}
+    assert environment == {"SPACEX_WAREHOUSE": str(REPO / "warehouse" / "launches.duckdb")}
     assert arguments.job_args == "--ingest-date 2026-11-23 --run-id local-20261123-abc"
 
 

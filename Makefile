@@ -1,6 +1,7 @@
 # SpaceX launches pipeline. `make help` lists the targets. The spark-submit command of job, maintain and
 # history is built and run in Python: lib/spacex_launches/job/submit.py (jars, JVM options, class-data
-# sharing, exit codes), which says what each variable below does.
+# sharing, exit codes), whose docstring says what the variables below do, and SPARK_PACKAGES,
+# WAREHOUSE_PACKAGES, JOB_ARGS, EXIT_CODE_FILE and SUBMIT_ARGS (--dry-run prints the command only).
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 .PHONY: help install install-dev run job answers test test-fast lint format clean package deploy submit \
@@ -88,9 +89,9 @@ ingest: install ## fetch the SpaceX API once into LAKE's raw zone, write-once: [
 answers: install ## print the two core-reuse answers from WAREHOUSE
 	@$(PY) -m spacex_launches.analytics.answers --env $(ENV)
 
-# The analysts' report (README "Report for analysts"): only an OUT given on the command line is passed.
+# The analysts' report (README "Report for analysts").
 report: $(VENV)/.installed-report ## self-contained HTML report on booster reuse from WAREHOUSE: [OUT=reports/booster-reuse.html]
-	@$(PY) -m spacex_launches.analytics.report --env $(ENV) $(if $(filter command line environment,$(origin OUT)),--out $(OUT))
+	@$(PY) -m spacex_launches.analytics.report --env $(ENV) $(if $(OUT),--out $(OUT))
 dashboard: $(VENV)/.installed-report ## regenerate the analytics Grafana dashboard from the report's SQL
 	$(PY) -m spacex_launches.analytics.dashboard
 

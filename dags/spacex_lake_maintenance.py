@@ -3,7 +3,7 @@
 Thin wiring only, like dags/spacex_launches.py: one task, `maintain`, from spacex_launches.orchestration.airflow_tasks.
 In dev and prod it submits jobs/maintain_lake.py to EMR on EKS with the request the ETL's comes from
 (spacex_launches.orchestration.emr_request, under its own job name: its own runs and client tokens); in local (`make airflow`)
-it runs `make maintain`. The schedule is airflow.maintenance_schedule (conf/aws.yaml: weekly).
+it runs the upkeep as `make maintain` does. The schedule is airflow.maintenance_schedule (conf/aws.yaml: weekly).
 """
 
 from __future__ import annotations

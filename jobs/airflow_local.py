@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8080)
     parser.add_argument("--home", type=Path, default=PROJECT_DIR / ".airflow", help="AIRFLOW_HOME")
     parser.add_argument("--lake", default="lake", help="the lake the DAG's runs use (SPACEX_LAKE)")
-    parser.add_argument("--warehouse", default="warehouse/spacex.duckdb", help="SPACEX_WAREHOUSE")
+    parser.add_argument("--warehouse", default="warehouse/launches.duckdb", help="SPACEX_WAREHOUSE")
     args = parser.parse_args(argv)
     home = args.home.resolve()
     home.mkdir(parents=True, exist_ok=True)

@@ -53,12 +53,12 @@ def aws_env(moto_server, monkeypatch) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def sample_run(tmp_path_factory) -> Path:
     """The session's one spark-submit run of the sample as `make run` does it (launches and /cores): its
-    directory, holding the lake (`lake/`), the DuckDB warehouse (`spacex.duckdb`) and what the job
+    directory, holding the lake (`lake/`), the DuckDB warehouse (`launches.duckdb`) and what the job
     printed (`job.out`). Shared: tests only read it (`sample_copy` makes one of their own)."""
     work = tmp_path_factory.mktemp("sample_run")
     result = spark_submit(
         "--input", str(SAMPLE_DIR), "--cores-input", str(SAMPLE_CORES), "--lake", str(work / "lake"),
-        "--warehouse", str(work / "spacex.duckdb"), "--run-id", "sample-run",
+        "--warehouse", str(work / "launches.duckdb"), "--run-id", "sample-run",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     (work / "job.out").write_text(result.stdout)
@@ -71,7 +71,7 @@ def snapshot_run(snapshot_file, tmp_path_factory) -> Path:
     exists for it): its directory, laid out as `sample_run`'s. Tests only read it."""
     work = tmp_path_factory.mktemp("snapshot_run")
     result = spark_submit(
-        "--input", str(snapshot_file), "--lake", str(work / "lake"), "--warehouse", str(work / "spacex.duckdb"),
+        "--input", str(snapshot_file), "--lake", str(work / "lake"), "--warehouse", str(work / "launches.duckdb"),
         "--run-id", "snapshot",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
@@ -144,6 +144,6 @@ def sample_copy(spark, tmp_path) -> tuple[Path, Path]:
     """A lake and DuckDB warehouse holding the sample, as `sample_run`'s, for one test whose run must
     change nothing (a refusal, a failure, a no-op). Made by a run of their own: a copied lake would be
     refused (its Iceberg metadata names the original's files: docs/lake.md "Lake identity")."""
-    lake, warehouse = tmp_path / "lake", tmp_path / "spacex.duckdb"
+    lake, warehouse = tmp_path / "lake", tmp_path / "launches.duckdb"
     run_in_process(spark, [SAMPLE_DIR], lake, warehouse, "sample-run", cores_inputs=[str(SAMPLE_CORES)])
     return lake, warehouse

@@ -41,20 +41,20 @@ def duckdb_rows(path: Path, sql: str) -> list[tuple]:
 @pytest.fixture(scope="session")
 def sample_warehouse(sample_run) -> Path:
     """The sample run's DuckDB warehouse: the sample's launches and /cores, loaded by the job."""
-    return sample_run / "spacex.duckdb"
+    return sample_run / "launches.duckdb"
 
 
 @pytest.fixture(scope="session")
 def snapshot_warehouse(snapshot_run) -> Path:
     """The real 205-launch snapshot through the job into DuckDB. No cores file exists for it: the
     `cores` table is there (the DDL creates it) and empty."""
-    return snapshot_run / "spacex.duckdb"
+    return snapshot_run / "launches.duckdb"
 
 
 @pytest.fixture(scope="session")
 def empty_warehouse(tmp_path_factory) -> Path:
     """A warehouse whose contract tables exist and hold nothing (before the first load)."""
-    path = tmp_path_factory.mktemp("report_empty") / "spacex.duckdb"
+    path = tmp_path_factory.mktemp("report_empty") / "launches.duckdb"
     connection = DuckDBLoader(str(path)).connect()
     try:
         for statement in sql_statements(read_sql("create_tables.sql")):

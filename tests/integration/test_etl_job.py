@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import datetime
+from pathlib import Path
 
+import duckdb
 import pytest
 
+from spacex_launches.common.settings import get_dotted, load_config
 from support.jobs import spark_submit
 from support.lake import (
     answers,
@@ -23,14 +26,14 @@ from support.lake import (
     validated_files,
     write_json,
 )
-from support.paths import SAMPLE_DIR
+from support.paths import REPO, SAMPLE_DIR
 from support.spark import lake_catalog
 
 pytestmark = pytest.mark.integration
 
 
 def test_real_snapshot_end_to_end_through_spark_submit(snapshot_run):
-    lake, warehouse = snapshot_run / "lake", snapshot_run / "spacex.duckdb"
+    lake, warehouse = snapshot_run / "lake", snapshot_run / "launches.duckdb"
     assert "SUCCEEDED" in (snapshot_run / "job.out").read_text()
 
     assert query(warehouse, "SELECT COUNT(*), COUNT(DISTINCT launch_id) FROM spacex.launches") == [(205, 205)]
@@ -49,8 +52,19 @@ def test_real_snapshot_end_to_end_through_spark_submit(snapshot_run):
     assert set(report["durations_s"]) >= {"read_parse_validate", "commit", "warehouse_load", "total"}
 
 
+def test_an_analyst_opens_the_default_warehouse_file_with_duckdb(sample_run):
+    """DuckDB names a file's catalog after the file: were the default warehouse (conf/local.yaml, the
+    Makefile's WAREHOUSE) called spacex.duckdb, `spacex.launches` would be an ambiguous reference."""
+    default = Path(get_dotted(load_config("local", environ={}), "warehouse.duckdb_path"))
+    assert default.stem != "spacex" and f"WAREHOUSE ?= {default}\n" in (REPO / "Makefile").read_text()
+    assert (sample_run / default.name).is_file()  # the session's run, named as a default run names it
+
+    with duckdb.connect(str(sample_run / default.name), read_only=True) as connection:
+        assert connection.execute("select count(*) from spacex.launches").fetchall() == [(14,)]
+
+
 def test_sample_run_quarantines_the_bad_record_and_keeps_the_later_copy(spark, sample_run):
-    lake, warehouse = sample_run / "lake", sample_run / "spacex.duckdb"
+    lake, warehouse = sample_run / "lake", sample_run / "launches.duckdb"
     printed = (sample_run / "job.out").read_text()
     assert "16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in printed
     assert "boosters   5 /cores records = 5 cores + 0 duplicates collapsed + 0 quarantined" in printed

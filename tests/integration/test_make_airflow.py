@@ -53,7 +53,7 @@ def test_make_airflow_runs_the_dag_locally_prints_a_working_login_and_stops_clea
             (SAMPLE_CORES / "20240101T060000Z-api-v4.json").read_bytes(), content_type="application/json"
         )
         command = [sys.executable, "jobs/airflow_local.py", "--port", str(port), "--home", str(tmp_path / "home"),
-                   "--lake", str(tmp_path / "lake"), "--warehouse", str(tmp_path / "spacex.duckdb")]  # fmt: skip
+                   "--lake", str(tmp_path / "lake"), "--warehouse", str(tmp_path / "launches.duckdb")]  # fmt: skip
         environ = {**os.environ, "SPACEX_API_BASE_URL": api.url_for("/").rstrip("/")}
         process = subprocess.Popen(command, cwd=REPO, env=environ, stdout=subprocess.PIPE, text=True,
                                    start_new_session=True)  # fmt: skip
@@ -100,5 +100,5 @@ def test_make_airflow_runs_the_dag_locally_prints_a_working_login_and_stops_clea
     for dataset in ("launches", "cores"):
         [partition] = (tmp_path / "lake" / "raw" / "spacex" / dataset).iterdir()
         assert partition.name.startswith("ingest_date=")
-    loader = DuckDBLoader(str(tmp_path / "spacex.duckdb"))
+    loader = DuckDBLoader(str(tmp_path / "launches.duckdb"))
     assert loader.query(read_sql("max_core_reuse.sql"))[1] == [("5a3b1e0000000000000c0a01", "B9001", 4, 5)]

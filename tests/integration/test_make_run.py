@@ -10,6 +10,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from support.jobs import jvm_can_save_class_archives
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.integration
 
 def make_run(base: Path, archive: Path, *inputs: str) -> subprocess.CompletedProcess:
     command = ["make", "--no-print-directory", "-o", ".venv/.installed", "run", f"LAKE={base / 'lake'}",
-               f"WAREHOUSE={base / 'spacex.duckdb'}", f"CDS_ARCHIVE={archive}", *inputs]  # fmt: skip
+               f"WAREHOUSE={base / 'launches.duckdb'}", f"CDS_ARCHIVE={archive}", *inputs]  # fmt: skip
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
@@ -33,7 +34,7 @@ def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):
     assert first.returncode == 0, first.stderr[-3000:]
     assert (
         f"--lake '{base / 'lake'}'" in first.stdout
-        and f"SPACEX_WAREHOUSE={base / 'spacex.duckdb'}" in first.stdout
+        and f"SPACEX_WAREHOUSE={base / 'launches.duckdb'}" in first.stdout
     )
     assert "SUCCEEDED" in first.stdout
     assert "records    16 in = 14 launches + 1 duplicates collapsed + 1 quarantined" in first.stdout
@@ -41,6 +42,8 @@ def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):
     assert re.search(r"^core_id +serial +reuses +flights$", first.stdout, re.MULTILINE)
     assert re.search(r"^5a3b1e0000000000000c0a01  B9001 +4 +5 *$", first.stdout, re.MULTILINE)
     assert "(4 rows)" in first.stdout  # re-flights within 50 days
+    with duckdb.connect(str(base / "launches.duckdb"), read_only=True) as analyst:  # as an analyst opens it
+        assert analyst.execute("select count(*) from spacex.launches").fetchall() == [(14,)]
     assert not Path(f"{archive}.tmp").exists()
     saves_archives = jvm_can_save_class_archives()
     if saves_archives:

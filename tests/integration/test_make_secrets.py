@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from spacex_launches.lake.catalog import ICEBERG_PACKAGES
+from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
 from support.paths import REPO, SAMPLE_DIR
 
 pytestmark = pytest.mark.integration
@@ -65,22 +67,18 @@ def test_a_warehouse_password_is_never_echoed(tmp_path, target, warehouse, shown
     assert not (tmp_path / "lake").exists()
 
 
-def test_the_warehouse_packages_lookup_survives_quotes_in_a_password():
-    """WAREHOUSE reaches the $(shell) that picks the JDBC driver through the environment: a quote in it
-    cannot break the command (which used to print the password in a Python syntax error)."""
+def test_a_quote_in_the_warehouse_password_cannot_break_the_command():
+    """WAREHOUSE reaches the command's builder (spacex_launches.job.submit, which picks the JDBC driver)
+    through the environment, never through a shell: a quote in it cannot break the command (a Python
+    one-liner in the Makefile once printed the password in a syntax error)."""
     warehouse = f"postgresql://u:{PLANTED}\"'@h/db"
 
-    result = make(
-        "-s",
-        "--eval",
-        "show-packages: ; @echo $(WAREHOUSE_PACKAGES)",
-        "show-packages",
-        f"WAREHOUSE={warehouse}",
-    )
+    result = make("job", f"WAREHOUSE={warehouse}", "SUBMIT_ARGS=--dry-run")
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "org.postgresql:postgresql:42.7.4"
-    assert PLANTED not in result.stderr
+    assert f"--packages {ICEBERG_PACKAGES},{POSTGRES_JDBC_PACKAGE} jobs/launches_etl.py" in result.stdout
+    assert "SPACEX_WAREHOUSE=postgresql://u:***@h/db" in result.stdout
+    assert PLANTED not in result.stdout + result.stderr
 
 
 def test_make_ingest_echoes_and_stores_the_api_url_masked(httpserver, tmp_path):

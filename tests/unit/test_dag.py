@@ -4,10 +4,13 @@ in dev and in local (`make airflow`). Their alert posting to a webhook: tests/in
 from __future__ import annotations
 
 import logging
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+
+from spacex_launches.job import submit
 
 pytest.importorskip("airflow")
 
@@ -123,15 +126,15 @@ def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_fac
         environment = local_job_environment(config)
     finally:
         patch.undo()
-    assert command[:3] == ["make", "--no-print-directory", "job"]
-    arguments = dict(word.split("=", 1) for word in command[3:])
-    assert arguments["ENV"] == "local"
-    assert arguments["INPUT"] == str(REPO / "lake" / "raw" / "spacex" / "launches")
-    assert arguments["CORES_INPUT"] == str(REPO / "lake" / "raw" / "spacex" / "cores")
-    assert arguments["EXIT_CODE_FILE"] == str(tmp_path / "code")  # make itself exits 2 on any failure
-    assert "WAREHOUSE" not in arguments  # a URL may carry a user: it goes in the environment
-    assert environment == {"WAREHOUSE": str(REPO / "warehouse" / "spacex.duckdb")}
-    assert arguments["JOB_ARGS"] == "--ingest-date 2026-11-23 --run-id local-20261123-abc"
+    assert command[:3] == [sys.executable, "-m", "spacex_launches.job.submit"]  # what `make job` runs
+    arguments = submit.parser().parse_args(command[3:])
+    assert (arguments.command, arguments.env) == ("job", "local")
+    assert arguments.input == str(REPO / "lake" / "raw" / "spacex" / "launches")
+    assert arguments.cores_input == str(REPO / "lake" / "raw" / "spacex" / "cores")
+    assert arguments.exit_code_file == str(tmp_path / "code")  # also read when the process ends otherwise
+    assert not [word for word in command if "duckdb" in word]  # a URL may carry a user: in the environment
+    assert environment == {"SPACEX_WAREHOUSE": str(REPO / "warehouse" / "launches.duckdb")}
+    assert arguments.job_args == "--ingest-date 2026-11-23 --run-id local-20261123-abc"
 
 
 def test_failure_alert_without_webhook_only_logs(monkeypatch, caplog):
@@ -206,11 +209,10 @@ def test_in_local_env_maintenance_runs_make_maintain_on_the_lake(tmp_path_factor
         command = task.command(load_config("local"), date(2026, 11, 22), "local-20261122-abc", tmp_path / "c")
     finally:
         patch.undo()
-    assert command[:3] == ["make", "--no-print-directory", "maintain"]
-    arguments = dict(word.split("=", 1) for word in command[3:])
-    assert arguments == {
-        "ENV": "local",
-        "LAKE": str(REPO / "lake"),
-        "EXIT_CODE_FILE": str(tmp_path / "c"),  # make itself exits 2 on any failure
-        "JOB_ARGS": "--run-id local-20261122-abc",
-    }  # the warehouse goes in the environment (local_job_environment), never in the arguments
+    assert command[:4] == [sys.executable, "-m", "spacex_launches.job.submit", "maintain"]
+    arguments = submit.parser().parse_args(command[3:])
+    assert (arguments.env, arguments.lake) == ("local", str(REPO / "lake"))
+    assert arguments.exit_code_file == str(tmp_path / "c")
+    assert arguments.job_args == "--run-id local-20261122-abc"
+    # the warehouse goes in the environment (local_job_environment), never in the arguments
+    assert not [word for word in command if "duckdb" in word]

@@ -14,6 +14,7 @@ import logging
 import math
 import os
 import subprocess
+import sys
 import tempfile
 import uuid
 from collections import deque
@@ -36,6 +37,7 @@ from spacex_launches.common.redact import redact_location, redact_text
 from spacex_launches.common.settings import PROJECT_DIR, get_dotted, load_config, require
 from spacex_launches.exceptions import ConfigError, EmrRequestError, meaning
 from spacex_launches.ingest.fetch import DATASETS, ingest
+from spacex_launches.job.submit import WAREHOUSE_VARIABLE
 from spacex_launches.orchestration.emr_runs import (
     ACTIVE_STATES,
     driver_log_tails,
@@ -151,7 +153,7 @@ def spark_job_task(
 
 def maintenance_task(env: str, config: dict[str, Any]) -> BaseOperator:
     """The weekly lake upkeep: maintain_lake.py on EMR on EKS through the same request builder (its own
-    job name, so its own runs and client tokens), or `make maintain` on this machine (local)."""
+    job name, so its own runs and client tokens), or as `make maintain` runs it on this machine (local)."""
     return spark_job_task(
         env, config, MAINTENANCE_TASK_ID, local_maintenance_command, **maintenance_job(config)
     )
@@ -310,7 +312,9 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         return super().resume_execution(next_method, next_kwargs, context)
 
 
-# (config, run date, run id, exit code file) -> the `make` command of a Spark job on this machine.
+# The command line that builds and runs spark-submit as `make job` and `make maintain` do.
+SUBMIT = (sys.executable, "-m", "spacex_launches.job.submit")
+# (config, run date, run id, exit code file) -> the command of a Spark job on this machine.
 LocalCommand = Callable[[dict[str, Any], date, str, Path], list[str]]
 
 
@@ -341,7 +345,7 @@ class LocalSparkJobOperator(BaseOperator):
                 for line in process.stdout:
                     self.log.info("%s", line.rstrip())
                     tail.append(line.rstrip())
-            # make exits 2 for any failure: the job's own code (docs/running.md "Exit codes") is in the file.
+            # The job's own code (docs/running.md "Exit codes") as the command wrote it, else how the command ended.
             code = int(exit_file.read_text()) if exit_file.is_file() else process.returncode
         state = "COMPLETED" if code == 0 else "FAILED"
         context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "state": state, "exit_code": code})
@@ -358,14 +362,15 @@ def in_project(path: str) -> str:
 
 
 def local_job_command(config: dict[str, Any], when: date, run_id: str, exit_code_file: Path) -> list[str]:
-    """`make job` for one run date: the job reads <lake>/raw/spacex/{launches,cores}/ingest_date=<when>
-    and writes its exit code to `exit_code_file`. The warehouse goes in the environment
-    (local_job_environment): a process's arguments are readable by every user of the machine."""
+    """`make job` for one run date, through the same builder (spacex_launches.job.submit): the job reads
+    <lake>/raw/spacex/{launches,cores}/ingest_date=<when> and writes its exit code to `exit_code_file`.
+    The warehouse goes in the environment (local_job_environment): a process's arguments are readable
+    by every user of the machine."""
     lake = LakePaths.at(in_project(str(require(config, "lake"))))
     return [
-        "make", "--no-print-directory", "job", f"ENV={config['env']}", f"INPUT={lake.raw('launches')}",
-        f"CORES_INPUT={lake.raw('cores')}", f"LAKE={lake.root}", f"EXIT_CODE_FILE={exit_code_file}",
-        f"JOB_ARGS=--ingest-date {when} --run-id {run_id}",
+        *SUBMIT, "job", "--env", config["env"], f"--input={lake.raw('launches')}",
+        f"--cores-input={lake.raw('cores')}", f"--lake={lake.root}", f"--exit-code-file={exit_code_file}",
+        f"--job-args=--ingest-date {when} --run-id {run_id}",
     ]  # fmt: skip
 
 
@@ -376,17 +381,17 @@ def local_maintenance_command(
     the warehouse, whose loaded snapshots are kept, in the environment as for local_job_command."""
     lake = LakePaths.at(in_project(str(require(config, "lake"))))
     return [
-        "make", "--no-print-directory", "maintain", f"ENV={config['env']}", f"LAKE={lake.root}",
-        f"EXIT_CODE_FILE={exit_code_file}", f"JOB_ARGS=--run-id {run_id}",
+        *SUBMIT, "maintain", "--env", config["env"], f"--lake={lake.root}",
+        f"--exit-code-file={exit_code_file}", f"--job-args=--run-id {run_id}",
     ]  # fmt: skip
 
 
 def local_job_environment(config: dict[str, Any]) -> dict[str, str]:
-    """The variables `make job` reads from the environment: WAREHOUSE (a path or a URL)."""
+    """What the local Spark step reads from the environment: the warehouse (a path or a URL)."""
     warehouse = get_dotted(config, "warehouse.target", "duckdb")
     if warehouse == "duckdb":
         warehouse = in_project(str(get_dotted(config, "warehouse.duckdb_path")))
-    return {"WAREHOUSE": warehouse}
+    return {WAREHOUSE_VARIABLE: warehouse}
 
 
 def post_alert(url: str, text: str, timeout: float = 10.0) -> None:

@@ -71,7 +71,7 @@ UNCHANGED = [
     "postgres",
     "redshift",
     "none",
-    "warehouse/spacex.duckdb",
+    "warehouse/launches.duckdb",
     "my dir/launches.json",
     "postgresql://spacex@127.0.0.1:5432/spacex",
     "jdbc:redshift://spacex-dev.abc123xyz789.us-east-1.redshift.amazonaws.com:5439/spacex",

@@ -230,7 +230,7 @@ def test_spark_packages_per_target():
         "org.apache.spark:spark-avro_2.12",
     ]
     assert redshift[0].endswith("-spark_3.5")
-    assert spark_packages("warehouse/spacex.duckdb") == spark_packages(None) == ""
+    assert spark_packages("warehouse/launches.duckdb") == spark_packages(None) == ""
 
 
 def test_redshift_tables_have_distribution_and_sort_keys():

@@ -1,0 +1,85 @@
+"""The one builder of the spark-submit command (spacex_launches.job.submit), without running Spark: what
+`make job`, `make maintain` and `make history` print and run (`--dry-run`), and the exit codes it passes
+on. `make job` itself runs Spark: tests/integration/test_make_run.py and test_job_exit_codes.py."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+from spacex_launches.job import submit
+from spacex_launches.job.session import S3A_PACKAGES
+from spacex_launches.lake.catalog import ICEBERG_PACKAGES
+from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
+
+
+def dry_run(capsys, monkeypatch, *argv: str, warehouse: str | None = None) -> list[str]:
+    """The lines `python -m spacex_launches.job.submit ... --dry-run` prints, run where make runs it."""
+    monkeypatch.chdir(submit.PROJECT_DIR)
+    if warehouse is None:
+        monkeypatch.delenv("SPACEX_WAREHOUSE", raising=False)
+    else:
+        monkeypatch.setenv("SPACEX_WAREHOUSE", warehouse)
+    assert submit.main([*argv, "--dry-run"]) == 0
+    return capsys.readouterr().out.splitlines()
+
+
+def test_job_prints_the_warehouse_masked_and_the_command_with_its_jars(capsys, monkeypatch, tmp_path):
+    archive = tmp_path / "classes.jsa"
+    archive.write_bytes(b"")
+    lines = dry_run(
+        capsys, monkeypatch, "job", "--input=s3a://bucket/raw", "--lake=my lake", "--cores-input=",
+        "--job-args=--run-id r1 --ingest-date 2026-11-23", f"--class-archive={archive}",
+        warehouse="postgresql://u:S3cret@h/db",
+    )  # fmt: skip
+
+    assert lines[0] == "SPACEX_WAREHOUSE=postgresql://u:***@h/db"
+    command = shlex.split(lines[1])
+    assert Path(command[0]).name == "spark-submit"
+    assert (
+        command[command.index("--packages") + 1]
+        == f"{ICEBERG_PACKAGES},{POSTGRES_JDBC_PACKAGE},{S3A_PACKAGES}"
+    )
+    java_options = command[command.index("--driver-java-options") + 1]
+    assert java_options.endswith(f"-XX:TieredStopAtLevel=1 -Xlog:cds*=error -XX:SharedArchiveFile={archive}")
+    assert command[command.index("--packages") + 2 :] == [
+        "jobs/launches_etl.py", "--env", "local", "--input", "s3a://bucket/raw", "--lake", "my lake",
+        "--run-id", "r1", "--ingest-date", "2026-11-23",
+    ]  # fmt: skip
+    assert "S3cret" not in "".join(lines)
+
+
+def test_the_warehouse_packages_and_the_class_archive_can_be_turned_off(capsys, monkeypatch):
+    lines = dry_run(
+        capsys, monkeypatch, "job", "--warehouse-packages=", "--no-class-archive", "--packages=a:b:1",
+        warehouse="postgresql://u@h/db",
+    )  # fmt: skip
+    command = shlex.split(lines[-1])
+    assert command[command.index("--packages") + 1] == f"{ICEBERG_PACKAGES},a:b:1"
+    assert "cds" not in command[command.index("--driver-java-options") + 1]
+
+
+def test_maintain_and_history_run_their_scripts_and_never_save_classes(capsys, monkeypatch, tmp_path):
+    missing = tmp_path / "none.jsa"
+    archive = f"--class-archive={missing}"
+    maintain = dry_run(capsys, monkeypatch, "maintain", "--lake=l", "--job-args=--run-id m", archive)
+    history = dry_run(capsys, monkeypatch, "history", "--lake=l", "--launch=abc", "--all", archive)
+
+    assert len(maintain) == len(history) == 1  # no warehouse line, no "first run" line
+    assert maintain[0].endswith("jobs/maintain_lake.py --env local --lake l --run-id m")
+    assert history[0].endswith("jobs/launch_history.py --env local --lake l --launch abc --all")
+    assert "ArchiveClassesAtExit" not in maintain[0] + history[0]
+
+
+def test_run_passes_on_the_exit_code_and_a_signal_as_128_plus_n():
+    environment = {"PATH": "/usr/bin:/bin"}
+    assert submit.run(["sh", "-c", "exit 3"], environment) == 3
+    assert submit.run(["sh", "-c", "kill -TERM $$"], environment) == 143
+    assert submit.run(["/nonexistent/spark-submit"], environment) == 127
+
+
+def test_class_sharing_maps_an_archive_or_saves_one():
+    assert submit.class_sharing_options(None) == ""
+    assert submit.class_sharing_options(Path("/nonexistent.jsa")) == ""
+    saving = submit.class_sharing_options(Path("/nonexistent.jsa"), Path("/tmp/x.jsa.tmp"))
+    assert saving == "-Xlog:cds*=error -XX:ArchiveClassesAtExit=/tmp/x.jsa.tmp"

@@ -113,9 +113,13 @@ def test_the_pages_link_each_other():
     assert not [page.name for page in PAGES if page.name != "README.md" and page not in linked]
 
 
-def makefile_targets() -> set[str]:
+def makefile_targets(makefile: Path = REPO / "Makefile") -> set[str]:
+    """The rules of the Makefile and of the files it `include`s (paths relative to the repository)."""
     targets = set()
-    for line in (REPO / "Makefile").read_text(encoding="utf-8").splitlines():
+    for line in makefile.read_text(encoding="utf-8").splitlines():
+        if line.startswith("include "):
+            for included in line.split()[1:]:
+                targets |= makefile_targets(REPO / included)
         match = MAKEFILE_RULE.match(line)
         if match:
             targets.update(name for name in match.group(1).split() if "%" not in name)

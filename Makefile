@@ -143,9 +143,10 @@ report: $(VENV)/.installed-report ## self-contained HTML report on booster reuse
 dashboard: $(VENV)/.installed-report ## regenerate the analytics Grafana dashboard from the report's SQL
 	$(PY) -m spacex_launches.analytics.dashboard
 
-lint: install-dev ## ruff lint and format check
+lint: install-dev ## ruff lint and format check, import rules (lint-imports: pyproject [tool.importlinter])
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
 
 format: install-dev ## ruff format and autofix
 	$(VENV)/bin/ruff format .

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from spacex_launches.common.paths import LakePaths
+from spacex_launches.common.spark_keys import check_spark_keys
 from spacex_launches.exceptions import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -170,8 +171,6 @@ def check_shape(config: dict[str, Any], where: str) -> None:
 
 def check_spark_sections(config: dict[str, Any], where: str) -> None:
     """Refuse a misspelt Spark key in one file (Spark itself would ignore it silently)."""
-    from spacex_launches.common.spark_keys import check_spark_keys  # it raises ConfigError, defined here
-
     for section in SPARK_SECTIONS:
         check_spark_keys(get_dotted(config, section) or {}, f"{where} `{section}`")
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -175,7 +176,7 @@ def check_spark_sections(config: dict[str, Any], where: str) -> None:
         check_spark_keys(get_dotted(config, section) or {}, f"{where} `{section}`")
 
 
-def apply_overrides(config: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+def apply_overrides(config: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     result = copy.deepcopy(config)
     for variable, dotted in ENV_OVERRIDES.items():
         value = environ.get(variable)

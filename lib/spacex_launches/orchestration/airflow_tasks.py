@@ -292,7 +292,7 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         if (event or {}).get("status") == "success":
             context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "state": "COMPLETED"})
             return super().execute_complete(context, event)
-        job_id = (event or {}).get("job_id") or job_run.get("job_run_id")
+        job_id = (event or {}).get("job_id") or job_run["job_run_id"]
         message = str((event or {}).get("message") or event).splitlines()[0]
         if "max attempts" in message:
             message = (
@@ -338,6 +338,7 @@ class LocalSparkJobOperator(BaseOperator):
             tail: deque[str] = deque(maxlen=40)
             with subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True, env={**os.environ, **local_job_environment(config)}) as process:  # fmt: skip
+                assert process.stdout is not None  # stdout=PIPE
                 for line in process.stdout:
                     self.log.info("%s", line.rstrip())
                     tail.append(line.rstrip())

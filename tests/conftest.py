@@ -216,9 +216,17 @@ def sample_run(tmp_path_factory) -> Path:
     printed (`job.out`). Shared: tests only read it (`sample_copy` makes one of their own)."""
     work = tmp_path_factory.mktemp("sample_run")
     result = spark_submit(
-        "--input", str(SAMPLE_DIR), "--cores-input", str(SAMPLE_CORES), "--lake", str(work / "lake"),
-        "--warehouse", str(work / "spacex.duckdb"), "--run-id", "sample-run",
-    )  # fmt: skip
+        "--input",
+        str(SAMPLE_DIR),
+        "--cores-input",
+        str(SAMPLE_CORES),
+        "--lake",
+        str(work / "lake"),
+        "--warehouse",
+        str(work / "spacex.duckdb"),
+        "--run-id",
+        "sample-run",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (work / "job.out").write_text(result.stdout)
     return work
@@ -230,9 +238,15 @@ def snapshot_run(snapshot_file, tmp_path_factory) -> Path:
     exists for it): its directory, laid out as `sample_run`'s. Tests only read it."""
     work = tmp_path_factory.mktemp("snapshot_run")
     result = spark_submit(
-        "--input", str(snapshot_file), "--lake", str(work / "lake"), "--warehouse", str(work / "spacex.duckdb"),
-        "--run-id", "snapshot",
-    )  # fmt: skip
+        "--input",
+        str(snapshot_file),
+        "--lake",
+        str(work / "lake"),
+        "--warehouse",
+        str(work / "spacex.duckdb"),
+        "--run-id",
+        "snapshot",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (work / "job.out").write_text(result.stdout)
     return work

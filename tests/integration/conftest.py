@@ -40,8 +40,13 @@ def emr_artifacts(moto_server, tmp_path_factory) -> Deployed:
     deployed = Deployed(
         "s3://spacex-artifacts-tests/spacex-launches", "tests", tmp_path_factory.mktemp("dist")
     )
-    s3 = boto3.client("s3", endpoint_url=moto_server, region_name=servers.AWS_REGION,
-                      aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name=servers.AWS_REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     s3.create_bucket(Bucket="spacex-artifacts-tests")
     deploy(moto_server, deployed.artifacts_uri, deployed.version, deployed.dist)
     return deployed

@@ -101,8 +101,14 @@ def ingest_task(env: str, **context: Any) -> dict[str, dict[str, Any]]:
     landed = {}
     for dataset in DATASETS:
         result = ingest(config, dataset=dataset, ingest_date=when)
-        log.info("ingest %s for %s: %s, %s records at %s", redact_location(result.url), when,
-                 result.outcome, result.records, result.location)  # fmt: skip
+        log.info(
+            "ingest %s for %s: %s, %s records at %s",
+            redact_location(result.url),
+            when,
+            result.outcome,
+            result.records,
+            result.location,
+        )
         landed[dataset] = {"outcome": result.outcome, "records": result.records, "location": result.location}
     return landed
 
@@ -215,10 +221,16 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         if following.in_flight:
             self.log.warning(
                 "job run %s for %s is %s: following it instead of starting another",
-                following.in_flight["id"], when, following.in_flight["state"],
-            )  # fmt: skip
-        self.log.info("submitting %s, attempt %s (client token %s)", request["name"],
-                      request["tags"]["attempt"], request["clientToken"])  # fmt: skip
+                following.in_flight["id"],
+                when,
+                following.in_flight["state"],
+            )
+        self.log.info(
+            "submitting %s, attempt %s (client token %s)",
+            request["name"],
+            request["tags"]["attempt"],
+            request["clientToken"],
+        )
         arguments = job_arguments(request)
         job_run = {
             "run_date": when.isoformat(),
@@ -336,8 +348,14 @@ class LocalSparkJobOperator(BaseOperator):
             command = self.command(config, when, run_id, exit_file)
             self.log.info("running %s", " ".join(command))
             tail: deque[str] = deque(maxlen=40)
-            with subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True, env={**os.environ, **local_job_environment(config)}) as process:  # fmt: skip
+            with subprocess.Popen(
+                command,
+                cwd=PROJECT_DIR,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**os.environ, **local_job_environment(config)},
+            ) as process:
                 assert process.stdout is not None  # stdout=PIPE
                 for line in process.stdout:
                     self.log.info("%s", line.rstrip())
@@ -364,10 +382,16 @@ def local_job_command(config: dict[str, Any], when: date, run_id: str, exit_code
     (local_job_environment): a process's arguments are readable by every user of the machine."""
     lake = LakePaths.at(in_project(str(require(config, "lake"))))
     return [
-        "make", "--no-print-directory", "job", f"ENV={config['env']}", f"INPUT={lake.raw('launches')}",
-        f"CORES_INPUT={lake.raw('cores')}", f"LAKE={lake.root}", f"EXIT_CODE_FILE={exit_code_file}",
+        "make",
+        "--no-print-directory",
+        "job",
+        f"ENV={config['env']}",
+        f"INPUT={lake.raw('launches')}",
+        f"CORES_INPUT={lake.raw('cores')}",
+        f"LAKE={lake.root}",
+        f"EXIT_CODE_FILE={exit_code_file}",
         f"JOB_ARGS=--ingest-date {when} --run-id {run_id}",
-    ]  # fmt: skip
+    ]
 
 
 def local_maintenance_command(
@@ -377,9 +401,14 @@ def local_maintenance_command(
     the warehouse, whose loaded snapshots are kept, in the environment as for local_job_command."""
     lake = LakePaths.at(in_project(str(require(config, "lake"))))
     return [
-        "make", "--no-print-directory", "maintain", f"ENV={config['env']}", f"LAKE={lake.root}",
-        f"EXIT_CODE_FILE={exit_code_file}", f"JOB_ARGS=--run-id {run_id}",
-    ]  # fmt: skip
+        "make",
+        "--no-print-directory",
+        "maintain",
+        f"ENV={config['env']}",
+        f"LAKE={lake.root}",
+        f"EXIT_CODE_FILE={exit_code_file}",
+        f"JOB_ARGS=--run-id {run_id}",
+    ]
 
 
 def local_job_environment(config: dict[str, Any]) -> dict[str, str]:

@@ -221,9 +221,12 @@ def _cloudwatch_tails(logs, group: str, prefix: str, max_lines: int) -> list[Log
 
 
 def failure_report(
-    job_run: dict[str, Any], s3=None, logs=None, max_lines: int = LOG_TAIL_LINES,
+    job_run: dict[str, Any],
+    s3=None,
+    logs=None,
+    max_lines: int = LOG_TAIL_LINES,
     tails: tuple[list[LogTail], list[str]] | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """The state reason and the end of the driver's logs (`tails`: driver_log_tails' answer, read here
     when not given), as a user reads them in a terminal, a task log or an alert; secrets in locations (a
     URL's password, a signed query) are masked."""

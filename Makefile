@@ -95,8 +95,13 @@ report: $(VENV)/.installed-report ## self-contained HTML report on booster reuse
 dashboard: $(VENV)/.installed-report ## regenerate the analytics Grafana dashboard from the report's SQL
 	$(PY) -m spacex_launches.analytics.dashboard
 
-lint: install-dev ## ruff lint and format check
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+lint: install-dev ## ruff lint and format check, import rules (lint-imports), types (mypy): pyproject [tool.*]
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache --no-logo
+	$(VENV)/bin/mypy lib jobs infra
+	$(VENV)/bin/mypy dags  # apart: dags/spacex_launches.py bears the package's name
+
 format: install-dev ## ruff format and autofix
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 test: lint tools ## lint, then every tier: unit, infra, spark, integration (docs/testing.md)

@@ -103,8 +103,14 @@ def main(argv: list[str] | None = None) -> int:
     log = home / "standalone.log"
     print(f"starting Airflow standalone in {home} (its output: {log}) ...", flush=True)
     with open(log, "ab") as output:
-        process = subprocess.Popen([str(airflow), "standalone"], env=environ, cwd=PROJECT_DIR,
-                                   stdout=output, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            [str(airflow), "standalone"],
+            env=environ,
+            cwd=PROJECT_DIR,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def on_signal(signum, _frame) -> None:
         raise KeyboardInterrupt
@@ -118,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"error: Airflow exited with code {process.returncode}; see {log}", file=sys.stderr)
                 return 1
             if time.monotonic() - started > STARTUP_TIMEOUT_S:
-                print(f"error: Airflow did not answer at {url} within {STARTUP_TIMEOUT_S} s; see {log}",
-                      file=sys.stderr)  # fmt: skip
+                print(
+                    f"error: Airflow did not answer at {url} within {STARTUP_TIMEOUT_S} s; see {log}",
+                    file=sys.stderr,
+                )
                 stop(process)
                 return 1
             time.sleep(2)

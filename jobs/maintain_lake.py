@@ -84,10 +84,12 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # a bug: one paragraph here, the trace in a file
         where = write_trace(exc, run_id, None if "://" in lake.root else f"{lake.root}/_reports")
         print(
-            redact_text(f"error: unexpected failure (a bug, please report it): {root_cause(exc)} "
-                        f"(the trace is in {where})"),
+            redact_text(
+                f"error: unexpected failure (a bug, please report it): {root_cause(exc)} "
+                f"(the trace is in {where})"
+            ),
             file=sys.stderr,
-        )  # fmt: skip
+        )
         return EXIT_BUG
     finally:
         spark.stop()

@@ -100,11 +100,26 @@ def build_pydeps(target: Path, python: dict[str, str]) -> None:
     """pip-install JOB_REQUIREMENTS for the target Python and platform into a zip at `target`."""
     with tempfile.TemporaryDirectory(prefix="pydeps-") as scratch:
         command = [
-            sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-            "--target", scratch, "--no-compile", "--only-binary=:all:", "--implementation", "cp",
-            "--python-version", str(python["version"]), "--platform", str(python["platform"]),
-            "-c", str(PROJECT_DIR / "constraints.txt"), *JOB_REQUIREMENTS,
-        ]  # fmt: skip
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--target",
+            scratch,
+            "--no-compile",
+            "--only-binary=:all:",
+            "--implementation",
+            "cp",
+            "--python-version",
+            str(python["version"]),
+            "--platform",
+            str(python["platform"]),
+            "-c",
+            str(PROJECT_DIR / "constraints.txt"),
+            *JOB_REQUIREMENTS,
+        ]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise ConfigError(

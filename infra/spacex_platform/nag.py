@@ -133,4 +133,4 @@ def acknowledge_wildcards(construct: IConstruct, statements: Iterable[dict[str, 
                 reasons.setdefault(text, []).append(reason)
     for text, found in reasons.items():
         if all(found):
-            acknowledge(construct, f"IAM5[Resource::{text}]", "; ".join(dict.fromkeys(found)))
+            acknowledge(construct, f"IAM5[Resource::{text}]", "; ".join(dict.fromkeys(filter(None, found))))

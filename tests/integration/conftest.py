@@ -57,9 +57,17 @@ def sample_run(tmp_path_factory) -> Path:
     printed (`job.out`). Shared: tests only read it (`sample_copy` makes one of their own)."""
     work = tmp_path_factory.mktemp("sample_run")
     result = spark_submit(
-        "--input", str(SAMPLE_DIR), "--cores-input", str(SAMPLE_CORES), "--lake", str(work / "lake"),
-        "--warehouse", str(work / "launches.duckdb"), "--run-id", "sample-run",
-    )  # fmt: skip
+        "--input",
+        str(SAMPLE_DIR),
+        "--cores-input",
+        str(SAMPLE_CORES),
+        "--lake",
+        str(work / "lake"),
+        "--warehouse",
+        str(work / "launches.duckdb"),
+        "--run-id",
+        "sample-run",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (work / "job.out").write_text(result.stdout)
     return work
@@ -71,9 +79,15 @@ def snapshot_run(snapshot_file, tmp_path_factory) -> Path:
     exists for it): its directory, laid out as `sample_run`'s. Tests only read it."""
     work = tmp_path_factory.mktemp("snapshot_run")
     result = spark_submit(
-        "--input", str(snapshot_file), "--lake", str(work / "lake"), "--warehouse", str(work / "launches.duckdb"),
-        "--run-id", "snapshot",
-    )  # fmt: skip
+        "--input",
+        str(snapshot_file),
+        "--lake",
+        str(work / "lake"),
+        "--warehouse",
+        str(work / "launches.duckdb"),
+        "--run-id",
+        "snapshot",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     (work / "job.out").write_text(result.stdout)
     return work
@@ -132,8 +146,13 @@ def emr_artifacts(moto_server, tmp_path_factory) -> Deployed:
     deployed = Deployed(
         "s3://spacex-artifacts-tests/spacex-launches", "tests", tmp_path_factory.mktemp("dist")
     )
-    s3 = boto3.client("s3", endpoint_url=moto_server, region_name=servers.AWS_REGION,
-                      aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name=servers.AWS_REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
     s3.create_bucket(Bucket="spacex-artifacts-tests")
     deploy(moto_server, deployed.artifacts_uri, deployed.version, deployed.dist)
     return deployed

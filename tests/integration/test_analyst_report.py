@@ -189,8 +189,17 @@ def test_report_sql_gives_the_same_rows_on_postgresql(sample_warehouse, database
 
 def test_make_report_on_the_real_snapshot(snapshot_warehouse, tmp_path):
     out = tmp_path / "out" / "report.html"
-    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "-o", ".venv/.installed-report",
-               "report", f"WAREHOUSE={snapshot_warehouse}", f"OUT={out}"]  # fmt: skip
+    command = [
+        "make",
+        "--no-print-directory",
+        "-o",
+        ".venv/.installed",
+        "-o",
+        ".venv/.installed-report",
+        "report",
+        f"WAREHOUSE={snapshot_warehouse}",
+        f"OUT={out}",
+    ]
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr[-3000:]
     assert f"report written: {out}" in result.stdout
@@ -242,14 +251,27 @@ def open_in_chromium(page: Path, work: Path) -> tuple[lxml.html.HtmlElement, lis
         pytest.skip("Debian's chromium is not installed (apt-get install chromium; .ci/run installs it)")
     screenshot = work / f"{page.stem}.png"
     command = [
-        chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+        chromium,
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
         f"--user-data-dir={work / 'chromium-profile'}",
         # any request leaving the file would fail (and log): the report must need none
-        "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
-        "--enable-logging=stderr", "--v=0", "--virtual-time-budget=30000", "--window-size=1280,4400",
-        f"--screenshot={screenshot}", "--dump-dom", page.as_uri(),
-    ]  # fmt: skip
+        "--proxy-server=127.0.0.1:9",
+        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--enable-logging=stderr",
+        "--v=0",
+        "--virtual-time-budget=30000",
+        "--window-size=1280,4400",
+        f"--screenshot={screenshot}",
+        "--dump-dom",
+        page.as_uri(),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr[-3000:]
     console = [line for line in result.stderr.splitlines() if ":CONSOLE" in line]

@@ -128,12 +128,22 @@ def test_an_unreachable_s3a_lake_fails_in_about_a_minute_naming_endpoint_and_buc
     endpoint = f"http://127.0.0.1:{closed}"
     started = time.monotonic()
     command, environment = spark_submit_command(
-        "--input", str(SAMPLE_DIR), "--lake", "s3a://unreachable-lake/spacex", "--warehouse", "none",
-        "--run-id", "unreachable",
-        env={"AWS_ENDPOINT_URL": endpoint, "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
-             "AWS_EC2_METADATA_DISABLED": "true"},
+        "--input",
+        str(SAMPLE_DIR),
+        "--lake",
+        "s3a://unreachable-lake/spacex",
+        "--warehouse",
+        "none",
+        "--run-id",
+        "unreachable",
+        env={
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "test",
+            "AWS_SECRET_ACCESS_KEY": "test",
+            "AWS_EC2_METADATA_DISABLED": "true",
+        },
         packages=S3A_PACKAGES,
-    )  # fmt: skip
+    )
     # The bound: about a minute of S3A's waits plus the JVM's start (a timeout fails the test).
     result = subprocess.run(command, env=environment, cwd=REPO, capture_output=True, text=True, timeout=150)
     took = time.monotonic() - started

@@ -36,8 +36,9 @@ def lake_state(spark, lake: Path) -> dict[str, set[tuple]]:
 
 def test_sigterm_mid_commit_cancels_cleanly_and_the_next_run_finishes(spark, tmp_path):
     lake, warehouse = tmp_path / "lake", tmp_path / "w.duckdb"
-    first = spark_submit("--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(warehouse),
-                         "--run-id", "first")  # fmt: skip
+    first = spark_submit(
+        "--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", str(warehouse), "--run-id", "first"
+    )
     assert first.returncode == 0, first.stderr[-3000:]
     old = lake_state(spark, lake)
     newer = raw_file(
@@ -46,10 +47,22 @@ def test_sigterm_mid_commit_cancels_cleanly_and_the_next_run_finishes(spark, tmp
         [launch(hid(f"NEW{i}"), "2022-01-01T00:00:00Z", [core("C9")]) for i in range(3)],
     )
 
-    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "job", "CDS=", f"INPUT={newer}",
-               "CORES_INPUT=", f"LAKE={lake}", f"WAREHOUSE={warehouse}", "JOB_ARGS=--run-id cancelled"]  # fmt: skip
-    process = subprocess.Popen(command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                               start_new_session=True)  # fmt: skip
+    command = [
+        "make",
+        "--no-print-directory",
+        "-o",
+        ".venv/.installed",
+        "job",
+        "CDS=",
+        f"INPUT={newer}",
+        "CORES_INPUT=",
+        f"LAKE={lake}",
+        f"WAREHOUSE={warehouse}",
+        "JOB_ARGS=--run-id cancelled",
+    ]
+    process = subprocess.Popen(
+        command, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True
+    )
     lines: queue.Queue[str] = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True).start()
     printed = []
@@ -82,8 +95,9 @@ def test_sigterm_mid_commit_cancels_cleanly_and_the_next_run_finishes(spark, tmp
 
     # The next run (same input) succeeds; each table was left at its old snapshot or at this new one.
     after_cancel = lake_state(spark, lake)
-    final = spark_submit("--input", str(newer), "--lake", str(lake), "--warehouse", str(warehouse),
-                         "--run-id", "next")  # fmt: skip
+    final = spark_submit(
+        "--input", str(newer), "--lake", str(lake), "--warehouse", str(warehouse), "--run-id", "next"
+    )
     assert final.returncode == 0, final.stdout[-3000:]
     new = lake_state(spark, lake)
     assert hid("NEW0") in {row[0] for row in new["launches"]}

@@ -126,11 +126,24 @@ def test_a_warehouse_outage_is_retried_once_and_the_retry_runs_a_new_job_run_to_
         create_database(postgres_port, name)  # the warehouse is back before Airflow retries
 
     stand_in = EmrOnEksStandIn(
-        moto_emr_backend(), account.virtual_cluster_id, moto_server, emr_python, PYTHON_VERSION,
-        tmp_path / "runs", job_env=warehouse_environ(account), plan=[fail_then_fix],
-    )  # fmt: skip
-    environ = airflow_environ(account, airflow_home, emr_artifacts.version, api.url_for("/").rstrip("/"),
-                              api.url_for(alert_path), statsd.port, SPACEX_AIRFLOW_RETRIES="1")  # fmt: skip
+        moto_emr_backend(),
+        account.virtual_cluster_id,
+        moto_server,
+        emr_python,
+        PYTHON_VERSION,
+        tmp_path / "runs",
+        job_env=warehouse_environ(account),
+        plan=[fail_then_fix],
+    )
+    environ = airflow_environ(
+        account,
+        airflow_home,
+        emr_artifacts.version,
+        api.url_for("/").rstrip("/"),
+        api.url_for(alert_path),
+        statsd.port,
+        SPACEX_AIRFLOW_RETRIES="1",
+    )
     with stand_in:
         result = run_dag(environ, run_date)
 
@@ -170,7 +183,11 @@ def test_a_warehouse_outage_is_retried_once_and_the_retry_runs_a_new_job_run_to_
     assert "failure class warehouse (exit 3, run report" in alert and "retried by Airflow" in alert
     assert "driver stdout, last" in alert and "cannot connect" in alert
     assert "driver stdout, last" in result.output  # and the task log has it too
-    first_report = json.loads(s3.get_object(Bucket=lake_bucket, Key=f"_reports/{entry_arguments(first)['--run-id']}.json")["Body"].read())  # fmt: skip
+    first_report = json.loads(
+        s3.get_object(Bucket=lake_bucket, Key=f"_reports/{entry_arguments(first)['--run-id']}.json")[
+            "Body"
+        ].read()
+    )
     assert first_report["status"] == "failed" and ": cannot connect" in first_report["error"]
 
     # The new run's report is the one run_metrics sent (its run id came through XCom).
@@ -189,17 +206,29 @@ def test_a_warehouse_outage_is_retried_once_and_the_retry_runs_a_new_job_run_to_
     assert (len(reflights), len({row[0] for row in reflights})) == expected["reflights"]
 
 
-def test_a_refused_configuration_exit_2_is_not_retried(moto_server, emr_artifacts, emr_python, airflow_home,
-                                                        api, tmp_path):  # fmt: skip
+def test_a_refused_configuration_exit_2_is_not_retried(
+    moto_server, emr_artifacts, emr_python, airflow_home, api, tmp_path
+):
     account = create_account(moto_server, f"dagc{uuid.uuid4().hex[:6]}", emr_artifacts.artifacts_uri)
     alert_path = f"/alerts/{account.virtual_cluster_id}"
     api.expect_request(alert_path, method="POST").respond_with_data("ok")
     stand_in = EmrOnEksStandIn(
-        moto_emr_backend(), account.virtual_cluster_id, moto_server, emr_python, PYTHON_VERSION,
-        tmp_path / "runs", job_env=warehouse_environ(account),  # its secret is never created: exit 2
-    )  # fmt: skip
-    environ = airflow_environ(account, airflow_home, emr_artifacts.version, api.url_for("/").rstrip("/"),
-                              api.url_for(alert_path), SPACEX_AIRFLOW_RETRIES="2")  # fmt: skip
+        moto_emr_backend(),
+        account.virtual_cluster_id,
+        moto_server,
+        emr_python,
+        PYTHON_VERSION,
+        tmp_path / "runs",
+        job_env=warehouse_environ(account),  # its secret is never created: exit 2
+    )
+    environ = airflow_environ(
+        account,
+        airflow_home,
+        emr_artifacts.version,
+        api.url_for("/").rstrip("/"),
+        api.url_for(alert_path),
+        SPACEX_AIRFLOW_RETRIES="2",
+    )
     with stand_in:
         result = run_dag(environ, date(2026, 11, 18))
 
@@ -229,11 +258,24 @@ def test_a_run_that_never_starts_is_cancelled_when_the_task_gives_up_and_the_ret
         stand_in.hold(job_run)
 
     stand_in = EmrOnEksStandIn(
-        moto_emr_backend(), account.virtual_cluster_id, moto_server, emr_python, PYTHON_VERSION,
-        tmp_path / "runs", job_env=warehouse_environ(account), plan=[hold, hold],
-    )  # fmt: skip
-    environ = airflow_environ(account, airflow_home, emr_artifacts.version, api.url_for("/").rstrip("/"),
-                              api.url_for(alert_path), SPACEX_EMR_TIMEOUT_S="3", SPACEX_AIRFLOW_RETRIES="1")  # fmt: skip
+        moto_emr_backend(),
+        account.virtual_cluster_id,
+        moto_server,
+        emr_python,
+        PYTHON_VERSION,
+        tmp_path / "runs",
+        job_env=warehouse_environ(account),
+        plan=[hold, hold],
+    )
+    environ = airflow_environ(
+        account,
+        airflow_home,
+        emr_artifacts.version,
+        api.url_for("/").rstrip("/"),
+        api.url_for(alert_path),
+        SPACEX_EMR_TIMEOUT_S="3",
+        SPACEX_AIRFLOW_RETRIES="1",
+    )
     with stand_in:
         result = run_dag(environ, date(2026, 11, 19))
 

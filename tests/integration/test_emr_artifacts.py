@@ -67,8 +67,14 @@ def test_every_job_module_imports_from_the_package_and_pyspark_alone(emr_python,
 
     def import_all(*path) -> subprocess.CompletedProcess:
         environ = {"PATH": os.environ["PATH"], "PYTHONPATH": os.pathsep.join(map(str, path))}
-        return subprocess.run([str(emr_python), "-c", probe, *modules], env=environ, cwd=tmp_path,
-                              capture_output=True, text=True, timeout=120)  # fmt: skip
+        return subprocess.run(
+            [str(emr_python), "-c", probe, *modules],
+            env=environ,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     result = import_all(emr_artifacts.dist / LIB_ZIP, tmp_path / "pydeps")
     assert result.returncode == 0, result.stderr
@@ -83,14 +89,29 @@ def test_every_job_module_imports_from_the_package_and_pyspark_alone(emr_python,
 def test_make_submit_wait_shows_the_reason_and_the_driver_logs_of_a_failed_run(account, emr_python, tmp_path):
     """The packaged job, run by the stand-in, fails for real: its warehouse secret does not exist."""
     stand_in = EmrOnEksStandIn(
-        moto_emr_backend(), account.virtual_cluster_id, account.endpoint_url, emr_python, PYTHON_VERSION,
-        tmp_path / "job-runs", job_env=warehouse_environ(account),
-    )  # fmt: skip
-    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "submit", "ENV=dev",
-               "RUN_DATE=2026-11-21", "WAIT=1", "POLL=0.5"]  # fmt: skip
+        moto_emr_backend(),
+        account.virtual_cluster_id,
+        account.endpoint_url,
+        emr_python,
+        PYTHON_VERSION,
+        tmp_path / "job-runs",
+        job_env=warehouse_environ(account),
+    )
+    command = [
+        "make",
+        "--no-print-directory",
+        "-o",
+        ".venv/.installed",
+        "submit",
+        "ENV=dev",
+        "RUN_DATE=2026-11-21",
+        "WAIT=1",
+        "POLL=0.5",
+    ]
     with stand_in:
-        failed = subprocess.run(command, cwd=REPO, env=dict(os.environ), capture_output=True, text=True,
-                                timeout=600)  # fmt: skip
+        failed = subprocess.run(
+            command, cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=600
+        )
     assert stand_in.errors == []
     [execution] = stand_in.executions
     assert execution.exit_code == 2  # the job's own exit code for a configuration error

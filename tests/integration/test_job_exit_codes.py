@@ -21,9 +21,19 @@ pytestmark = pytest.mark.integration
 def make_job(tmp_path: Path, run_id: str, *variables: str, env: dict[str, str] | None = None):
     """`make job` into tmp_path's lake and warehouse; returns (the result, the code in EXIT_CODE_FILE)."""
     code_file = tmp_path / f"{run_id}.code"
-    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "job", "CDS=",
-               f"LAKE={tmp_path / 'lake'}", f"WAREHOUSE={tmp_path / 'w.duckdb'}",
-               f"EXIT_CODE_FILE={code_file}", f"JOB_ARGS=--run-id {run_id}", *variables]  # fmt: skip
+    command = [
+        "make",
+        "--no-print-directory",
+        "-o",
+        ".venv/.installed",
+        "job",
+        "CDS=",
+        f"LAKE={tmp_path / 'lake'}",
+        f"WAREHOUSE={tmp_path / 'w.duckdb'}",
+        f"EXIT_CODE_FILE={code_file}",
+        f"JOB_ARGS=--run-id {run_id}",
+        *variables,
+    ]
     result = subprocess.run(
         command, cwd=REPO, capture_output=True, text=True, timeout=600, env={**os.environ, **(env or {})}
     )

@@ -29,7 +29,7 @@ def files_of(folder: Path) -> dict[str, tuple[int, int]]:
 def run_job(lake: Path, *inputs: Path, run_id: str) -> subprocess.CompletedProcess:
     return spark_submit(
         "--input", *map(str, inputs), "--lake", str(lake), "--warehouse", "none", "--run-id", run_id
-    )  # fmt: skip
+    )
 
 
 def two_snapshot_lake(spark, lake: Path) -> Path:
@@ -104,9 +104,20 @@ def test_damaged_metadata_names_table_and_file_and_the_way_back_gives_the_same_r
 
     if with_checksum:  # the way back: make rebuild, which keeps the damaged zone aside
         rebuilt = subprocess.run(
-            ["make", "--no-print-directory", "-o", ".venv/.installed", "rebuild", f"LAKE={lake}", "WAREHOUSE=none"],
-            cwd=REPO, capture_output=True, text=True, timeout=600,
-        )  # fmt: skip
+            [
+                "make",
+                "--no-print-directory",
+                "-o",
+                ".venv/.installed",
+                "rebuild",
+                f"LAKE={lake}",
+                "WAREHOUSE=none",
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         assert rebuilt.returncode == 0, rebuilt.stdout[-3000:] + rebuilt.stderr[-3000:]
         kept = list((lake / "_set_aside").glob(f"validated-*/spacex/launch_cores/metadata/{damaged.name}"))
         assert [p.read_bytes() for p in kept] == [truncated]

@@ -143,9 +143,16 @@ def test_a_failed_warehouse_load_is_healed_by_the_next_run(spark, tmp_path):
     )
     with duckdb_held_by_another_process(warehouse):
         result = spark_submit(
-            "--input", str(newer), "--lake", str(lake), "--warehouse", str(warehouse), "--run-id", "locked",
+            "--input",
+            str(newer),
+            "--lake",
+            str(lake),
+            "--warehouse",
+            str(warehouse),
+            "--run-id",
+            "locked",
             env={"SPACEX_WAREHOUSE_LOCK_TIMEOUT_S": "2"},
-        )  # fmt: skip
+        )
         assert result.returncode == 3, result.stdout[-3000:]
         assert "another process has held the file" in result.stdout + result.stderr
     # the lake committed the new launch; the warehouse did not get it

@@ -52,11 +52,22 @@ def test_make_airflow_runs_the_dag_locally_prints_a_working_login_and_stops_clea
         api.expect_request("/v4/cores").respond_with_data(
             (SAMPLE_CORES / "20240101T060000Z-api-v4.json").read_bytes(), content_type="application/json"
         )
-        command = [sys.executable, "jobs/airflow_local.py", "--port", str(port), "--home", str(tmp_path / "home"),
-                   "--lake", str(tmp_path / "lake"), "--warehouse", str(tmp_path / "launches.duckdb")]  # fmt: skip
+        command = [
+            sys.executable,
+            "jobs/airflow_local.py",
+            "--port",
+            str(port),
+            "--home",
+            str(tmp_path / "home"),
+            "--lake",
+            str(tmp_path / "lake"),
+            "--warehouse",
+            str(tmp_path / "launches.duckdb"),
+        ]
         environ = {**os.environ, "SPACEX_API_BASE_URL": api.url_for("/").rstrip("/")}
-        process = subprocess.Popen(command, cwd=REPO, env=environ, stdout=subprocess.PIPE, text=True,
-                                   start_new_session=True)  # fmt: skip
+        process = subprocess.Popen(
+            command, cwd=REPO, env=environ, stdout=subprocess.PIPE, text=True, start_new_session=True
+        )
         lines: queue.Queue[str] = queue.Queue()
         reader = threading.Thread(target=lambda: [lines.put(line) for line in process.stdout], daemon=True)
         reader.start()
@@ -76,8 +87,12 @@ def test_make_airflow_runs_the_dag_locally_prints_a_working_login_and_stops_clea
             headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
             dag = requests.get(f"{url}/api/v2/dags/spacex_launches", headers=headers, timeout=30).json()
             assert {tag["name"] for tag in dag["tags"]} == {"spacex", "local"}
-            run = requests.post(f"{url}/api/v2/dags/spacex_launches/dagRuns", headers=headers,
-                                json={"logical_date": None}, timeout=30)  # fmt: skip
+            run = requests.post(
+                f"{url}/api/v2/dags/spacex_launches/dagRuns",
+                headers=headers,
+                json={"logical_date": None},
+                timeout=30,
+            )
             assert run.status_code in (200, 201), run.text
             run_url = f"{url}/api/v2/dags/spacex_launches/dagRuns/{run.json()['dag_run_id']}"
             deadline = time.monotonic() + 900

@@ -20,8 +20,17 @@ pytestmark = pytest.mark.integration
 
 
 def make_run(base: Path, archive: Path, *inputs: str) -> subprocess.CompletedProcess:
-    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "run", f"LAKE={base / 'lake'}",
-               f"WAREHOUSE={base / 'launches.duckdb'}", f"CDS_ARCHIVE={archive}", *inputs]  # fmt: skip
+    command = [
+        "make",
+        "--no-print-directory",
+        "-o",
+        ".venv/.installed",
+        "run",
+        f"LAKE={base / 'lake'}",
+        f"WAREHOUSE={base / 'launches.duckdb'}",
+        f"CDS_ARCHIVE={archive}",
+        *inputs,
+    ]
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
 
 

@@ -59,9 +59,17 @@ def test_sample_into_a_scratch_schema_twice(redshift_env, tmp_path):
     packages = f"{spark_packages('redshift')},{S3A_PACKAGES}"
     for run in (1, 2):
         result = spark_submit(
-            "--env", "dev", "--input", str(SAMPLE_DIR), "--lake", str(lake), "--warehouse", "redshift",
-            env=env, packages=packages,
-        )  # fmt: skip
+            "--env",
+            "dev",
+            "--input",
+            str(SAMPLE_DIR),
+            "--lake",
+            str(lake),
+            "--warehouse",
+            "redshift",
+            env=env,
+            packages=packages,
+        )
         assert result.returncode == 0, result.stderr[-5000:]
         report = json.loads(sorted((lake / "_reports").glob("*.json"))[-1].read_text())
         cores = report["warehouse"]["tables"]["launch_cores"]

@@ -33,8 +33,16 @@ REPO = Path(__file__).resolve().parents[2]
 RUN_DATE = "2026-11-23"
 VERSION = "testsha"
 # The request fields moto keeps (it drops retryPolicyConfiguration).
-STORED = ("name", "virtualClusterId", "clientToken", "executionRoleArn", "releaseLabel", "jobDriver",
-          "configurationOverrides", "tags")  # fmt: skip
+STORED = (
+    "name",
+    "virtualClusterId",
+    "clientToken",
+    "executionRoleArn",
+    "releaseLabel",
+    "jobDriver",
+    "configurationOverrides",
+    "tags",
+)
 
 
 @pytest.fixture
@@ -92,8 +100,9 @@ def follow(
     command: list[str], client, cluster_id: str, state: str, **job_fields
 ) -> subprocess.CompletedProcess:
     """Start a waiting submit, let it see RUNNING, then end the run in moto's backend."""
-    process = subprocess.Popen(command, cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPO, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 60
     while not runs_on(client, cluster_id) and time.monotonic() < deadline and process.poll() is None:
         time.sleep(0.2)
@@ -126,8 +135,18 @@ def test_submit_starts_the_job_run_with_exactly_the_built_request(cluster):
 
 def test_make_submit_wait_follows_the_run_to_completed(cluster):
     client, cluster_id = cluster
-    command = ["make", "--no-print-directory", "-o", ".venv/.installed", "submit", "ENV=dev",
-               f"RUN_DATE={RUN_DATE}", f"VERSION={VERSION}", "WAIT=1", "POLL=0.2"]  # fmt: skip
+    command = [
+        "make",
+        "--no-print-directory",
+        "-o",
+        ".venv/.installed",
+        "submit",
+        "ENV=dev",
+        f"RUN_DATE={RUN_DATE}",
+        f"VERSION={VERSION}",
+        "WAIT=1",
+        "POLL=0.2",
+    ]
     result = follow(command, client, cluster_id, "COMPLETED")
     assert result.returncode == 0, result.stderr
     assert "] RUNNING" in result.stdout
@@ -162,16 +181,32 @@ def test_deploy_uploads_every_artifact_the_request_points_at(aws_env, monkeypatc
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="spacex-artifacts-test")
     monkeypatch.setenv("EMR_ARTIFACTS_URI", "s3://spacex-artifacts-test/spacex-launches")
-    result = run([sys.executable, "jobs/package.py", "--deploy", "--env", "dev", "--version", VERSION,
-                  "--dist", str(tmp_path / "dist")])  # fmt: skip
+    result = run(
+        [
+            sys.executable,
+            "jobs/package.py",
+            "--deploy",
+            "--env",
+            "dev",
+            "--version",
+            VERSION,
+            "--dist",
+            str(tmp_path / "dist"),
+        ]
+    )
     assert result.returncode == 0, result.stderr
     listed = s3.list_objects_v2(Bucket="spacex-artifacts-test", Prefix=f"spacex-launches/{VERSION}/")
     keys = {item["Key"] for item in listed["Contents"]}
     request = expected_request()
     driver = request["jobDriver"]["sparkSubmitJobDriver"]
     props = request["configurationOverrides"]["applicationConfiguration"][0]["properties"]
-    referenced = [driver["entryPoint"], driver["sparkSubmitParameters"].split()[1], props["spark.archives"].split("#")[0],
-                  props["spark.kubernetes.driver.podTemplateFile"], props["spark.kubernetes.executor.podTemplateFile"]]  # fmt: skip
+    referenced = [
+        driver["entryPoint"],
+        driver["sparkSubmitParameters"].split()[1],
+        props["spark.archives"].split("#")[0],
+        props["spark.kubernetes.driver.podTemplateFile"],
+        props["spark.kubernetes.executor.podTemplateFile"],
+    ]
     for uri in referenced:
         assert uri.startswith("s3://spacex-artifacts-test/"), uri
         assert uri.removeprefix("s3://spacex-artifacts-test/") in keys, uri
@@ -324,10 +359,15 @@ def test_the_failure_report_reads_the_last_driver_attempt_and_masks_secrets(aws_
     s3 = boto3.client("s3")
     s3.create_bucket(Bucket="logs-masked")
     job_run = {
-        "id": "j1", "virtualClusterId": "vc1", "state": "FAILED", "failureReason": "USER_ERROR",
+        "id": "j1",
+        "virtualClusterId": "vc1",
+        "state": "FAILED",
+        "failureReason": "USER_ERROR",
         "stateDetails": "Jobrun failed.",
-        "configurationOverrides": {"monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": "s3://logs-masked/emr/"}}},
-    }  # fmt: skip
+        "configurationOverrides": {
+            "monitoringConfiguration": {"s3MonitoringConfiguration": {"logUri": "s3://logs-masked/emr/"}}
+        },
+    }
     first = "emr/vc1/jobs/j1/containers/spark-1/spark-j1-driver/stdout.gz"  # EMR's first driver attempt
     s3.put_object(Bucket="logs-masked", Key=first, Body=gzip.compress(b"the first attempt\n"))
     time.sleep(1.1)  # S3 LastModified has whole seconds

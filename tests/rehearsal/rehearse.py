@@ -89,8 +89,13 @@ class Account:
         }
 
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name=AWS_REGION,
-                            aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name=AWS_REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
 
 def create_account(endpoint_url: str, suffix: str = "", artifacts_uri: str | None = None) -> Account:
@@ -163,9 +168,23 @@ def deploy(endpoint_url: str, artifacts_uri: str, version: str, dist: Path) -> N
     """`make deploy ENV=dev`: build dist/ and upload it under <artifacts_uri>/<version>/."""
     environ = {**clean_environ(), **aws_test_environment(endpoint_url), "EMR_ARTIFACTS_URI": artifacts_uri}
     result = subprocess.run(
-        [sys.executable, "jobs/package.py", "--deploy", "--env", "dev", "--version", version, "--dist", str(dist)],
-        cwd=REPO, env=environ, capture_output=True, text=True, timeout=600,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "jobs/package.py",
+            "--deploy",
+            "--env",
+            "dev",
+            "--version",
+            version,
+            "--dist",
+            str(dist),
+        ],
+        cwd=REPO,
+        env=environ,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"deploy failed:\n{result.stdout}{result.stderr}")
 
@@ -180,8 +199,15 @@ class AirflowRun:
     dag_run_state: str
 
 
-def airflow_environ(account: Account, home: Path, version: str, api_url: str, alert_url: str,
-                    statsd_port: int | None = None, **overrides: str) -> dict[str, str]:  # fmt: skip
+def airflow_environ(
+    account: Account,
+    home: Path,
+    version: str,
+    api_url: str,
+    alert_url: str,
+    statsd_port: int | None = None,
+    **overrides: str,
+) -> dict[str, str]:
     """The Airflow deployment's environment (docs/operating-on-aws.md "Alerts and the Airflow
     deployment"), pointed at the stand-ins."""
     connection = {
@@ -205,8 +231,11 @@ def airflow_environ(account: Account, home: Path, version: str, api_url: str, al
         "SPACEX_AIRFLOW_RETRY_DELAY_S": "1",
     }
     if statsd_port:
-        environ.update(AIRFLOW__METRICS__STATSD_ON="True", AIRFLOW__METRICS__STATSD_HOST="127.0.0.1",
-                       AIRFLOW__METRICS__STATSD_PORT=str(statsd_port))  # fmt: skip
+        environ.update(
+            AIRFLOW__METRICS__STATSD_ON="True",
+            AIRFLOW__METRICS__STATSD_HOST="127.0.0.1",
+            AIRFLOW__METRICS__STATSD_PORT=str(statsd_port),
+        )
     environ.update(overrides)
     return environ
 
@@ -229,8 +258,9 @@ def run_dag(environ: dict[str, str], logical_date: date) -> AirflowRun:
     with sqlite3.connect(home / "airflow.db") as db:
         [(run_id, run_state)] = db.execute(
             "SELECT run_id, state FROM dag_run WHERE dag_id = ? AND date(logical_date) = ? "
-            "ORDER BY id DESC LIMIT 1", (DAG_ID, logical_date.isoformat()),
-        ).fetchall()  # fmt: skip
+            "ORDER BY id DESC LIMIT 1",
+            (DAG_ID, logical_date.isoformat()),
+        ).fetchall()
         tasks = {
             task_id: (state, tries)
             for task_id, state, tries in db.execute(
@@ -300,8 +330,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--api-body", type=Path, help="what /v5/launches serves (default: the real snapshot)")
     parser.add_argument("--cores-body", type=Path, default=SAMPLE_CORES, help="what /v4/cores serves")
-    parser.add_argument("--date", type=date.fromisoformat, default=datetime.now(UTC).date(),
-                        help="the DAG run's logical date (default: today, UTC)")  # fmt: skip
+    parser.add_argument(
+        "--date",
+        type=date.fromisoformat,
+        default=datetime.now(UTC).date(),
+        help="the DAG run's logical date (default: today, UTC)",
+    )
     parser.add_argument("--work", type=Path, help="keep the Airflow home, dist/ and job runs here")
     args = parser.parse_args(argv)
     body = args.api_body or (SNAPSHOT if SNAPSHOT.is_file() else SAMPLE)
@@ -341,11 +375,22 @@ def main(argv: list[str] | None = None) -> int:
         python = clean_python(work / "emr-python", PYTHON_VERSION)
         statsd = StatsdListener()
         stand_in = EmrOnEksStandIn(
-            moto_emr_backend(), account.virtual_cluster_id, endpoint, python, PYTHON_VERSION,
-            work / "job-runs", job_env=warehouse_environ(account),
-        )  # fmt: skip
-        environ = airflow_environ(account, work / "airflow", version, api.url_for("/").rstrip("/"),
-                                  api.url_for(ALERT_PATH), statsd.port)  # fmt: skip
+            moto_emr_backend(),
+            account.virtual_cluster_id,
+            endpoint,
+            python,
+            PYTHON_VERSION,
+            work / "job-runs",
+            job_env=warehouse_environ(account),
+        )
+        environ = airflow_environ(
+            account,
+            work / "airflow",
+            version,
+            api.url_for("/").rstrip("/"),
+            api.url_for(ALERT_PATH),
+            statsd.port,
+        )
         step(f"airflow dags test {DAG_ID} {args.date} (log: {work / 'airflow'}/dags-test-{args.date}.log)")
         with stand_in:
             result = run_dag(environ, args.date)

@@ -208,8 +208,14 @@ class EmrOnEksStandIn:
         command, env, cwd = self.prepare(job_run)
         started = time.monotonic()
         result = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, timeout=1200)
-        execution = Execution(job_run.id, command, result.returncode, result.stdout, result.stderr,
-                              round(time.monotonic() - started, 1))  # fmt: skip
+        execution = Execution(
+            job_run.id,
+            command,
+            result.returncode,
+            result.stdout,
+            result.stderr,
+            round(time.monotonic() - started, 1),
+        )
         self.executions.append(execution)
         (cwd / "driver-stdout.log").write_text(execution.stdout)
         (cwd / "driver-stderr.log").write_text(execution.stderr)
@@ -229,8 +235,13 @@ class EmrOnEksStandIn:
 
     # -- the request, mapped to this machine -----------------------------------------------------
     def client(self, service: str):
-        return boto3.client(service, endpoint_url=self.endpoint_url, region_name="us-east-1",
-                            aws_access_key_id="testing", aws_secret_access_key="testing")  # fmt: skip
+        return boto3.client(
+            service,
+            endpoint_url=self.endpoint_url,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
 
     def s3(self):
         return self.client("s3")
@@ -270,14 +281,25 @@ class EmrOnEksStandIn:
         for key, value in defaults.items():  # Iceberg catalogs in Glue: moto's Glue and S3
             if key.startswith("spark.sql.catalog.") and key.endswith(".type") and value == "glue":
                 catalog = key.removesuffix(".type")
-                conf.update({f"{catalog}.glue.endpoint": self.endpoint_url, f"{catalog}.s3.endpoint": self.endpoint_url,
-                             f"{catalog}.s3.path-style-access": "true", f"{catalog}.client.region": "us-east-1"})  # fmt: skip
+                conf.update(
+                    {
+                        f"{catalog}.glue.endpoint": self.endpoint_url,
+                        f"{catalog}.s3.endpoint": self.endpoint_url,
+                        f"{catalog}.s3.path-style-access": "true",
+                        f"{catalog}.client.region": "us-east-1",
+                    }
+                )
         conf["spark.driver.extraClassPath"] = self.s3a_classpath()
         conf["spark.hadoop.fs.s3.impl"] = "org.apache.hadoop.fs.s3a.S3AFileSystem"
         conf.update(s3a_conf({"s3": {"endpoint_url": self.endpoint_url, "region": "us-east-1"}}))
 
-        command = [str(self.spark_home / "bin" / "spark-submit"), "--master", "local[2]",
-                   "--packages", ",".join(packages)]  # fmt: skip
+        command = [
+            str(self.spark_home / "bin" / "spark-submit"),
+            "--master",
+            "local[2]",
+            "--packages",
+            ",".join(packages),
+        ]
         for key, value in conf.items():
             command += ["--conf", f"{key}={value}"]
         command += shlex.split(driver.get("sparkSubmitParameters", ""))
@@ -304,8 +326,13 @@ class EmrOnEksStandIn:
             script.parent.mkdir(parents=True, exist_ok=True)
             script.write_text("")
             env = {**self.driver_environment({}), "SPARK_HOME": str(self.spark_home)}
-            subprocess.run([str(self.spark_home / "bin" / "spark-submit"), "--packages", S3A_PACKAGES, str(script)],
-                           env=env, capture_output=True, check=True, timeout=1200)  # fmt: skip
+            subprocess.run(
+                [str(self.spark_home / "bin" / "spark-submit"), "--packages", S3A_PACKAGES, str(script)],
+                env=env,
+                capture_output=True,
+                check=True,
+                timeout=1200,
+            )
         return ":".join(map(str, jars))
 
     def driver_environment(self, defaults: dict[str, str]) -> dict[str, str]:
@@ -338,8 +365,10 @@ class EmrOnEksStandIn:
     # -- logs where the request's monitoringConfiguration sends them -----------------------------
     def upload_driver_logs(self, job_run, execution: Execution) -> None:
         monitoring = job_run.configuration_overrides.get("monitoringConfiguration", {})
-        driver_path = (f"{job_run.virtual_cluster_id}/jobs/{job_run.id}/containers/"
-                       f"spark-{uuid.uuid4().hex[:24]}/spark-{job_run.id}-driver")  # fmt: skip
+        driver_path = (
+            f"{job_run.virtual_cluster_id}/jobs/{job_run.id}/containers/"
+            f"spark-{uuid.uuid4().hex[:24]}/spark-{job_run.id}-driver"
+        )
         streams = {"stdout": execution.stdout, "stderr": execution.stderr}
         if log_uri := monitoring.get("s3MonitoringConfiguration", {}).get("logUri"):
             bucket, prefix = split_s3_uri(log_uri)

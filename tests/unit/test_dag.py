@@ -162,8 +162,17 @@ def test_maintenance_dag_is_weekly_one_run_at_a_time_with_the_same_retries_and_a
     assert maintenance_dag.catchup is False and maintenance_dag.max_active_runs == 1
     [task] = maintenance_dag.tasks
     etl_task = dag.get_task("spark_job")
-    for attribute in ("retries", "retry_delay", "retry_exponential_backoff", "max_retry_delay", "owner",
-                      "execution_timeout", "poll_interval", "max_polling_attempts", "deferrable"):  # fmt: skip
+    for attribute in (
+        "retries",
+        "retry_delay",
+        "retry_exponential_backoff",
+        "max_retry_delay",
+        "owner",
+        "execution_timeout",
+        "poll_interval",
+        "max_polling_attempts",
+        "deferrable",
+    ):
         assert getattr(task, attribute) == getattr(etl_task, attribute), attribute
     [callback] = task.on_failure_callback
     assert callback.webhook_variable == "spacex_alert_webhook_url" and task.on_retry_callback == [callback]

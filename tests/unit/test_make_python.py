@@ -49,8 +49,12 @@ def make_install(project: Path, bin_dir: Path, *variables: str) -> subprocess.Co
     make = shutil.which("make")
     return subprocess.run(
         [make, "--no-print-directory", "install", *variables],
-        cwd=project, capture_output=True, text=True, timeout=60, env={"PATH": str(bin_dir)},
-    )  # fmt: skip
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": str(bin_dir)},
+    )
 
 
 def test_the_makefile_asks_for_the_python_pyproject_requires():

@@ -28,10 +28,16 @@ def test_job_prints_the_warehouse_masked_and_the_command_with_its_jars(capsys, m
     archive = tmp_path / "classes.jsa"
     archive.write_bytes(b"")
     lines = dry_run(
-        capsys, monkeypatch, "job", "--input=s3a://bucket/raw", "--lake=my lake", "--cores-input=",
-        "--job-args=--run-id r1 --ingest-date 2026-11-23", f"--class-archive={archive}",
+        capsys,
+        monkeypatch,
+        "job",
+        "--input=s3a://bucket/raw",
+        "--lake=my lake",
+        "--cores-input=",
+        "--job-args=--run-id r1 --ingest-date 2026-11-23",
+        f"--class-archive={archive}",
         warehouse="postgresql://u:S3cret@h/db",
-    )  # fmt: skip
+    )
 
     assert lines[0] == "SPACEX_WAREHOUSE=postgresql://u:***@h/db"
     command = shlex.split(lines[1])
@@ -43,17 +49,31 @@ def test_job_prints_the_warehouse_masked_and_the_command_with_its_jars(capsys, m
     java_options = command[command.index("--driver-java-options") + 1]
     assert java_options.endswith(f"-XX:TieredStopAtLevel=1 -Xlog:cds*=error -XX:SharedArchiveFile={archive}")
     assert command[command.index("--packages") + 2 :] == [
-        "jobs/launches_etl.py", "--env", "local", "--input", "s3a://bucket/raw", "--lake", "my lake",
-        "--run-id", "r1", "--ingest-date", "2026-11-23",
-    ]  # fmt: skip
+        "jobs/launches_etl.py",
+        "--env",
+        "local",
+        "--input",
+        "s3a://bucket/raw",
+        "--lake",
+        "my lake",
+        "--run-id",
+        "r1",
+        "--ingest-date",
+        "2026-11-23",
+    ]
     assert "S3cret" not in "".join(lines)
 
 
 def test_the_warehouse_packages_and_the_class_archive_can_be_turned_off(capsys, monkeypatch):
     lines = dry_run(
-        capsys, monkeypatch, "job", "--warehouse-packages=", "--no-class-archive", "--packages=a:b:1",
+        capsys,
+        monkeypatch,
+        "job",
+        "--warehouse-packages=",
+        "--no-class-archive",
+        "--packages=a:b:1",
         warehouse="postgresql://u@h/db",
-    )  # fmt: skip
+    )
     command = shlex.split(lines[-1])
     assert command[command.index("--packages") + 1] == f"{ICEBERG_PACKAGES},a:b:1"
     assert "cds" not in command[command.index("--driver-java-options") + 1]

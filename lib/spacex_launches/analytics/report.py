@@ -166,7 +166,7 @@ def most_reused_cores_chart(panel: Panel, rows: list[dict]) -> alt.Chart:
     )
 
 
-def turnaround_distribution_chart(panel: Panel, rows: list[dict]) -> alt.LayerChart:
+def turnaround_distribution_chart(panel: Panel, rows: list[dict]) -> alt.LayerChart | alt.FacetChart:
     gaps = [row["gap_days"] for row in rows]
     extra = (f"Median {statistics.median(gaps):.1f} days over {len(gaps)} re-flights.",) if gaps else ()
     base = alt.Chart(alt.Data(values=rows))
@@ -179,7 +179,7 @@ def turnaround_distribution_chart(panel: Panel, rows: list[dict]) -> alt.LayerCh
     return alt.layer(bars, median, title=titled(panel, *extra)).properties(width=640, height=260)
 
 
-def turnaround_trend_chart(panel: Panel, rows: list[dict]) -> alt.LayerChart:
+def turnaround_trend_chart(panel: Panel, rows: list[dict]) -> alt.LayerChart | alt.FacetChart:
     base = alt.Chart(alt.Data(values=rows))
     x_scale = alt.Scale(type="utc")
     y = alt.Y("gap_days:Q", title="days since the core's previous flight", scale=alt.Scale(type="log"))
@@ -206,7 +206,7 @@ def turnaround_trend_chart(panel: Panel, rows: list[dict]) -> alt.LayerChart:
     return alt.layer(points, yearly_median, title=titled(panel)).properties(width=640, height=300)
 
 
-def flights_per_year_chart(panel: Panel, rows: list[dict]) -> alt.LayerChart:
+def flights_per_year_chart(panel: Panel, rows: list[dict]) -> alt.LayerChart | alt.FacetChart:
     base = alt.Chart(alt.Data(values=rows)).encode(x=alt.X("launch_year:O", title="year (UTC)"))
     bars = (
         base.transform_fold(["new_booster_flights", "reused_booster_flights"], as_=["kind", "count"])
@@ -388,7 +388,8 @@ def script_json(value: Any) -> str:
 def vega_bundle() -> str:
     """vega-embed + Vega-Lite + Vega as one script, for the Vega-Lite version this Altair writes."""
     major, minor = alt.SCHEMA_VERSION.lstrip("v").split(".")[:2]
-    return vl_convert.javascript_bundle(vl_version=f"v{major}.{minor}")
+    # vl-convert's stub gives `snippet` no default; the function has one (the globals vegaEmbed etc.).
+    return vl_convert.javascript_bundle(vl_version=f"v{major}.{minor}")  # type: ignore[call-arg]
 
 
 @dataclass(frozen=True)

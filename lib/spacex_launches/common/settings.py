@@ -12,12 +12,14 @@ from __future__ import annotations
 import copy
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from spacex_launches.common.paths import LakePaths
+from spacex_launches.common.spark_keys import check_spark_keys
 from spacex_launches.exceptions import ConfigError
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -170,13 +172,11 @@ def check_shape(config: dict[str, Any], where: str) -> None:
 
 def check_spark_sections(config: dict[str, Any], where: str) -> None:
     """Refuse a misspelt Spark key in one file (Spark itself would ignore it silently)."""
-    from spacex_launches.common.spark_keys import check_spark_keys  # it raises ConfigError, defined here
-
     for section in SPARK_SECTIONS:
         check_spark_keys(get_dotted(config, section) or {}, f"{where} `{section}`")
 
 
-def apply_overrides(config: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+def apply_overrides(config: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     result = copy.deepcopy(config)
     for variable, dotted in ENV_OVERRIDES.items():
         value = environ.get(variable)

@@ -541,7 +541,7 @@ def land(
         ) from exc.__cause__
     sha256 = hashlib.sha256(fetched.body).hexdigest()
     partition, name, manifest_name = _names(fetched, sha256, ingest_date)
-    result = {
+    result: dict[str, Any] = {
         "url": url,
         "status": fetched.status,
         "attempts": fetched.attempts,

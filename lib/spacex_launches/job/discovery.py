@@ -117,7 +117,9 @@ def classify(lakefs: LakeFS, uri: str, size: int) -> InputFile:
         # Hadoop's local file system names a checksum file after each file it opens, and cannot when
         # the name holds a colon: Spark would fail on it half-way through the run.
         raise InputFileError(f"{uri}: a local file name with a colon cannot be read by Spark: rename it")
-    compressed = bool(data_file_name(uri).group(1))
+    name = data_file_name(uri)
+    assert name is not None, uri  # discover classifies the data files it selected, and only those
+    compressed = bool(name.group(1))
     if compressed and not uri.endswith(".gz"):
         raise InputFileError(f"{uri}: Spark decompresses names ending in .gz (lower case): rename it")
     if size == 0:

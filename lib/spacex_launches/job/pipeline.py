@@ -180,7 +180,9 @@ def stage_records(
     records.write.mode("overwrite").parquet(staged_path)
     metrics = observed(intake, dataset.name)
     as_given = ("unreadable_example", "same_time_conflict_ids", "warned_records")
-    counts = {key: value if key in as_given else (value or 0) for key, value in metrics.items()}
+    counts: dict[str, Any] = {
+        key: value if key in as_given else (value or 0) for key, value in metrics.items()
+    }
     if counts["unreadable_files"]:
         more = counts["unreadable_files"] - 1
         raise InputFileError(

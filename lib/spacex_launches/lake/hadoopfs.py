@@ -4,6 +4,7 @@ serves local paths and `s3a://` with the session's own settings and credentials.
 from __future__ import annotations
 
 import os
+from typing import Any
 from urllib.parse import urlsplit
 
 from pyspark.sql import SparkSession
@@ -15,7 +16,7 @@ class LakeFS:
     """Thin wrapper over Hadoop FileSystem."""
 
     def __init__(self, spark: SparkSession):
-        self._jvm = spark.sparkContext._jvm
+        self._jvm: Any = spark.sparkContext._jvm  # py4j's view of the JVM: classes by attribute
         self._conf = spark.sparkContext._jsc.hadoopConfiguration()
 
     def _resolve(self, path: str):

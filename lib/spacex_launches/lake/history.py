@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+from pyspark.sql import Row
 from pyspark.sql import functions as F
 
 from spacex_launches.job import schemas
@@ -64,7 +66,7 @@ def changelog(lake: Lakehouse, after_snapshot: int | None = None):
         f"table => '{lake.settings.database}.launch_cores', "
         f"changelog_view => 'spacex_launch_cores_changelog'{options}, "
         "identifier_columns => array('launch_id', 'core_position'), compute_updates => true)"
-    ).first()[0]
+    ).collect()[0][0]
     snapshots = spark.table(f"{lake.name('launch_cores')}.snapshots").select(
         F.col("snapshot_id").alias("_commit_snapshot_id"),
         "committed_at",
@@ -88,12 +90,12 @@ def slot_changes(lake: Lakehouse, launch_id: str, refreshes: bool = False) -> li
     expired) and then the live changelog of the snapshots after it."""
     through = archived_through(lake)
     current = lake.snapshot("launch_cores").snapshot_id
-    rows = []
+    rows: list[Row] = []
     if through is not None:
         rows += lake.spark.table(lake.name(HISTORY_TABLE)).filter(F.col("launch_id") == launch_id).collect()
     if current and current != through:
         rows += changelog(lake, through).filter(F.col("launch_id") == launch_id).collect()
-    rows = sorted(
+    records = sorted(
         (row.asDict() for row in rows),
         key=lambda row: (
             row["committed_at"],
@@ -104,7 +106,9 @@ def slot_changes(lake: Lakehouse, launch_id: str, refreshes: bool = False) -> li
     )
     pending_before: dict[tuple, dict] = {}
     changes = []
-    for row in rows:
+    old: dict[str, Any] | None
+    new: dict[str, Any] | None
+    for row in records:
         key = (row["_commit_snapshot_id"], row["core_position"])
         kind = row["_change_type"]
         if kind == "UPDATE_BEFORE":
@@ -115,12 +119,12 @@ def slot_changes(lake: Lakehouse, launch_id: str, refreshes: bool = False) -> li
             change, old, new = "added", None, row
         elif kind == "DELETE":
             change, old, new = "removed", row, None
-        else:
+        else:  # UPDATE_AFTER: its UPDATE_BEFORE sorts just before it (compute_updates pairs them)
+            assert before is not None, key
             same = before["core_id"] == row["core_id"] and not _differences(before, row)
             change, old, new = ("refreshed" if same else "changed"), before, row
         if change == "refreshed" and not refreshes:
             continue
-        origin = new or old
         changes.append(
             SlotChange(
                 committed_at=row["committed_at"],
@@ -131,8 +135,8 @@ def slot_changes(lake: Lakehouse, launch_id: str, refreshes: bool = False) -> li
                 old_core=old["core_id"] if old else None,
                 new_core=new["core_id"] if new else None,
                 other_changes=_differences(old, new) if old and new else "",
-                source_file=origin["source_file"],
-                snapshot_time=origin["ingested_at"],
+                source_file=row["source_file"],  # the new row's, or the removed one's
+                snapshot_time=row["ingested_at"],
             )
         )
     return changes

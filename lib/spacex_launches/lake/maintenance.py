@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pyspark.sql import functions as F
 
@@ -29,11 +29,19 @@ from spacex_launches.exceptions import ConfigError, first_line
 from spacex_launches.job import schemas
 from spacex_launches.lake import history
 from spacex_launches.lake.tables import LAKE_TABLES, Lakehouse
-from spacex_launches.warehouse import WarehouseLoader
 
 log = logging.getLogger("spacex_launches")
 
 SET_ASIDE = "_set_aside"
+
+
+class LoadedSnapshots(Protocol):
+    """What upkeep asks of a warehouse loader (warehouse.WarehouseLoader has it): the lake sits below
+    the warehouse, so it names the two calls it makes instead of importing the loader's type."""
+
+    def describe(self) -> str: ...
+
+    def query(self, sql: str) -> tuple[list[str], list[tuple]]: ...
 
 
 def set_aside(lake_root: str, now: datetime | None = None) -> Path | None:
@@ -116,7 +124,7 @@ def archive_changelog(lake: Lakehouse) -> int:
     return added
 
 
-def warehouse_holds(loader: WarehouseLoader | None) -> dict[str, tuple[str, int]] | None:
+def warehouse_holds(loader: LoadedSnapshots | None) -> dict[str, tuple[str, int]] | None:
     """(table uuid, snapshot id) the warehouse holds per table (spacex.lake_loads); None: no warehouse."""
     if loader is None:
         return None
@@ -211,7 +219,7 @@ def maintain_table(
 def maintain(
     lake: Lakehouse,
     settings: MaintenanceSettings,
-    loader: WarehouseLoader | None,
+    loader: LoadedSnapshots | None,
     now: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Every lake table's upkeep (the changelog archived before anything expires); prints progress."""

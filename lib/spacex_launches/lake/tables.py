@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -256,7 +257,7 @@ class Lakehouse:
         )
 
     def _java_table(self, table: str):
-        jvm = self.spark.sparkContext._jvm
+        jvm: Any = self.spark.sparkContext._jvm  # py4j's view of the JVM: classes by attribute
         return jvm.org.apache.iceberg.spark.Spark3Util.loadIcebergTable(
             self.spark._jsparkSession, self.name(table)
         )

@@ -103,8 +103,14 @@ def ingest_task(env: str, **context: Any) -> dict[str, dict[str, Any]]:
     landed = {}
     for dataset in DATASETS:
         result = ingest(config, dataset=dataset, ingest_date=when)
-        log.info("ingest %s for %s: %s, %s records at %s", redact_location(result.url), when,
-                 result.outcome, result.records, result.location)  # fmt: skip
+        log.info(
+            "ingest %s for %s: %s, %s records at %s",
+            redact_location(result.url),
+            when,
+            result.outcome,
+            result.records,
+            result.location,
+        )
         landed[dataset] = {"outcome": result.outcome, "records": result.records, "location": result.location}
     return landed
 
@@ -217,10 +223,16 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         if following.in_flight:
             self.log.warning(
                 "job run %s for %s is %s: following it instead of starting another",
-                following.in_flight["id"], when, following.in_flight["state"],
-            )  # fmt: skip
-        self.log.info("submitting %s, attempt %s (client token %s)", request["name"],
-                      request["tags"]["attempt"], request["clientToken"])  # fmt: skip
+                following.in_flight["id"],
+                when,
+                following.in_flight["state"],
+            )
+        self.log.info(
+            "submitting %s, attempt %s (client token %s)",
+            request["name"],
+            request["tags"]["attempt"],
+            request["clientToken"],
+        )
         arguments = job_arguments(request)
         job_run = {
             "run_date": when.isoformat(),
@@ -294,7 +306,7 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         if (event or {}).get("status") == "success":
             context["ti"].xcom_push(key=JOB_RUN_KEY, value={**job_run, "state": "COMPLETED"})
             return super().execute_complete(context, event)
-        job_id = (event or {}).get("job_id") or job_run.get("job_run_id")
+        job_id = (event or {}).get("job_id") or job_run["job_run_id"]
         message = str((event or {}).get("message") or event).splitlines()[0]
         if "max attempts" in message:
             message = (
@@ -340,8 +352,15 @@ class LocalSparkJobOperator(BaseOperator):
             command = self.command(config, when, run_id, exit_file)
             self.log.info("running %s", " ".join(command))
             tail: deque[str] = deque(maxlen=40)
-            with subprocess.Popen(command, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True, env={**os.environ, **local_job_environment(config)}) as process:  # fmt: skip
+            with subprocess.Popen(
+                command,
+                cwd=PROJECT_DIR,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env={**os.environ, **local_job_environment(config)},
+            ) as process:
+                assert process.stdout is not None  # stdout=PIPE
                 for line in process.stdout:
                     self.log.info("%s", line.rstrip())
                     tail.append(line.rstrip())
@@ -368,10 +387,16 @@ def local_job_command(config: dict[str, Any], when: date, run_id: str, exit_code
     by every user of the machine."""
     lake = LakePaths.at(in_project(str(require(config, "lake"))))
     return [
-        *SUBMIT, "job", "--env", config["env"], f"--input={lake.raw('launches')}",
-        f"--cores-input={lake.raw('cores')}", f"--lake={lake.root}", f"--exit-code-file={exit_code_file}",
+        *SUBMIT,
+        "job",
+        "--env",
+        config["env"],
+        f"--input={lake.raw('launches')}",
+        f"--cores-input={lake.raw('cores')}",
+        f"--lake={lake.root}",
+        f"--exit-code-file={exit_code_file}",
         f"--job-args=--ingest-date {when} --run-id {run_id}",
-    ]  # fmt: skip
+    ]
 
 
 def local_maintenance_command(
@@ -381,9 +406,14 @@ def local_maintenance_command(
     the warehouse, whose loaded snapshots are kept, in the environment as for local_job_command."""
     lake = LakePaths.at(in_project(str(require(config, "lake"))))
     return [
-        *SUBMIT, "maintain", "--env", config["env"], f"--lake={lake.root}",
-        f"--exit-code-file={exit_code_file}", f"--job-args=--run-id {run_id}",
-    ]  # fmt: skip
+        *SUBMIT,
+        "maintain",
+        "--env",
+        config["env"],
+        f"--lake={lake.root}",
+        f"--exit-code-file={exit_code_file}",
+        f"--job-args=--run-id {run_id}",
+    ]
 
 
 def local_job_environment(config: dict[str, Any]) -> dict[str, str]:

@@ -58,8 +58,12 @@ FILE_LIST_KEYS = (
     "spark.kubernetes.driver.podTemplateFile",
     "spark.kubernetes.executor.podTemplateFile",
 )
-FILE_LIST_FLAGS = {"--py-files": "spark.submit.pyFiles", "--jars": "spark.jars", "--files": "spark.files",
-                   "--archives": "spark.archives"}  # fmt: skip
+FILE_LIST_FLAGS = {
+    "--py-files": "spark.submit.pyFiles",
+    "--jars": "spark.jars",
+    "--files": "spark.files",
+    "--archives": "spark.archives",
+}
 FILE_SCHEMES = ("local://", "s3://")
 DECOMMISSION_PREFIXES = ("spark.decommission.", "spark.storage.decommission.")
 CONTAINER_IMAGE_KEY = "spark.kubernetes.container.image"
@@ -176,8 +180,9 @@ def build_job_run_request(
     token = client_token(env, job_name, run_date, attempt, digest)
     request["clientToken"] = token
     request["jobDriver"]["sparkSubmitJobDriver"]["entryPointArguments"] += [
-        "--run-id", f"{env}-{run_date:%Y%m%d}-{token[:8]}"
-    ]  # fmt: skip
+        "--run-id",
+        f"{env}-{run_date:%Y%m%d}-{token[:8]}",
+    ]
     request["tags"] = {
         "env": env,
         "git_sha": version,
@@ -318,8 +323,11 @@ def decommission_problem(request: dict[str, Any]) -> None:
     """Refuse Spark decommissioning on the release image: AWS's EMR on EKS best practices (node
     decommission) need a custom image fixing decom.sh, named by spark.kubernetes.container.image."""
     settings = spark_settings(request)
-    on = sorted(key for key, value in settings.items()
-                if key.startswith(DECOMMISSION_PREFIXES) and str(value).lower() == "true")  # fmt: skip
+    on = sorted(
+        key
+        for key, value in settings.items()
+        if key.startswith(DECOMMISSION_PREFIXES) and str(value).lower() == "true"
+    )
     if on and not settings.get(CONTAINER_IMAGE_KEY):
         raise EmrRequestError(
             f"{', '.join(on)} on without a custom image ({CONTAINER_IMAGE_KEY}): decommissioning on EMR on "
@@ -334,11 +342,16 @@ def request_files(request: dict[str, Any]) -> list[tuple[str, str]]:
     driver = request["jobDriver"]["sparkSubmitJobDriver"]
     files = [("jobDriver.entryPoint", driver["entryPoint"])]
     words = shlex.split(driver.get("sparkSubmitParameters", ""))
-    lists = [(f"sparkSubmitParameters {flag}", value) for flag, value in itertools.pairwise(words)
-             if flag in FILE_LIST_FLAGS]  # fmt: skip
-    lists += [(f"sparkSubmitParameters --conf {value.split('=', 1)[0]}", value.split("=", 1)[1])
-              for flag, value in itertools.pairwise(words)
-              if flag == "--conf" and value.split("=", 1)[0] in FILE_LIST_KEYS]  # fmt: skip
+    lists = [
+        (f"sparkSubmitParameters {flag}", value)
+        for flag, value in itertools.pairwise(words)
+        if flag in FILE_LIST_FLAGS
+    ]
+    lists += [
+        (f"sparkSubmitParameters --conf {value.split('=', 1)[0]}", value.split("=", 1)[1])
+        for flag, value in itertools.pairwise(words)
+        if flag == "--conf" and value.split("=", 1)[0] in FILE_LIST_KEYS
+    ]
     for classification in request.get("configurationOverrides", {}).get("applicationConfiguration", []):
         if classification["classification"] == "spark-defaults":
             properties = classification.get("properties", {})
@@ -358,8 +371,10 @@ def file_problems(request: dict[str, Any]) -> list[tuple[str, str, str]]:
         if uri.startswith(FILE_SCHEMES):
             continue
         if "://" not in uri:
-            why = ("has no scheme: on Spark on Kubernetes that is a file on the submitting machine; a file "
-                   "in the EMR image is local://<path>, the run's artifacts are s3://")  # fmt: skip
+            why = (
+                "has no scheme: on Spark on Kubernetes that is a file on the submitting machine; a file "
+                "in the EMR image is local://<path>, the run's artifacts are s3://"
+            )
         else:
             why = f"is not one of {', '.join(FILE_SCHEMES)}"
         problems.append((where, uri, why))

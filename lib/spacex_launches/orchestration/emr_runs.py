@@ -146,7 +146,7 @@ def driver_log_tails(
     <spark app>/<...-driver>/stdout (stderr alike). Returns (tails found, places looked at in vain)."""
     monitoring = (job_run.get("configurationOverrides") or {}).get("monitoringConfiguration") or {}
     job_path = f"{job_run['virtualClusterId']}/jobs/{job_run['id']}/containers/"
-    looked = []
+    looked: list[str] = []
     log_uri = (monitoring.get("s3MonitoringConfiguration") or {}).get("logUri")
     if log_uri and s3 is not None:
         bucket, prefix = split_s3_uri(log_uri)
@@ -221,18 +221,21 @@ def _cloudwatch_tails(logs, group: str, prefix: str, max_lines: int) -> list[Log
 
 
 def failure_report(
-    job_run: dict[str, Any], s3=None, logs=None, max_lines: int = LOG_TAIL_LINES,
+    job_run: dict[str, Any],
+    s3=None,
+    logs=None,
+    max_lines: int = LOG_TAIL_LINES,
     tails: tuple[list[LogTail], list[str]] | None = None,
-) -> str:  # fmt: skip
+) -> str:
     """The state reason and the end of the driver's logs (`tails`: driver_log_tails' answer, read here
     when not given), as a user reads them in a terminal, a task log or an alert; secrets in locations (a
     URL's password, a signed query) are masked."""
-    tails, looked = tails if tails is not None else driver_log_tails(job_run, s3, logs, max_lines)
+    found, looked = tails if tails is not None else driver_log_tails(job_run, s3, logs, max_lines)
     text = [state_reason(job_run)]
-    for tail in tails:
+    for tail in found:
         text.append(f"driver {tail.stream}, last {len(tail.lines)} lines ({tail.location}):")
         text += [f"  | {line}" for line in tail.lines]
-    if not tails:
+    if not found:
         where = "; ".join(looked) or "no S3 or CloudWatch location in the request"
         text.append(f"driver log: not found (yet) at {where}")
     return "\n".join(redact_text(line) for line in text)

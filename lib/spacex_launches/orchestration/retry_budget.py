@@ -44,21 +44,35 @@ CONFLICT = FailureClass(
     "conflict", EXIT_CONFLICT, True, "a lake commit lost to concurrent runs: a re-run reads afresh"
 )
 LOST = FailureClass(
-    "lost", None, True,
+    "lost",
+    None,
+    True,
     "the driver never finished: its pod or node was lost, capacity never came, or AWS throttled the calls",
-)  # fmt: skip
+)
 FAILURE_CLASSES = (BUG, REFUSED, WAREHOUSE, CONFLICT, LOST)
 BY_EXIT_CODE = {failure.exit_code: failure for failure in FAILURE_CLASSES if failure.exit_code is not None}
 
 # How errors.describe words the classes (read only from a report without exit_code).
 _BUG_WORDS = ("unexpected failure (a bug",)
 _CONFLICT_WORDS = ("lost to concurrent runs",)
-_WAREHOUSE_WORDS = (": cannot connect", "load failed, target unchanged", "preparing the tables failed",
-                    "preparing staging failed", "no database user", "counting rows failed")  # fmt: skip
+_WAREHOUSE_WORDS = (
+    ": cannot connect",
+    "load failed, target unchanged",
+    "preparing the tables failed",
+    "preparing staging failed",
+    "no database user",
+    "counting rows failed",
+)
 _EXIT_CODE_IN_DETAILS = re.compile(r"exit code (\d+)")
 # AWS API errors at submit or poll that a later try gets past.
-THROTTLING_CODES = ("ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded",
-                    "InternalServerException", "ServiceUnavailable", "ServiceUnavailableException")  # fmt: skip
+THROTTLING_CODES = (
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "RequestLimitExceeded",
+    "InternalServerException",
+    "ServiceUnavailable",
+    "ServiceUnavailableException",
+)
 
 
 @dataclass(frozen=True)

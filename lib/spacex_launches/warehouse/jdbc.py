@@ -139,6 +139,7 @@ class JdbcWarehouse:
         with self.connect() as connection:
             try:
                 cursor = connection.execute(self.sql(sql))
+                assert cursor.description is not None, sql  # a query's statement returns rows
                 return [column.name for column in cursor.description], cursor.fetchall()
             except psycopg.Error as exc:
                 raise WarehouseError(f"{self.describe()}: query failed: {exc}") from exc
@@ -156,7 +157,7 @@ class JdbcWarehouse:
                 )
             }
             return {
-                table: connection.execute(f"SELECT COUNT(*) FROM {self.schema}.{table}").fetchone()[0]
+                table: connection.execute(f"SELECT COUNT(*) FROM {self.schema}.{table}").fetchall()[0][0]
                 if table in existing
                 else 0
                 for table in schemas.TABLES

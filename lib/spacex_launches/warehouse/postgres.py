@@ -74,13 +74,16 @@ class PostgresLoader(JdbcWarehouse):
         return f"jdbc:postgresql://{self.host}:{self.port}/{self.database}"
 
     def jdbc_properties(self) -> dict[str, str]:
+        credentials = self.credentials
+        if credentials is None:  # as connect() says
+            raise WarehouseError(f"{self.describe()}: no database user (set a secret id)")
         properties = {
             "driver": "org.postgresql.Driver",
-            "user": self.credentials.user,
+            "user": credentials.user,
             "reWriteBatchedInserts": "true",
         }
-        if self.credentials.password:
-            properties["password"] = self.credentials.password
+        if credentials.password:
+            properties["password"] = credentials.password
         return properties
 
     def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:

@@ -149,6 +149,7 @@ class RedshiftLoader(JdbcWarehouse):
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> RedshiftLoader:
         settings = RedshiftSettings.from_config(config)
+        assert settings.secret_id is not None  # validate() refuses settings without one
         try:
             credentials = database_credentials(settings.secret_id, settings.region)
         except SecretError as exc:

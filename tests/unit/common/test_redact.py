@@ -126,7 +126,7 @@ def test_a_command_line_is_masked_argument_by_argument():
     ]
     assert command_line(argv) == (
         "spark-submit --master 'local[2]' --input 'my dir/x.json' --warehouse 'postgresql://u:***@h/db'"
-    )  # fmt: skip
+    )
 
 
 def test_the_module_prints_the_command_masked_then_runs_it():

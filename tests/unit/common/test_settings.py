@@ -36,8 +36,12 @@ def test_every_environment_loads_with_the_shared_keys(env):
 def test_each_env_file_holds_only_what_differs_and_extends_the_shared_files():
     layers = {name: read_mapping(conf_dir() / f"{name}.yaml") for name in ("base", "aws", *ENVIRONMENTS)}
     assert [layers[name].get("extends") for name in ("base", "aws", "local", "dev", "prod")] == [
-        None, "base", "base", "aws", "aws"
-    ]  # fmt: skip
+        None,
+        "base",
+        "base",
+        "aws",
+        "aws",
+    ]
     for name, layer in layers.items():  # an overlay repeats nothing it inherits
         if parent := layer.pop("extends", None):
             inherited = read_layers(parent)

@@ -48,9 +48,18 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
     assert request["releaseLabel"] == "emr-7.13.0-latest"
     assert driver["entryPoint"] == f"{base}/launches_etl.py"
     args = driver["entryPointArguments"]
-    assert args[:10] == ["--env", "dev", "--input", "s3://spacex-lake-dev/raw/spacex/launches",
-                         "--cores-input", "s3://spacex-lake-dev/raw/spacex/cores",
-                         "--lake", "s3://spacex-lake-dev", "--ingest-date", "2026-11-23"]  # fmt: skip
+    assert args[:10] == [
+        "--env",
+        "dev",
+        "--input",
+        "s3://spacex-lake-dev/raw/spacex/launches",
+        "--cores-input",
+        "s3://spacex-lake-dev/raw/spacex/cores",
+        "--lake",
+        "s3://spacex-lake-dev",
+        "--ingest-date",
+        "2026-11-23",
+    ]
     assert args[10] == "--run-id" and args[11].startswith("dev-20261123-")
     assert f"--py-files {base}/spacex_launches.zip" in driver["sparkSubmitParameters"]
     assert submit_parameter_keys(driver["sparkSubmitParameters"]) == [
@@ -108,8 +117,14 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
     unsent["jobDriver"] = json.loads(json.dumps(request["jobDriver"]))
     del unsent["jobDriver"]["sparkSubmitJobDriver"]["entryPointArguments"][-2:]  # --run-id <id>
     digest = request_digest(unsent)
-    assert request["tags"] == {"env": "dev", "git_sha": "abc1234", "job": "spacex-launches-etl",
-                               "run_date": "2026-11-23", "attempt": "0", "request": digest[:16]}  # fmt: skip
+    assert request["tags"] == {
+        "env": "dev",
+        "git_sha": "abc1234",
+        "job": "spacex-launches-etl",
+        "run_date": "2026-11-23",
+        "attempt": "0",
+        "request": digest[:16],
+    }
     assert request["clientToken"] == client_token("dev", "spacex-launches-etl", RUN_DATE, 0, digest)
 
 
@@ -222,9 +237,13 @@ def test_another_entry_point_is_its_own_job_with_its_own_arguments():
     """How another job (e.g. lake maintenance) gets its request: entry point, arguments, job name."""
     etl = build_job_run_request(dev_config(), RUN_DATE, version="a")
     other = build_job_run_request(
-        dev_config(), RUN_DATE, version="a", entry_point="lake_maintenance.py",
-        arguments=["--env", "dev", "--lake", "s3://spacex-lake-dev"], job_name="spacex-lake-maintenance",
-    )  # fmt: skip
+        dev_config(),
+        RUN_DATE,
+        version="a",
+        entry_point="lake_maintenance.py",
+        arguments=["--env", "dev", "--lake", "s3://spacex-lake-dev"],
+        job_name="spacex-lake-maintenance",
+    )
     driver = other["jobDriver"]["sparkSubmitJobDriver"]
     assert driver["entryPoint"] == "s3://spacex-artifacts-dev/spacex-launches/a/lake_maintenance.py"
     assert driver["entryPointArguments"][:4] == ["--env", "dev", "--lake", "s3://spacex-lake-dev"]
@@ -302,9 +321,16 @@ def test_every_spark_key_the_project_sets_passes_the_check():
     for env in ("dev", "prod"):
         driver, defaults = request_spark_settings(load_config(env, environ={}))
         keys |= set(submit_parameter_keys(driver["sparkSubmitParameters"])) | set(defaults)
-    expected = {"spark.sql.adaptive.advisoryPartitionSizeInBytes", "spark.ui.showConsoleProgress",
-                "spark.hadoop.fs.s3a.endpoint", "spark.sql.catalog.lake.type", "spark.dynamicAllocation.shuffleTracking.enabled",
-                "spark.pyspark.python", "spark.executor.memory", "spark.default.parallelism"}  # fmt: skip
+    expected = {
+        "spark.sql.adaptive.advisoryPartitionSizeInBytes",
+        "spark.ui.showConsoleProgress",
+        "spark.hadoop.fs.s3a.endpoint",
+        "spark.sql.catalog.lake.type",
+        "spark.dynamicAllocation.shuffleTracking.enabled",
+        "spark.pyspark.python",
+        "spark.executor.memory",
+        "spark.default.parallelism",
+    }
     assert expected <= keys
     check_spark_keys(keys, "the project's own settings")
 
@@ -389,8 +415,11 @@ def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(
     dist = tmp_path / "dist"
     manifest = json.loads((dist / "MANIFEST.json").read_text())
     assert manifest["version"] == "t1"
-    assert manifest["python"] == {"path": "/usr/bin/python3.11", "version": "3.11",
-                                  "platform": "manylinux2014_x86_64"}  # fmt: skip
+    assert manifest["python"] == {
+        "path": "/usr/bin/python3.11",
+        "version": "3.11",
+        "platform": "manylinux2014_x86_64",
+    }
     assert set(manifest["files"]) == {
         "launches_etl.py",
         "maintain_lake.py",  # the weekly maintenance DAG's entry point
@@ -429,9 +458,12 @@ def test_every_file_the_request_names_is_an_image_file_or_on_s3():
         request = build_job_run_request(load_config(env, environ={}), RUN_DATE, version="abc1234")
         files = request_files(request)
         assert {where for where, _ in files} >= {
-            "jobDriver.entryPoint", "sparkSubmitParameters --py-files", "spark-defaults spark.jars",
-            "spark-defaults spark.archives", "spark-defaults spark.kubernetes.driver.podTemplateFile",
-        }  # fmt: skip
+            "jobDriver.entryPoint",
+            "sparkSubmitParameters --py-files",
+            "spark-defaults spark.jars",
+            "spark-defaults spark.archives",
+            "spark-defaults spark.kubernetes.driver.podTemplateFile",
+        }
         for where, uri in files:
             assert uri.startswith(FILE_SCHEMES), (env, where, uri)
             if "/usr/share/aws/" in uri:

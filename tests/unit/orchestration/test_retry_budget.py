@@ -34,8 +34,12 @@ def test_the_exit_codes_are_the_jobs_and_only_outages_and_lost_drivers_are_retri
     assert (WAREHOUSE.exit_code, CONFLICT.exit_code) == (WarehouseError.exit_code, CommitConflict.exit_code)
     assert BUG.exit_code == SpacexError.exit_code and LOST.exit_code is None
     assert {failure.name: failure.retried for failure in FAILURE_CLASSES} == {
-        "bug": False, "refused": False, "warehouse": True, "conflict": True, "lost": True,
-    }  # fmt: skip
+        "bug": False,
+        "refused": False,
+        "warehouse": True,
+        "conflict": True,
+        "lost": True,
+    }
 
 
 @pytest.mark.parametrize(

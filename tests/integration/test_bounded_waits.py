@@ -18,7 +18,7 @@ import pytest
 import yaml
 
 from rehearsal.servers import free_port
-from spacex_launches.job.session import S3A_PACKAGES
+from spacex_launches.common.s3 import S3A_PACKAGES
 from support.jobs import spark_submit_command
 from support.paths import REPO, SAMPLE_DIR
 

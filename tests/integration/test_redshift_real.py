@@ -12,8 +12,8 @@ import uuid
 
 import pytest
 
+from spacex_launches.common.s3 import S3A_PACKAGES
 from spacex_launches.common.settings import load_config
-from spacex_launches.job.session import S3A_PACKAGES
 from spacex_launches.warehouse import read_sql, spark_packages
 from spacex_launches.warehouse.redshift import RedshiftLoader
 from support.jobs import spark_submit

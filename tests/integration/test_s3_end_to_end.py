@@ -22,10 +22,10 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from rehearsal.servers import aws_test_environment
-from spacex_launches.common.s3 import S3Settings
+from spacex_launches.common.s3 import S3A_PACKAGES, S3Settings
 from spacex_launches.common.settings import load_config
 from spacex_launches.ingest.fetch import Fetched, land, raw_store
-from spacex_launches.job.session import S3A_PACKAGES, s3a_conf
+from spacex_launches.job.session import s3a_conf
 from spacex_launches.warehouse import read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 from support.jobs import spark_submit

@@ -47,8 +47,8 @@ from typing import Any
 
 import boto3
 
-from spacex_launches.common.s3 import split_s3_uri
-from spacex_launches.job.session import S3A_PACKAGES, s3a_conf
+from spacex_launches.common.s3 import S3A_PACKAGES, split_s3_uri
+from spacex_launches.job.session import s3a_conf
 from spacex_launches.lake.catalog import EMR_ICEBERG_JAR, ICEBERG_PACKAGES
 from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import shlex
 from pathlib import Path
 
+from spacex_launches.common.s3 import S3A_PACKAGES
 from spacex_launches.job import submit
-from spacex_launches.job.session import S3A_PACKAGES
 from spacex_launches.lake.catalog import ICEBERG_PACKAGES
 from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
 

@@ -10,12 +10,6 @@ from spacex_launches.common.s3 import S3Settings
 from spacex_launches.common.settings import get_dotted
 from spacex_launches.exceptions import ConfigError
 
-# Maven coordinates for s3a://: hadoop-aws at pyspark's bundled Hadoop version (pyspark 3.5.x ships
-# Hadoop 3.3.4) and the AWS SDK bundle that hadoop-aws 3.3.4 declares. Under spark-submit they must be
-# given as --packages on the command line (job/submit.py adds them for an s3a:// INPUT or LAKE).
-S3A_PACKAGES = "org.apache.hadoop:hadoop-aws:3.3.4,com.amazonaws:aws-java-sdk-bundle:1.12.262"
-
-
 # S3A's waits, bounded so that an unreachable lake fails in about a minute, not the quarter of an hour
 # its defaults allow (SDK retries x S3A retries x 50 s connection timeout). hadoop-aws 3.3.4 reads the
 # two timeouts as plain integers in milliseconds (a "5s" would fail); the retry interval is a duration.

@@ -7,7 +7,7 @@ decided in one place:
 
 - packages: the Iceberg runtime, then extra coordinates (SPARK_PACKAGES), then the warehouse's JDBC
   driver or connector (warehouse.spark_packages, or what WAREHOUSE_PACKAGES gives), then hadoop-aws
-  and the AWS SDK when a location is on S3 (job.session.S3A_PACKAGES). A SparkSession builder cannot
+  and the AWS SDK when a location is on S3 (common.s3.S3A_PACKAGES). A SparkSession builder cannot
   add jars under spark-submit: they must be on the command line (NOTES).
 - JVM: log4j2 from conf/, C1 JIT only by default (JVM_OPTS; docs/performance.md), and Java's class-data
   sharing: the archive is mapped when it exists; otherwise `make job` has the JVM save the classes it
@@ -52,9 +52,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 from spacex_launches.common.redact import command_line, redact_location, redact_text
+from spacex_launches.common.s3 import S3A_PACKAGES
 from spacex_launches.common.settings import PROJECT_DIR
 from spacex_launches.exceptions import meaning
-from spacex_launches.job.session import S3A_PACKAGES
 from spacex_launches.lake.catalog import ICEBERG_PACKAGES
 from spacex_launches.warehouse import spark_packages
 

@@ -17,7 +17,7 @@ from pyspark.sql import SparkSession
 
 from rehearsal import servers
 from rehearsal.servers import aws_test_environment, free_port  # noqa: F401 (tests import them from here)
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.job.session import spark_conf
 from spacex_launches.lake.catalog import ICEBERG_PACKAGES, CatalogSettings, catalog_conf
 from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
@@ -79,7 +79,7 @@ def spark(tmp_path_factory) -> SparkSession:
         "lake", "hadoop", "spacex", str(tmp_path_factory.mktemp("lake") / "validated")
     )
     conf = {
-        **spark_conf(load_config("local", environ={})),
+        **spark_conf(load_settings("local", environ={})),
         **catalog_conf(default_catalog),
         **TEST_SESSION_CONF,
     }

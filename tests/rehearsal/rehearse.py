@@ -53,7 +53,7 @@ from rehearsal.servers import (  # noqa: E402
     postgres_server,
 )
 from rehearsal.stand_in import EmrOnEksStandIn, clean_python  # noqa: E402
-from spacex_launches.common.settings import load_settings  # noqa: E402
+from spacex_launches.common.settings import Settings, load_settings  # noqa: E402
 
 DAG_ID = "spacex_launches"
 SNAPSHOT = REPO.parent / "shared" / "data" / "spacex" / "launches-v5-snapshot-2025-06-27.json"
@@ -284,7 +284,7 @@ def print_answers(database_url: str) -> None:
     from spacex_launches.warehouse.postgres import PostgresLoader
 
     answers.main(["--env", "dev", "--warehouse", database_url])
-    loader = PostgresLoader.from_spec(database_url, {})
+    loader = PostgresLoader.from_spec(database_url, Settings())
     columns, rows = loader.query(read_sql("max_core_reuse.sql"))
     most = [dict(zip(columns, row, strict=True)) for row in rows]
     reflights = loader.query(read_sql("cores_reused_within_50_days.sql"))[1]

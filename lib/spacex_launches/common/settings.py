@@ -5,6 +5,19 @@ conf/<env>.yaml holds only what is its own and names the file it builds on (`ext
 laid over it: the values the deployed platform produced (virtual cluster id, Redshift endpoint, network
 ids), written by `make platform-outputs` and never by hand. Environment variables come last.
 No secrets live in these files: credentials come from the AWS chain, IAM roles or Secrets Manager.
+
+Code reads typed settings (load_settings -> Settings): the merged mapping is read once into frozen
+dataclasses with slots, so `config.emr.log_group` is an attribute and a misspelt name is an
+AttributeError where it is written (and for a linter), never a None at run time; `section.required.name`
+is the value or ConfigError "config key 'emr.log_group' is not set for env 'local'", raised by the code
+that needs it (a local run needs no EMR settings). Plain dataclasses rather than pydantic or attrs: no
+new dependency for the job's zip (EMR gets yaml and boto3 beside it, jobs/package.py) nor for Airflow,
+which imports this module; and what is checked when a file is read (its shape, the Spark keys, YAML
+errors by line) is checked by read_mapping with its own messages, which a validation library would
+replace. Values keep the type YAML (or an environment variable: a string) gave them and each reader
+converts them as before, so a bad value fails where and how it always did. Keys the dataclasses do not
+name are accepted and ignored, as before. load_config (the raw merged mapping) is the first step of
+load_settings; tests lay their own values over it and read it back through Settings.from_mapping.
 """
 
 from __future__ import annotations
@@ -207,21 +220,8 @@ def set_dotted(config: dict[str, Any], dotted: str, value: Any) -> None:
     node[leaf] = value
 
 
-# ---- Typed settings -----------------------------------------------------------------------------------
-#
-# The merged mapping (load_config) is read once, by Settings.from_mapping, into frozen dataclasses with
-# slots: code reads `config.emr.log_group`, never a dotted string, so a misspelt name is an AttributeError
-# where it is written (and for a linter), not a None at run time. Plain dataclasses, not pydantic or
-# attrs: the job's zip ships to EMR with only yaml and boto3 beside it (jobs/package.py), Airflow imports
-# this module too, and what is checked at load (the files' shape, the Spark keys) is already checked by
-# check_shape and check_spark_sections with their own messages, which stay exactly as they were.
-#
-# Values keep the type YAML (or an environment variable, always a string) gave them: each reader
-# converts as it did before (`int(config.airflow.retries)`), so a bad value fails where it always did,
-# with the same message. A field's default is what the code used when the key is absent. Keys the
-# dataclasses do not name are ignored, as before. A value the code cannot run without is read with
-# `section.required.name`: the value, or ConfigError "config key 'emr.log_group' is not set for env
-# 'local'", raised by the code that needs it (a local run needs no EMR settings).
+# ---- Typed settings (see the module docstring) -----------------------------------------------------
+# A field's default is what the code used when its key is absent; a nested mapping is its own Section.
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -241,8 +241,8 @@ class Section:
         return f"{self._key}.{name}" if self._key else name
 
     def is_empty(self) -> bool:
-        """No key of this section is set (the conf has no such mapping)."""
-        return all(getattr(self, f.name) in (None, "") for f in fields(self) if not f.name.startswith("_"))
+        """Nothing in this section differs from its defaults (the conf has no such mapping)."""
+        return self == type(self)()
 
 
 class Required:

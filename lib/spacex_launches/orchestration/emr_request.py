@@ -244,7 +244,7 @@ def spark_defaults(config: Settings, base: str, lake: str) -> dict[str, str]:
         ),
         # Jars the EMR image ships: the Redshift connector and JDBC driver, the Iceberg runtime.
         "spark.jars": ",".join([*(config.emr.jars or []), EMR_ICEBERG_JAR]),
-        # conf/ and sql/ for the driver (SPACEX_CONF_DIR / SPACEX_SQL_DIR are read by config.py), and
+        # conf/ and sql/ for the driver (SPACEX_CONF_DIR / SPACEX_SQL_DIR are read by settings.py), and
         # the Python packages; a Kubernetes driver unpacks both in its working directory before it starts.
         "spark.archives": f"{base}/{RESOURCES_ZIP}#resources,{base}/{PYDEPS_ZIP}#pydeps",
         "spark.kubernetes.driverEnv.SPACEX_CONF_DIR": "resources/conf",

@@ -13,16 +13,16 @@ from datetime import datetime
 
 from airflow.sdk import DAG
 
-from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.orchestration import airflow_tasks
 
 ENV = os.environ.get("SPACEX_ENV", "dev")
-config = load_config(ENV)
+config = load_settings(ENV)
 
 with DAG(
     dag_id="spacex_lake_maintenance",
     description="SpaceX lake upkeep: Iceberg maintenance (EMR on EKS, or local spark-submit)",
-    schedule=get_dotted(config, "airflow.maintenance_schedule"),
+    schedule=config.airflow.maintenance_schedule,
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

@@ -15,16 +15,16 @@ from airflow.providers.standard.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, TriggerRule
 
-from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.orchestration import airflow_tasks
 
 ENV = os.environ.get("SPACEX_ENV", "dev")
-config = load_config(ENV)
+config = load_settings(ENV)
 
 with DAG(
     dag_id="spacex_launches",
     description="SpaceX launches: ingest -> Spark (EMR on EKS, or local spark-submit) -> warehouse checks",
-    schedule=get_dotted(config, "airflow.schedule"),
+    schedule=config.airflow.schedule,
     start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,

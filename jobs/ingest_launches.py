@@ -19,7 +19,7 @@ import os
 import sys
 
 from spacex_launches.common.redact import RedactingFilter, redact_text
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.exceptions import ConfigError, IngestError, PayloadRefused
 from spacex_launches.ingest.fetch import DATASETS, ingest
 
@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     for handler in logging.getLogger().handlers:
         handler.addFilter(RedactingFilter())
     try:
-        config = load_config(args.env)
+        config = load_settings(args.env)
         result = ingest(config, lake=args.lake, url=args.url, dataset=args.dataset)
     except ConfigError as exc:
         print(redact_text(f"error: {exc}"), file=sys.stderr)

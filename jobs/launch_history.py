@@ -12,7 +12,7 @@ import sys
 
 from spacex_launches.analytics.answers import format_table
 from spacex_launches.common.paths import LakePaths
-from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.exceptions import ConfigError
 from spacex_launches.job.session import build_session
 from spacex_launches.lake.catalog import CatalogSettings, catalog_conf
@@ -32,8 +32,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        config = load_config(args.env)
-        lake = LakePaths.at(args.lake or get_dotted(config, "lake"))
+        config = load_settings(args.env)
+        lake = LakePaths.at(args.lake or config.lake)
         catalog = CatalogSettings.from_config(config, lake.root)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -24,7 +24,7 @@ from pathlib import Path
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.redact import redact_text
 from spacex_launches.common.s3 import S3Settings, is_s3_uri, split_s3_uri
-from spacex_launches.common.settings import default_inputs, get_dotted, load_config
+from spacex_launches.common.settings import Settings, default_inputs, load_settings
 from spacex_launches.exceptions import EXIT_INPUT, Cancelled, ConfigError, root_cause
 from spacex_launches.job.errors import describe, write_trace
 from spacex_launches.job.pipeline import RunOptions, run_pipeline
@@ -97,7 +97,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def job_inputs(args: argparse.Namespace, config: dict, lake_root: str) -> tuple[list[str], list[str]]:
+def job_inputs(args: argparse.Namespace, config: Settings, lake_root: str) -> tuple[list[str], list[str]]:
     """(launches, cores) to read: --input and --cores-input, else the defaults (config.default_inputs:
     the config's input and cores_input, else the lake's raw zones). --input alone reads no cores."""
     launches, cores = default_inputs(config, lake_root)
@@ -133,7 +133,7 @@ def requested_stop(exc: BaseException) -> Cancelled | None:
     return exc if isinstance(exc, Cancelled) else (_stop_requested[0] if _stop_requested else None)
 
 
-def write_without_jvm(path: str, text: str, config: dict) -> None:
+def write_without_jvm(path: str, text: str, config: Settings) -> None:
     """Write the report with Python alone: a local file, or an S3 object through boto3."""
     if is_s3_uri(path):
         bucket, key = split_s3_uri(path)
@@ -166,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     run_id = args.run_id or new_run_id()
     try:
-        config = load_config(args.env)
+        config = load_settings(args.env)
         loader = loader_for(args.warehouse, config)
-        lake = LakePaths.at(args.lake or get_dotted(config, "lake"))
+        lake = LakePaths.at(args.lake or config.lake)
         catalog = CatalogSettings.from_config(config, lake.root)
         spark = build_session(config, extra_conf=catalog_conf(catalog))
     except ConfigError as exc:
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
         lake=lake.root,
         run_id=run_id,
         catalog=catalog,
-        default_api_version=get_dotted(config, "api.version", "v5"),
+        default_api_version=config.api.version,
         ingest_date_from=args.from_date,
         ingest_date_to=args.to_date,
         snapshot_time=args.snapshot_time,

@@ -25,7 +25,7 @@ from datetime import UTC, datetime
 
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.redact import redact_text
-from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.exceptions import (
     EXIT_BUG,
     EXIT_INPUT,
@@ -66,10 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     run_id = args.run_id or datetime.now(UTC).strftime("maintain-%Y%m%dT%H%M%SZ")
     print(f"lake maintenance, run {run_id}", flush=True)
     try:
-        config = load_config(args.env)
+        config = load_settings(args.env)
         settings = MaintenanceSettings.from_config(config)
         loader = loader_for(args.warehouse, config)
-        lake = LakePaths.at(args.lake or get_dotted(config, "lake"))
+        lake = LakePaths.at(args.lake or config.lake)
         catalog = CatalogSettings.from_config(config, lake.root)
         files_before = tree_size(lake.validated) if "://" not in lake.root else None
         spark = build_session(config, app_name="spacex-lake-maintenance", extra_conf=catalog_conf(catalog))

@@ -39,7 +39,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spacex_launches.common.redact import redact_location
-from spacex_launches.common.settings import PROJECT_DIR, get_dotted, load_config, require
+from spacex_launches.common.settings import PROJECT_DIR, EmrPython, load_settings
 from spacex_launches.exceptions import ConfigError
 from spacex_launches.orchestration.emr_request import (
     ENTRY_POINT,
@@ -96,7 +96,7 @@ def job_modules(entry_points: list[Path], package_root: Path) -> list[Path]:
     return sorted(wanted)
 
 
-def build_pydeps(target: Path, python: dict[str, str]) -> None:
+def build_pydeps(target: Path, python: EmrPython) -> None:
     """pip-install JOB_REQUIREMENTS for the target Python and platform into a zip at `target`."""
     with tempfile.TemporaryDirectory(prefix="pydeps-") as scratch:
         command = [
@@ -113,9 +113,9 @@ def build_pydeps(target: Path, python: dict[str, str]) -> None:
             "--implementation",
             "cp",
             "--python-version",
-            str(python["version"]),
+            str(python.version),
             "--platform",
-            str(python["platform"]),
+            str(python.platform),
             "-c",
             str(PROJECT_DIR / "constraints.txt"),
             *JOB_REQUIREMENTS,
@@ -123,7 +123,7 @@ def build_pydeps(target: Path, python: dict[str, str]) -> None:
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
             raise ConfigError(
-                f"pip could not build {PYDEPS_ZIP} for Python {python['version']} on {python['platform']} "
+                f"pip could not build {PYDEPS_ZIP} for Python {python.version} on {python.platform} "
                 f"(emr.python): {result.stderr.strip()[-2000:]}"
             )
         shutil.rmtree(Path(scratch) / "bin", ignore_errors=True)  # console scripts: not imported
@@ -131,7 +131,7 @@ def build_pydeps(target: Path, python: dict[str, str]) -> None:
             add_tree(archive, Path(scratch), "", None)
 
 
-def build(dist: Path, version: str, pod_templates: dict[str, str], python: dict[str, str]) -> dict[str, str]:
+def build(dist: Path, version: str, pod_templates: dict[str, str], python: EmrPython) -> dict[str, str]:
     """Write dist/ from scratch; returns {relative path: sha256}."""
     shutil.rmtree(dist, ignore_errors=True)
     (dist / POD_TEMPLATE_DIR).mkdir(parents=True)
@@ -159,7 +159,7 @@ def build(dist: Path, version: str, pod_templates: dict[str, str], python: dict[
         for path in sorted(dist.rglob("*"))
         if path.is_file()
     }
-    manifest = {"version": version, "python": python, "files": files}
+    manifest = {"version": version, "python": python.as_dict(), "files": files}
     (dist / "MANIFEST.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return files
 
@@ -195,13 +195,13 @@ def main(argv: list[str] | None = None) -> int:
         print("refusing to deploy to prod outside automation (CI=true)", file=sys.stderr)
         return 2
     try:
-        config = load_config(args.env)
+        config = load_settings(args.env)
         version = artifacts_version(config, args.version)
-        files = build(args.dist, version, require(config, "emr.pod_templates"), require(config, "emr.python"))
+        files = build(args.dist, version, config.emr.required.pod_templates, config.emr.required.python)
         print(f"packaged {len(files)} files for version {version} in {args.dist}")
         if args.deploy:
-            target = require(config, "emr.artifacts_uri")
-            uris = deploy(args.dist, target, version, get_dotted(config, "region"))
+            target = config.emr.required.artifacts_uri
+            uris = deploy(args.dist, target, version, config.aws_region)
             print(f"deployed {len(uris)} files to {target.rstrip('/')}/{version}/")
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

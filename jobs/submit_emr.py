@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.exceptions import ConfigError, EmrRequestError, JobRunFailed, RunInFlightElsewhere
 from spacex_launches.orchestration.emr_request import log_locations
 from spacex_launches.orchestration.emr_runs import (
@@ -63,8 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     run_date = args.run_date or datetime.now(UTC).date()
     region = None
     try:
-        config = load_config(args.env)
-        region = get_dotted(config, "region")
+        config = load_settings(args.env)
+        region = config.aws_region
         client = boto3.client("emr-containers", region_name=region)
         following = request_for_next_run(client, config, run_date, version=args.version)
         request = following.request

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pyspark.sql import SparkSession
 
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.job.session import spark_conf
 from spacex_launches.lake.catalog import CatalogSettings, catalog_conf
 from support.paths import REPO
@@ -31,7 +31,7 @@ def spark(tmp_path_factory) -> SparkSession:
         "lake", "hadoop", "spacex", str(tmp_path_factory.mktemp("lake") / "validated")
     )
     conf = {
-        **spark_conf(load_config("local", environ={})),
+        **spark_conf(load_settings("local", environ={})),
         **catalog_conf(default_catalog),
         **TEST_SESSION_CONF,
     }

@@ -51,7 +51,7 @@ def write_outputs(env: str, source: Path | None, issuer: str | None, check: bool
 def deployable(env: str) -> list[str]:
     settings = Settings.load(env)
     data, cluster = stack_names(env)
-    return [data, cluster] if not is_placeholder(settings.get("platform.eks_oidc_issuer")) else [data]
+    return [data, cluster] if not is_placeholder(settings.conf.platform.eks_oidc_issuer) else [data]
 
 
 def main(argv: list[str] | None = None) -> int:

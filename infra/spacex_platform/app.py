@@ -32,7 +32,7 @@ def build_app(outdir: Path | str = DEFAULT_OUTDIR, envs: tuple[str, ...] = ENVS)
         settings = Settings.load(env)
         where = Environment(account=settings.account, region=settings.region)
         for stack_class in (DataStack, ClusterStack):
-            protect = bool(settings.get("platform.termination_protection"))
+            protect = bool(settings.conf.platform.termination_protection)
             stack = stack_class(app, settings, env=where, termination_protection=protect)
             Tags.of(stack).add("project", "spacex-launches")
             Tags.of(stack).add("env", env)

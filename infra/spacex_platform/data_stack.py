@@ -39,7 +39,6 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from spacex_launches.common.settings import require
 from spacex_platform import nag, policies
 from spacex_platform.outputs import OUTPUTS
 from spacex_platform.settings import Settings, stack_names
@@ -66,7 +65,7 @@ class DataStack(Stack):
         super().__init__(scope, stack_names(settings.env)[0], **kwargs)
         self.settings = s = settings
         self.logs_bucket = self.bucket(
-            "LogsBucket", s.buckets["logs"], expire_days=s.get("platform.log_retention_days")
+            "LogsBucket", s.buckets["logs"], expire_days=s.conf.platform.log_retention_days
         )
         self.vpc = self.network()
         self.node_security_group = ec2.SecurityGroup(
@@ -80,14 +79,14 @@ class DataStack(Stack):
         self.lake_bucket = self.bucket("LakeBucket", s.buckets["lake"], versioned=True)
         self.bucket("RedshiftTempdirBucket", s.buckets["tempdir"], expire_days=1)  # the connector's leftovers
         self.bucket("ArtifactsBucket", s.buckets["artifacts"], versioned=True)
-        if s.get("platform.lake_write_lock"):
+        if s.conf.platform.lake_write_lock:
             self.lock_lake_writes()
         self.glue_database()
         logs.CfnLogGroup(
             self,
             "JobLogGroup",
             log_group_name=s.log_group,
-            retention_in_days=s.get("platform.log_retention_days"),
+            retention_in_days=s.conf.platform.log_retention_days,
         ).apply_removal_policy(RemovalPolicy.RETAIN)
         self.redshift()
         private = self.vpc.select_subnets(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS).subnets
@@ -100,7 +99,7 @@ class DataStack(Stack):
     @property
     def availability_zones(self) -> list[str]:
         """The zones named in conf (platform.availability_zones), never a lookup: synth runs offline."""
-        return list(self.settings.get("platform.availability_zones"))
+        return list(self.settings.conf.platform.availability_zones)
 
     def output(self, key: str, value: str) -> None:
         CfnOutput(self, key, value=value, description=f"conf {OUTPUTS[key]} (make platform-outputs)")
@@ -113,9 +112,9 @@ class DataStack(Stack):
             self,
             "Vpc",
             vpc_name=f"spacex-{s.env}",
-            ip_addresses=ec2.IpAddresses.cidr(s.get("platform.vpc_cidr")),
-            availability_zones=s.get("platform.availability_zones"),
-            nat_gateways=s.get("platform.nat_gateways"),
+            ip_addresses=ec2.IpAddresses.cidr(s.conf.platform.vpc_cidr),
+            availability_zones=s.conf.platform.availability_zones,
+            nat_gateways=s.conf.platform.nat_gateways,
             subnet_configuration=[
                 ec2.SubnetConfiguration(
                     name="public",
@@ -166,7 +165,7 @@ class DataStack(Stack):
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             )
             endpoint.connections.allow_from(
-                ec2.Peer.ipv4(s.get("platform.vpc_cidr")), ec2.Port.tcp(443), "HTTPS from the VPC"
+                ec2.Peer.ipv4(s.conf.platform.vpc_cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
             )
         return vpc
 
@@ -253,7 +252,7 @@ class DataStack(Stack):
 
     def redshift(self) -> None:
         s = self.settings
-        database = require(s.conf, "platform.redshift.database")
+        database = s.conf.platform.redshift.required.database
         security_group = ec2.SecurityGroup(
             self,
             "Redshift",
@@ -268,7 +267,7 @@ class DataStack(Stack):
             "the cluster's nodes (Spark driver, Airflow)",
         )
         security_group.add_egress_rule(
-            ec2.Peer.ipv4(s.get("platform.vpc_cidr")),
+            ec2.Peer.ipv4(s.conf.platform.vpc_cidr),
             ec2.Port.tcp(443),
             "S3 through the VPC (enhanced routing)",
         )
@@ -324,8 +323,8 @@ class DataStack(Stack):
             "RedshiftWorkgroup",
             workgroup_name=f"spacex-{s.env}",
             namespace_name=namespace.namespace_name,
-            base_capacity=s.get("platform.redshift.base_capacity_rpu"),
-            max_capacity=s.get("platform.redshift.max_capacity_rpu"),
+            base_capacity=s.conf.platform.redshift.base_capacity_rpu,
+            max_capacity=s.conf.platform.redshift.max_capacity_rpu,
             port=REDSHIFT_PORT,
             publicly_accessible=False,
             enhanced_vpc_routing=True,

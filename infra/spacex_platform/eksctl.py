@@ -21,7 +21,7 @@ def committed(env: str) -> dict[str, Any]:
 
 def cluster_config(settings: Settings) -> dict[str, Any]:
     config = committed(settings.env)
-    network = settings.get("platform.network") or {}
+    network = settings.conf.platform.network or {}
     unknown = [
         key
         for key in ("vpc_id", "private_subnets", "node_security_group_id")

@@ -269,7 +269,7 @@ def ci_deploy(s: Settings, virtual_cluster_arn: str, stack_names: list[str]) -> 
             [s.s3_arn(artifacts_bucket, f"{artifacts_prefix}/*")],
         ),
     ]
-    if s.get("platform.ci_submits_jobs"):
+    if s.conf.platform.ci_submits_jobs:
         execution_role = s.role_arn("emr-job-execution")
         statements += [
             allow(

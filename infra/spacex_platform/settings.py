@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacex_launches.common.paths import LakePaths
-from spacex_launches.common.settings import get_dotted, load_config, require
+from spacex_launches.common.settings import Settings as Conf
+from spacex_launches.common.settings import load_settings
 from spacex_launches.lake.catalog import CatalogSettings
 
 ENVS = ("dev", "prod")
@@ -39,17 +40,12 @@ class Settings:
     env: str
     account: str
     region: str
-    conf: dict[str, Any]
+    conf: Conf  # the env's typed settings (conf/<env>.yaml and its outputs overlay)
 
     @classmethod
     def load(cls, env: str) -> Settings:
-        conf = load_config(env, environ={})
-        return cls(
-            env=env, account=str(require(conf, "aws_account_id")), region=require(conf, "region"), conf=conf
-        )
-
-    def get(self, dotted: str, default: Any = None) -> Any:
-        return get_dotted(self.conf, dotted, default)
+        conf = load_settings(env, environ={})
+        return cls(env=env, account=str(conf.required.aws_account_id), region=conf.required.region, conf=conf)
 
     # --- names -------------------------------------------------------------------------------------
 
@@ -62,11 +58,11 @@ class Settings:
 
     @property
     def cluster_name(self) -> str:
-        return require(self.conf, "platform.cluster_name")
+        return self.conf.platform.required.cluster_name
 
     @property
     def lake_bucket(self) -> str:
-        return bucket_and_prefix(require(self.conf, "lake"))[0]
+        return bucket_and_prefix(self.conf.required.lake)[0]
 
     @property
     def lake(self) -> LakePaths:
@@ -75,16 +71,16 @@ class Settings:
     @property
     def tempdir(self) -> tuple[str, str]:
         """The Redshift connector's scratch space: (bucket, prefix)."""
-        return bucket_and_prefix(require(self.conf, "redshift.tempdir"))
+        return bucket_and_prefix(self.conf.redshift.required.tempdir)
 
     @property
     def artifacts(self) -> tuple[str, str]:
-        return bucket_and_prefix(require(self.conf, "emr.artifacts_uri"))
+        return bucket_and_prefix(self.conf.emr.required.artifacts_uri)
 
     @property
     def job_logs(self) -> tuple[str, str]:
         """Where EMR writes the job's logs: (logs bucket, prefix)."""
-        return bucket_and_prefix(require(self.conf, "emr.log_uri"))
+        return bucket_and_prefix(self.conf.emr.required.log_uri)
 
     @property
     def buckets(self) -> dict[str, str]:
@@ -107,11 +103,11 @@ class Settings:
 
     @property
     def log_group(self) -> str:
-        return require(self.conf, "emr.log_group")
+        return self.conf.emr.required.log_group
 
     @property
     def redshift_secret_name(self) -> str:
-        return require(self.conf, "redshift.secret_id")
+        return self.conf.redshift.required.secret_id
 
     @property
     def airflow_secrets_prefix(self) -> str:
@@ -120,11 +116,11 @@ class Settings:
     @property
     def namespace(self) -> str:
         """The Kubernetes namespace registered as the EMR virtual cluster."""
-        return require(self.conf, "emr.namespace")
+        return self.conf.emr.required.namespace
 
     @property
     def github_repository(self) -> str:
-        return require(self.conf, "platform.github_repository")
+        return self.conf.platform.required.github_repository
 
     @property
     def karpenter_queue_name(self) -> str:
@@ -152,7 +148,7 @@ class Settings:
     @property
     def oidc_issuer(self) -> str:
         """The EKS cluster's OIDC issuer without https:// (conf/<env>.outputs.yaml, from the cluster)."""
-        return require(self.conf, "platform.eks_oidc_issuer").removeprefix("https://")
+        return self.conf.platform.required.eks_oidc_issuer.removeprefix("https://")
 
     @property
     def oidc_provider_arn(self) -> str:

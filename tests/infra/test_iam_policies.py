@@ -75,7 +75,7 @@ def resolver(assembly, settings, env):
             logical_id, attribute = node["Fn::GetAtt"]
             kind = resources[logical_id]["Type"]
             if (kind, attribute) == ("AWS::EMRContainers::VirtualCluster", "Arn"):
-                return s.arn("emr-containers", f"/virtualclusters/{s.conf['emr']['virtual_cluster_id']}")
+                return s.arn("emr-containers", f"/virtualclusters/{s.conf.emr.virtual_cluster_id}")
             if (kind, attribute) == ("AWS::SQS::Queue", "Arn"):
                 return s.arn("sqs", resources[logical_id]["Properties"]["QueueName"])
             raise AssertionError(f"unexpected token in a policy: {node}")
@@ -142,8 +142,8 @@ def test_every_role_is_there(all_roles, settings):
     for env in ENVS:
         assert set(all_roles[env]) == {settings[env].role_name(role) for role in ROLES}
         c = settings[env].conf
-        assert c["emr"]["execution_role_arn"] == settings[env].role_arn("emr-job-execution")
-        assert c["redshift"]["iam_role_arn"] == settings[env].role_arn("redshift-copy")
+        assert c.emr.execution_role_arn == settings[env].role_arn("emr-job-execution")
+        assert c.redshift.iam_role_arn == settings[env].role_arn("redshift-copy")
 
 
 def test_parliament_finds_nothing(all_roles):
@@ -229,26 +229,26 @@ def test_job_execution_role_covers_exactly_the_lake_layout_and_conf(all_roles, s
     # The Iceberg warehouse (the tables' data and metadata, quarantine included) and the run's staging.
     assert s.catalog.warehouse == lake.validated
     outputs = {s3_arn(lake.validated) + "/*", s3_arn(lake.staging("*"))}
-    tempdir = s3_arn(c["redshift"]["tempdir"]) + "/*"
+    tempdir = s3_arn(c.redshift.tempdir) + "/*"
     assert grants["s3:GetObject"] == {
         *raws,
         *outputs,
         s3_arn(lake.report("*")),
         tempdir,
-        s3_arn(c["emr"]["artifacts_uri"]) + "/*",
+        s3_arn(c.emr.artifacts_uri) + "/*",
     }
     assert grants["s3:PutObject"] == {
         *outputs,
         s3_arn(lake.report("*")),
         tempdir,
-        s3_arn(c["emr"]["log_uri"]) + "/*",
+        s3_arn(c.emr.log_uri) + "/*",
     }
     assert grants["s3:DeleteObject"] == {*outputs, tempdir}, "raw and reports are never deleted"
-    log_group = f"arn:aws:logs:{c['region']}:{c['aws_account_id']}:log-group:{c['emr']['log_group']}"
+    log_group = f"arn:aws:logs:{c.region}:{c.aws_account_id}:log-group:{c.emr.log_group}"
     assert grants["logs:PutLogEvents"] == {log_group, f"{log_group}:log-stream:*"}
-    secret = f"arn:aws:secretsmanager:{c['region']}:{c['aws_account_id']}:secret:{c['redshift']['secret_id']}-??????"
+    secret = f"arn:aws:secretsmanager:{c.region}:{c.aws_account_id}:secret:{c.redshift.secret_id}-??????"
     assert grants["secretsmanager:GetSecretValue"] == {secret}
-    lake_bucket = s3_arn(c["lake"])
+    lake_bucket = s3_arn(c.lake)
     listed = [st for st in statements(policy) if st["Resource"] == lake_bucket]
     assert listed and all("s3:prefix" in st["Condition"]["StringLike"] for st in listed)
 
@@ -258,7 +258,7 @@ def test_job_role_may_use_the_iceberg_catalog_of_its_database_only(all_roles, se
     s = settings[env]
     grants = allowed(all_roles[env][s.role_name("emr-job-execution")]["policy"])
     glue = {action: resources for action, resources in grants.items() if action.startswith("glue:")}
-    database = s.conf["lakehouse"]["database"]
+    database = s.conf.lakehouse.database
     scope = {
         s.arn("glue", "catalog"),
         s.arn("glue", f"database/{database}"),
@@ -294,7 +294,7 @@ def web_identity(settings, env: str, role: dict) -> tuple[str, dict]:
     s = settings[env]
     assert federated == s.oidc_provider_arn
     issuer = federated.split(":oidc-provider/", 1)[1]
-    assert issuer == s.conf["platform"]["eks_oidc_issuer"]
+    assert issuer == s.conf.platform.eks_oidc_issuer
     assert statement["Condition"]["StringEquals"][f"{issuer}:aud"] == "sts.amazonaws.com"
     return issuer, statement["Condition"]
 
@@ -302,9 +302,11 @@ def web_identity(settings, env: str, role: dict) -> tuple[str, dict]:
 @pytest.mark.parametrize("env", ENVS)
 def test_irsa_roles_trust_only_their_service_accounts(all_roles, settings, env):
     s = settings[env]
-    role_name = s.conf["emr"]["execution_role_arn"].split(":role/", 1)[1]
+    role_name = s.conf.emr.execution_role_arn.split(":role/", 1)[1]
     issuer, condition = web_identity(settings, env, all_roles[env][role_name])
-    expected = f"system:serviceaccount:{s.conf['emr']['namespace']}:emr-containers-sa-*-*-{s.account}-{base36(role_name)}"
+    expected = (
+        f"system:serviceaccount:{s.conf.emr.namespace}:emr-containers-sa-*-*-{s.account}-{base36(role_name)}"
+    )
     assert condition["StringLike"] == {f"{issuer}:sub": expected}
     issuer, condition = web_identity(settings, env, all_roles[env][s.role_name("airflow")])
     subjects = condition["StringEquals"][f"{issuer}:sub"]
@@ -326,7 +328,9 @@ def test_irsa_roles_trust_only_their_service_accounts(all_roles, settings, env):
 def test_airflow_role(all_roles, settings, env):
     s = settings[env]
     c = s.conf
-    cluster = f"arn:aws:emr-containers:{c['region']}:{c['aws_account_id']}:/virtualclusters/{c['emr']['virtual_cluster_id']}"
+    cluster = (
+        f"arn:aws:emr-containers:{c.region}:{c.aws_account_id}:/virtualclusters/{c.emr.virtual_cluster_id}"
+    )
     policy = all_roles[env][s.role_name("airflow")]["policy"]
     grants = allowed(policy)
     assert grants["emr-containers:StartJobRun"] == {cluster}
@@ -335,19 +339,19 @@ def test_airflow_role(all_roles, settings, env):
         == grants["emr-containers:CancelJobRun"]
         == {f"{cluster}/jobruns/*"}
     )
-    assert grants["iam:PassRole"] == {c["emr"]["execution_role_arn"]}
+    assert grants["iam:PassRole"] == {c.emr.execution_role_arn}
     sids = by_sid(policy)
     assert sids["StartJobRunsAsExecutionRole"]["Condition"] == {
-        "ArnEquals": {"emr-containers:ExecutionRoleArn": c["emr"]["execution_role_arn"]}
+        "ArnEquals": {"emr-containers:ExecutionRoleArn": c.emr.execution_role_arn}
     }
     assert sids["PassOnlyTheExecutionRole"]["Condition"] == {
         "StringEquals": {"iam:PassedToService": "emr-containers.amazonaws.com"}
     }
     raws = {s3_arn(s.lake.raw(dataset)) + "/*" for dataset in RAW_DATASETS}
-    assert grants["s3:PutObject"] == {*raws, s3_arn(c["emr"]["log_uri"]).rsplit("/", 1)[0] + "/airflow/*"}
+    assert grants["s3:PutObject"] == {*raws, s3_arn(c.emr.log_uri).rsplit("/", 1)[0] + "/airflow/*"}
     assert "s3:DeleteObject" not in grants
     # A failed run's driver log tail: S3 (ReadJobLogs), else CloudWatch Logs (spacex_launches.orchestration.emr_runs).
-    assert grants["s3:GetObject"] >= {s3_arn(c["emr"]["log_uri"]).rstrip("/") + "/*"}
+    assert grants["s3:GetObject"] >= {s3_arn(c.emr.log_uri).rstrip("/") + "/*"}
     assert grants["logs:DescribeLogStreams"] == grants["logs:GetLogEvents"] == set(s.log_group_arns)
     assert grants["emr-containers:ListJobRuns"] == {cluster}  # the runs already started for a date
 
@@ -360,7 +364,7 @@ def test_redshift_copy_role_reads_validated_and_tempdir_only(all_roles, settings
     assert set(grants) == {"s3:GetObject", "s3:ListBucket"}
     assert grants["s3:GetObject"] == {
         s3_arn(s.catalog.warehouse) + "/*",
-        s3_arn(s.conf["redshift"]["tempdir"]) + "/*",
+        s3_arn(s.conf.redshift.tempdir) + "/*",
     }
     services = {st["Principal"]["Service"] for st in statements(role["trust"])}
     assert services == {"redshift.amazonaws.com", "redshift-serverless.amazonaws.com"}
@@ -387,7 +391,7 @@ def test_ci_role_deploys_through_cdk_and_uploads_artifacts_only(all_roles, setti
         f"arn:aws:iam::{s.account}:role/cdk-hnb659fds-{purpose}-role-{s.account}-{s.region}"
         for purpose in ("deploy", "file-publishing")
     }
-    artifacts = s3_arn(s.conf["emr"]["artifacts_uri"]) + "/*"
+    artifacts = s3_arn(s.conf.emr.artifacts_uri) + "/*"
     assert grants["s3:PutObject"] == {artifacts}
     assert not any(
         a.startswith(("s3:Delete", "iam:Create", "iam:Put", "iam:Attach", "cloudformation:"))
@@ -395,8 +399,8 @@ def test_ci_role_deploys_through_cdk_and_uploads_artifacts_only(all_roles, setti
         for a in grants
     )
     smoke = {"emr-containers:StartJobRun", "emr-containers:DescribeJobRun", "iam:PassRole"}
-    if s.conf["platform"]["ci_submits_jobs"]:
-        assert smoke <= set(grants) and grants["iam:PassRole"] == {s.conf["emr"]["execution_role_arn"]}
+    if s.conf.platform.ci_submits_jobs:
+        assert smoke <= set(grants) and grants["iam:PassRole"] == {s.conf.emr.execution_role_arn}
     else:
         assert not smoke & set(grants), "prod's CI does not start job runs: Airflow does"
 

@@ -105,7 +105,7 @@ def test_only_automation_writes_the_prod_lake(assembly, settings, env):
         for st in policy["Properties"]["PolicyDocument"]["Statement"]
         if st.get("Sid") == "OnlyAutomationWrites"
     ]
-    if not s.get("platform.lake_write_lock"):
+    if not s.conf.platform.lake_write_lock:
         assert env == "dev" and locks == []
         return
     assert env == "prod"
@@ -114,7 +114,7 @@ def test_only_automation_writes_the_prod_lake(assembly, settings, env):
     assert {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"} <= set(lock["Action"])
     assert lock["Resource"] == f"arn:aws:s3:::{s.lake_bucket}/*"
     assert lock["Condition"] == {
-        "ArnNotEquals": {"aws:PrincipalArn": [s.conf["emr"]["execution_role_arn"], s.role_arn("airflow")]}
+        "ArnNotEquals": {"aws:PrincipalArn": [s.conf.emr.execution_role_arn, s.role_arn("airflow")]}
     }
 
 
@@ -181,7 +181,7 @@ def test_redshift_admin_credentials_are_generated_never_typed(assembly, settings
     copy_id = next(i for i, r in roles.items() if r["Properties"]["RoleName"] == s.role_name("redshift-copy"))
     assert (
         namespace["IamRoles"] == [{"Fn::GetAtt": [copy_id, "Arn"]}]
-        and s.conf["redshift"]["iam_role_arn"] == copy_role
+        and s.conf.redshift.iam_role_arn == copy_role
     )
 
 
@@ -203,8 +203,8 @@ def test_vpc_endpoints_keep_aws_traffic_off_the_nat(assembly, env):
 def test_vpc_flow_logs_and_nat_per_env(assembly, settings, env):
     data = template(assembly, env, "data")
     data.has_resource_properties("AWS::EC2::FlowLog", {"LogDestinationType": "s3", "TrafficType": "ALL"})
-    data.resource_count_is("AWS::EC2::NatGateway", settings[env].get("platform.nat_gateways"))
-    data.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": settings[env].get("platform.vpc_cidr")})
+    data.resource_count_is("AWS::EC2::NatGateway", settings[env].conf.platform.nat_gateways)
+    data.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": settings[env].conf.platform.vpc_cidr})
 
 
 def test_glue_database_of_the_iceberg_catalog(assembly, settings, env):
@@ -226,7 +226,7 @@ def test_virtual_cluster_runs_on_the_job_namespace(assembly, settings, env):
     assert cluster["ContainerProvider"] == {
         "Id": s.cluster_name,
         "Type": "EKS",
-        "Info": {"EksInfo": {"Namespace": s.conf["emr"]["namespace"]}},
+        "Info": {"EksInfo": {"Namespace": s.conf.emr.namespace}},
     }
 
 
@@ -287,4 +287,4 @@ def test_prod_stacks_are_termination_protected(assembly, settings, env):
     for kind in ("data", "cluster"):
         properties = manifest["artifacts"][f"spacex-{env}-{kind}"]["properties"]
         assert properties.get("terminationProtection", False) is (env == "prod")
-    assert settings[env].get("platform.termination_protection") is (env == "prod")
+    assert settings[env].conf.platform.termination_protection is (env == "prod")

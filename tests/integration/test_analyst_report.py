@@ -19,6 +19,7 @@ import pytest
 
 from spacex_launches.analytics import answers, report
 from spacex_launches.analytics.dashboard import build_dashboard
+from spacex_launches.common.settings import Settings
 from spacex_launches.warehouse import read_sql, sql_statements
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 from spacex_launches.warehouse.postgres import PostgresLoader
@@ -154,7 +155,7 @@ def test_report_sql_agrees_with_an_independent_count(warehouse, request):
 
 def copy_to_postgres(warehouse: Path, url: str) -> PostgresLoader:
     """The contract tables, DDL and rows, from a DuckDB warehouse into a PostgreSQL database."""
-    source, target = DuckDBLoader(str(warehouse)), PostgresLoader.from_spec(url, {})
+    source, target = DuckDBLoader(str(warehouse)), PostgresLoader.from_spec(url, Settings())
     with target.connect() as connection:
         for statement in sql_statements(read_sql("create_tables.sql")):
             connection.execute(statement)

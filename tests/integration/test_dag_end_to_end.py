@@ -39,6 +39,7 @@ from rehearsal.rehearse import (
 )
 from rehearsal.servers import create_database, http_server
 from rehearsal.stand_in import EmrOnEksStandIn
+from spacex_launches.common.settings import Settings
 from spacex_launches.orchestration.emr_runs import ACTIVE_STATES
 from spacex_launches.orchestration.run_metrics import report_metrics
 from spacex_launches.warehouse import read_sql
@@ -199,7 +200,7 @@ def test_a_warehouse_outage_is_retried_once_and_the_retry_runs_a_new_job_run_to_
     assert {name: statsd.gauges.get(name) for name in expected_gauges} == expected_gauges
 
     # The answers, from PostgreSQL (standing in for Redshift).
-    loader = PostgresLoader.from_spec(database, {})
+    loader = PostgresLoader.from_spec(database, Settings())
     expected = EXPECTED[api_body.name]
     assert loader.query(read_sql("max_core_reuse.sql"))[1] == expected["max_core_reuse"]
     reflights = loader.query(read_sql("cores_reused_within_50_days.sql"))[1]

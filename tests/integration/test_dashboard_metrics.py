@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 import yaml
 
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.orchestration import emr_request
 from spacex_launches.orchestration.run_metrics import report_metrics
 from unit.test_k8s_dashboard import K8S, glob_regex, queries, statsd_mappings, used_metrics
@@ -59,7 +59,7 @@ finally:
 @pytest.mark.integration
 def test_dashboard_spark_metrics_are_emitted_by_a_live_driver():
     request = emr_request.build_job_run_request(
-        load_config("dev", environ={}), date(2026, 11, 23), version="test"
+        load_settings("dev", environ={}), date(2026, 11, 23), version="test"
     )
     defaults = request["configurationOverrides"]["applicationConfiguration"][0]["properties"]
     settings = {

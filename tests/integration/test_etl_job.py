@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from spacex_launches.common.settings import get_dotted, load_config
+from spacex_launches.common.settings import load_settings
 from support.jobs import spark_submit
 from support.lake import (
     answers,
@@ -55,7 +55,7 @@ def test_real_snapshot_end_to_end_through_spark_submit(snapshot_run):
 def test_an_analyst_opens_the_default_warehouse_file_with_duckdb(sample_run):
     """DuckDB names a file's catalog after the file: were the default warehouse (conf/local.yaml, the
     Makefile's WAREHOUSE) called spacex.duckdb, `spacex.launches` would be an ambiguous reference."""
-    default = Path(get_dotted(load_config("local", environ={}), "warehouse.duckdb_path"))
+    default = Path(load_settings("local", environ={}).warehouse.duckdb_path)
     assert default.stem != "spacex" and f"WAREHOUSE ?= {default}\n" in (REPO / "Makefile").read_text()
     assert (sample_run / default.name).is_file()  # the session's run, named as a default run names it
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
+from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import WarehouseError
 from spacex_launches.warehouse import read_sql, sql_statements
 from spacex_launches.warehouse.postgres import PostgresLoader
@@ -20,7 +21,7 @@ PASSWORD = "Jdbc-Pl4nted"
 def test_a_value_too_long_for_the_column_names_sqlstate_and_the_servers_line(
     spark, tmp_path, database, monkeypatch
 ):
-    loader = PostgresLoader.from_spec(database, {})
+    loader = PostgresLoader.from_spec(database, Settings())
     with psycopg.connect(database) as connection:  # a warehouse made narrower than the contract by hand
         for statement in sql_statements(read_sql("create_tables.sql")):
             connection.execute(statement)

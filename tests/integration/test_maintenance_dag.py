@@ -19,7 +19,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.emrcontainers.models import emrcontainers_backends
 
 from rehearsal.stand_in import client_token_idempotency
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.orchestration.emr_runs import maintenance_job, request_for_next_run, submit
 from spacex_launches.orchestration.run_metrics import job_arguments
 
@@ -51,7 +51,7 @@ def backend():
 
 def test_maintenance_runs_are_followed_apart_from_the_etl_runs_of_the_same_date(cluster):
     client, cluster_id = cluster
-    config = load_config("dev")
+    config = load_settings("dev")
     job = maintenance_job(config)
     with client_token_idempotency(backend()):
         maintenance = request_for_next_run(client, config, RUN_DATE, VERSION, **job)
@@ -76,5 +76,5 @@ def test_maintenance_runs_are_followed_apart_from_the_etl_runs_of_the_same_date(
     described = client.describe_job_run(id=retry_id, virtualClusterId=cluster_id)["jobRun"]
     driver = described["jobDriver"]["sparkSubmitJobDriver"]
     assert driver["entryPoint"].endswith(f"/{VERSION}/maintain_lake.py")
-    assert job_arguments(described)["--lake"] == config["lake"]
+    assert job_arguments(described)["--lake"] == config.lake
     assert described["name"] == runs[maintenance_id]["name"] != runs[etl_id]["name"]

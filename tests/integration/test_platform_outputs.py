@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from infra.test_outputs import CLUSTER, DATA
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_platform.__main__ import main
 
 
@@ -35,9 +35,9 @@ def test_outputs_of_the_live_stacks_and_cluster(conf_copy, aws_env, capsys):
     issuer = eks.describe_cluster(name="spacex-dev")["cluster"]["identity"]["oidc"]["issuer"]
     try:
         assert main(["outputs", "--env", "dev"]) == 0
-        config = load_config("dev", environ={})
-        assert config["emr"]["virtual_cluster_id"] == CLUSTER["EmrVirtualClusterId"]
-        assert config["platform"]["eks_oidc_issuer"] == issuer.removeprefix("https://")
+        config = load_settings("dev", environ={})
+        assert config.emr.virtual_cluster_id == CLUSTER["EmrVirtualClusterId"]
+        assert config.platform.eks_oidc_issuer == issuer.removeprefix("https://")
         assert main(["outputs", "--env", "dev", "--check"]) == 0
     finally:
         for stack in ("spacex-dev-data", "spacex-dev-cluster"):

@@ -13,7 +13,7 @@ import uuid
 import pytest
 
 from spacex_launches.common.s3 import S3A_PACKAGES
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.warehouse import read_sql, spark_packages
 from spacex_launches.warehouse.redshift import RedshiftLoader
 from support.jobs import spark_submit
@@ -43,7 +43,7 @@ def redshift_env():
         "REDSHIFT_SECRET_ID": os.environ["REDSHIFT_TEST_SECRET_ID"],
         "REDSHIFT_SCHEMA": schema,
     }
-    loader = RedshiftLoader.from_config(load_config("dev", environ=env))
+    loader = RedshiftLoader.from_config(load_settings("dev", environ=env))
     with loader.connect() as connection:  # the connector needs the schema before its first write
         connection.execute(f"CREATE SCHEMA {schema}")
     try:

@@ -23,7 +23,7 @@ from pytest_httpserver import HTTPServer
 
 from rehearsal.servers import aws_test_environment
 from spacex_launches.common.s3 import S3A_PACKAGES, S3Settings
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.ingest.fetch import Fetched, land, raw_store
 from spacex_launches.job.session import s3a_conf
 from spacex_launches.warehouse import read_sql
@@ -64,7 +64,7 @@ def bucket(s3_env, payload_file) -> str:
             body=json.dumps(older).encode(),
             fetched_at=datetime.fromisoformat(f"{OLD_DATE}T06:00:00+00:00"),
         )
-        land(raw_store(f"s3://{name}", S3Settings.from_config(load_config("local"))), fetched, "v5")
+        land(raw_store(f"s3://{name}", S3Settings.from_config(load_settings("local"))), fetched, "v5")
 
     server = HTTPServer(host="127.0.0.1")
     server.expect_request("/v5/launches").respond_with_data(
@@ -198,11 +198,13 @@ def test_s3a_packages_match_the_hadoop_bundled_with_pyspark():
     ],
 )
 def test_s3a_settings_follow_the_config_endpoint(environ, path_style):
-    conf = s3a_conf(load_config("local", environ=environ))
+    conf = s3a_conf(load_settings("local", environ=environ))
     if not environ:
         assert conf == {}  # AWS itself: S3A's defaults
         return
     assert conf["spark.hadoop.fs.s3a.endpoint"] == environ["AWS_ENDPOINT_URL"]
     assert conf["spark.hadoop.fs.s3a.path.style.access"] == path_style
     assert conf["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"
-    assert S3Settings.from_config(load_config("local", environ=environ)).path_style == (path_style == "true")
+    assert S3Settings.from_config(load_settings("local", environ=environ)).path_style == (
+        path_style == "true"
+    )

@@ -21,7 +21,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 from moto.emrcontainers.models import emrcontainers_backends
 
 from rehearsal.stand_in import client_token_idempotency
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.exceptions import RunInFlightElsewhere
 from spacex_launches.orchestration.emr_request import build_job_run_request
 from spacex_launches.orchestration.emr_runs import failure_report, request_for_next_run, submit
@@ -64,7 +64,7 @@ def cluster(aws_env, monkeypatch):
 
 def expected_request(run_date: str = RUN_DATE, attempt: int = 0) -> dict:
     return build_job_run_request(
-        load_config("dev"), date.fromisoformat(run_date), version=VERSION, attempt=attempt
+        load_settings("dev"), date.fromisoformat(run_date), version=VERSION, attempt=attempt
     )
 
 
@@ -388,7 +388,7 @@ def test_a_changed_request_is_refused_while_the_old_run_is_in_flight_and_then_st
     """The client token hashes the request: another artifacts version for the same date is another token,
     refused (both named) while the first run is in flight, a new run once it has ended."""
     client, cluster_id = cluster
-    config, when = load_config("dev"), date.fromisoformat(RUN_DATE)
+    config, when = load_settings("dev"), date.fromisoformat(RUN_DATE)
     sent_tokens: list[str] = []
     with client_token_idempotency(backend(), sent_tokens):
         first = request_for_next_run(client, config, when, VERSION)

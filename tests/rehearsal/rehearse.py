@@ -53,7 +53,7 @@ from rehearsal.servers import (  # noqa: E402
     postgres_server,
 )
 from rehearsal.stand_in import EmrOnEksStandIn, clean_python  # noqa: E402
-from spacex_launches.common.settings import get_dotted, load_config  # noqa: E402
+from spacex_launches.common.settings import Settings, load_settings  # noqa: E402
 
 DAG_ID = "spacex_launches"
 SNAPSHOT = REPO.parent / "shared" / "data" / "spacex" / "launches-v5-snapshot-2025-06-27.json"
@@ -62,7 +62,7 @@ SAMPLE_CORES = REPO / "sample" / "cores" / "20240101T060000Z-api-v4.json"
 API_PATH = "/v5/launches"
 CORES_PATH = "/v4/cores"
 ALERT_PATH = "/alerts"
-PYTHON_VERSION = str(get_dotted(load_config("dev", environ={}), "emr.python.version"))
+PYTHON_VERSION = str(load_settings("dev", environ={}).emr.python.version)
 
 
 @dataclass(frozen=True)
@@ -102,16 +102,16 @@ def create_account(endpoint_url: str, suffix: str = "", artifacts_uri: str | Non
     """Buckets, log group, virtual cluster and warehouse secret name, as conf/dev.yaml names them
     (with `suffix` added, so several rehearsals can share one server; `artifacts_uri`: already deployed
     artifacts to use)."""
-    config = load_config("dev", environ={})
-    emr = config["emr"]
+    config = load_settings("dev", environ={})
+    emr = config.emr
 
     def bucket_of(uri: str) -> str:
         return uri.split("://", 1)[1].split("/", 1)[0]
 
     names = {
-        "lake": config["lake"],
-        "artifacts_uri": emr["artifacts_uri"],
-        "log_uri": emr["log_uri"],
+        "lake": config.lake,
+        "artifacts_uri": emr.artifacts_uri,
+        "log_uri": emr.log_uri,
     }
     if suffix:
         names = {
@@ -125,7 +125,7 @@ def create_account(endpoint_url: str, suffix: str = "", artifacts_uri: str | Non
     account = Account(
         endpoint_url=endpoint_url,
         virtual_cluster_id="",
-        log_group=f"{emr['log_group']}{'-' + suffix if suffix else ''}",
+        log_group=f"{emr.log_group}{'-' + suffix if suffix else ''}",
         warehouse_secret=f"spacex/dev/warehouse{'-' + suffix if suffix else ''}",
         **names,
     )
@@ -133,7 +133,7 @@ def create_account(endpoint_url: str, suffix: str = "", artifacts_uri: str | Non
     for bucket in new_buckets:
         s3.create_bucket(Bucket=bucket)
     account.client("logs").create_log_group(logGroupName=account.log_group)
-    namespace = f"{emr['namespace']}-{suffix or 'rehearsal'}-{time.monotonic_ns()}"
+    namespace = f"{emr.namespace}-{suffix or 'rehearsal'}-{time.monotonic_ns()}"
     cluster = account.client("emr-containers").create_virtual_cluster(
         name=f"spacex-dev-{suffix or 'rehearsal'}",
         containerProvider={"id": "spacex-dev", "type": "EKS", "info": {"eksInfo": {"namespace": namespace}}},
@@ -315,7 +315,7 @@ def print_answers(database_url: str) -> None:
     from spacex_launches.warehouse.postgres import PostgresLoader
 
     answers.main(["--env", "dev", "--warehouse", database_url])
-    loader = PostgresLoader.from_spec(database_url, {})
+    loader = PostgresLoader.from_spec(database_url, Settings())
     columns, rows = loader.query(read_sql("max_core_reuse.sql"))
     most = [dict(zip(columns, row, strict=True)) for row in rows]
     reflights = loader.query(read_sql("cores_reused_within_50_days.sql"))[1]

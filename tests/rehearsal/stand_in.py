@@ -48,6 +48,7 @@ from typing import Any
 import boto3
 
 from spacex_launches.common.s3 import S3A_PACKAGES, split_s3_uri
+from spacex_launches.common.settings import Settings
 from spacex_launches.job.session import s3a_conf
 from spacex_launches.lake.catalog import EMR_ICEBERG_JAR, ICEBERG_PACKAGES
 from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
@@ -291,7 +292,11 @@ class EmrOnEksStandIn:
                 )
         conf["spark.driver.extraClassPath"] = self.s3a_classpath()
         conf["spark.hadoop.fs.s3.impl"] = "org.apache.hadoop.fs.s3a.S3AFileSystem"
-        conf.update(s3a_conf({"s3": {"endpoint_url": self.endpoint_url, "region": "us-east-1"}}))
+        conf.update(
+            s3a_conf(
+                Settings.from_mapping({"s3": {"endpoint_url": self.endpoint_url, "region": "us-east-1"}})
+            )
+        )
 
         command = [
             str(self.spark_home / "bin" / "spark-submit"),

@@ -7,6 +7,7 @@ import json
 import re
 from pathlib import Path
 
+from spacex_launches.common.settings import Settings
 from spacex_launches.job import schemas
 from spacex_launches.job.pipeline import RunOptions, run_pipeline
 from spacex_launches.job.run_report import RunReport
@@ -60,7 +61,7 @@ def run_in_process(spark, inputs, lake: Path, warehouse: Path | str | None, run_
         catalog=lake_catalog(spark, lake),
         **options,
     )
-    loader = loader_for(str(warehouse), {}) if warehouse is not None else None
+    loader = loader_for(str(warehouse), Settings()) if warehouse is not None else None
     return run_pipeline(spark, run, loader, report).as_dict()
 
 

@@ -39,7 +39,7 @@ def dag(tmp_path_factory):
 
 
 def test_tasks_order_and_schedule(dag):
-    from spacex_launches.common.settings import load_config
+    from spacex_launches.common.settings import load_settings
 
     assert [task.task_id for task in dag.topological_sort()] == [
         "ingest",
@@ -53,7 +53,7 @@ def test_tasks_order_and_schedule(dag):
     # The checks need the Spark job itself to have succeeded, not only its metrics to have been sent.
     assert dag.get_task("warehouse_checks").upstream_task_ids == {"spark_job", "run_metrics"}
     assert dag.get_task("done").upstream_task_ids == {"warehouse_checks"}
-    assert dag.timetable.expression == load_config("dev", environ={})["airflow"]["schedule"] == "0 6 * * *"
+    assert dag.timetable.expression == load_settings("dev", environ={}).airflow.schedule == "0 6 * * *"
     assert dag.catchup is False
     assert dag.max_active_runs == 1
 
@@ -94,14 +94,14 @@ def test_run_metrics_runs_after_a_failed_job_too(dag):
 def test_emr_task_takes_exactly_the_built_request(dag):
     from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
 
-    from spacex_launches.common.settings import load_config
+    from spacex_launches.common.settings import load_settings
     from spacex_launches.orchestration.airflow_tasks import operator_kwargs
     from spacex_launches.orchestration.emr_request import build_job_run_request
 
     task = dag.get_task("spark_job")
     assert isinstance(task, EmrContainerOperator)
     assert task.deferrable is True and task.aws_conn_id == "aws_default"
-    request = build_job_run_request(load_config("dev"), date(2026, 11, 23), version="abc1234", attempt=1)
+    request = build_job_run_request(load_settings("dev"), date(2026, 11, 23), version="abc1234", attempt=1)
     task.apply_request(request)
     for attribute, value in operator_kwargs(request).items():
         assert getattr(task, attribute) == value, attribute
@@ -109,7 +109,7 @@ def test_emr_task_takes_exactly_the_built_request(dag):
 
 
 def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_factory, tmp_path):
-    from spacex_launches.common.settings import load_config
+    from spacex_launches.common.settings import load_settings
     from spacex_launches.orchestration.airflow_tasks import (
         LocalSparkJobOperator,
         local_job_command,
@@ -121,7 +121,7 @@ def test_in_local_env_the_spark_step_runs_make_job_for_the_run_date(tmp_path_fac
         assert [task.task_id for task in dag.topological_sort()][:2] == ["ingest", "spark_job"]
         assert isinstance(dag.get_task("spark_job"), LocalSparkJobOperator)
         assert type(dag.timetable).__name__ == "NullTimetable"  # manual runs only
-        config = load_config("local")
+        config = load_settings("local")
         command = local_job_command(config, date(2026, 11, 23), "local-20261123-abc", tmp_path / "code")
         environment = local_job_environment(config)
     finally:
@@ -154,11 +154,11 @@ def maintenance_dag(tmp_path_factory):
 
 
 def test_maintenance_dag_is_weekly_one_run_at_a_time_with_the_same_retries_and_alerts(maintenance_dag, dag):
-    from spacex_launches.common.settings import load_config
+    from spacex_launches.common.settings import load_settings
 
     assert [task.task_id for task in maintenance_dag.tasks] == ["maintain"]
-    config = load_config("dev", environ={})
-    assert maintenance_dag.timetable.expression == config["airflow"]["maintenance_schedule"] == "0 5 * * 0"
+    config = load_settings("dev", environ={})
+    assert maintenance_dag.timetable.expression == config.airflow.maintenance_schedule == "0 5 * * 0"
     assert maintenance_dag.catchup is False and maintenance_dag.max_active_runs == 1
     [task] = maintenance_dag.tasks
     etl_task = dag.get_task("spark_job")
@@ -181,7 +181,7 @@ def test_maintenance_dag_is_weekly_one_run_at_a_time_with_the_same_retries_and_a
 def test_maintenance_task_sends_the_maintain_lake_request_with_its_own_job_name_and_token(maintenance_dag):
     from airflow.providers.amazon.aws.operators.emr import EmrContainerOperator
 
-    from spacex_launches.common.settings import load_config
+    from spacex_launches.common.settings import load_settings
     from spacex_launches.orchestration.airflow_tasks import LaunchesEmrJobOperator, operator_kwargs
     from spacex_launches.orchestration.emr_request import build_job_run_request
     from spacex_launches.orchestration.run_metrics import job_arguments
@@ -189,10 +189,10 @@ def test_maintenance_task_sends_the_maintain_lake_request_with_its_own_job_name_
     task = maintenance_dag.get_task("maintain")
     assert isinstance(task, LaunchesEmrJobOperator) and isinstance(task, EmrContainerOperator)
     assert task.client_request_token is None  # chosen per attempt in execute(), never a fresh uuid
-    config = load_config("dev")
+    config = load_settings("dev")
     assert task.job == {
         "entry_point": "maintain_lake.py",
-        "arguments": ["--env", "dev", "--lake", config["lake"]],
+        "arguments": ["--env", "dev", "--lake", config.lake],
         "job_name": "spacex-launches-etl-maintenance",
     }
     when = date(2026, 11, 22)
@@ -202,12 +202,12 @@ def test_maintenance_task_sends_the_maintain_lake_request_with_its_own_job_name_
     for attribute, value in operator_kwargs(request).items():
         assert getattr(task, attribute) == value, attribute
     assert task.job_driver["sparkSubmitJobDriver"]["entryPoint"].endswith("/abc1234/maintain_lake.py")
-    assert job_arguments(request)["--lake"] == config["lake"]
+    assert job_arguments(request)["--lake"] == config.lake
     assert task.name != etl["name"] and task.client_request_token != etl["clientToken"]
 
 
 def test_in_local_env_maintenance_runs_make_maintain_on_the_lake(tmp_path_factory, tmp_path):
-    from spacex_launches.common.settings import load_config
+    from spacex_launches.common.settings import load_settings
     from spacex_launches.orchestration.airflow_tasks import LocalSparkJobOperator, local_maintenance_command
 
     dag, patch = load_dag(tmp_path_factory, "local", "spacex_lake_maintenance")
@@ -215,7 +215,9 @@ def test_in_local_env_maintenance_runs_make_maintain_on_the_lake(tmp_path_factor
         task = dag.get_task("maintain")
         assert isinstance(task, LocalSparkJobOperator) and task.command is local_maintenance_command
         assert type(dag.timetable).__name__ == "NullTimetable"  # manual runs only, like the ETL locally
-        command = task.command(load_config("local"), date(2026, 11, 22), "local-20261122-abc", tmp_path / "c")
+        command = task.command(
+            load_settings("local"), date(2026, 11, 22), "local-20261122-abc", tmp_path / "c"
+        )
     finally:
         patch.undo()
     assert command[:4] == [sys.executable, "-m", "spacex_launches.job.submit", "maintain"]

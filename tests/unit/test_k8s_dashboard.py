@@ -10,7 +10,7 @@ import re
 import pytest
 import yaml
 
-from spacex_launches.common.settings import PROJECT_DIR, load_config
+from spacex_launches.common.settings import PROJECT_DIR, load_settings
 
 K8S = PROJECT_DIR / "k8s"
 DASHBOARD = K8S / "monitoring" / "dashboards" / "spacex-pipeline.json"
@@ -38,10 +38,10 @@ def test_dashboard_shape():
         assert topic in titles
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
     assert variables["dag_id"]["current"]["value"] == "spacex_launches"
-    envs = [load_config(env, environ={})["emr"]["namespace"] for env in ("dev", "prod")]
+    envs = [load_settings(env, environ={}).emr.namespace for env in ("dev", "prod")]
     assert variables["emr_namespace"]["query"].split(",") == envs
     assert variables["env"]["query"].split(",") == [
-        load_config(env, environ={})["env"] for env in ("dev", "prod")
+        load_settings(env, environ={}).env for env in ("dev", "prod")
     ]
 
 

@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from spacex_launches.common.settings import PROJECT_DIR, load_config
+from spacex_launches.common.settings import PROJECT_DIR, Settings, load_settings
 from spacex_launches.orchestration import emr_request
 
 K8S = PROJECT_DIR / "k8s"
@@ -41,8 +41,8 @@ def cluster(env: str) -> dict:
     return yaml.safe_load((K8S / "eksctl" / f"cluster-{env}.yaml").read_text())
 
 
-def conf(env: str) -> dict:
-    return load_config(env, environ={})
+def conf(env: str) -> Settings:
+    return load_settings(env, environ={})
 
 
 def kubernetes_version() -> str:
@@ -104,13 +104,13 @@ def test_every_yaml_and_json_file_parses():
 @pytest.mark.parametrize("env", ENVS)
 def test_cluster_config(env):
     config = cluster(env)
-    platform = conf(env)["platform"]
+    platform = conf(env).platform
     assert (config["apiVersion"], config["kind"]) == ("eksctl.io/v1alpha5", "ClusterConfig")
-    assert config["metadata"]["name"] == platform["cluster_name"]
-    assert config["metadata"]["region"] == conf(env)["region"]
+    assert config["metadata"]["name"] == platform.cluster_name
+    assert config["metadata"]["region"] == conf(env).region
     assert config["iam"]["withOIDC"] is True
     assert config["accessConfig"]["authenticationMode"] == "API_AND_CONFIG_MAP"  # Karpenter's access entry
-    assert config["availabilityZones"] == platform["availability_zones"]
+    assert config["availabilityZones"] == platform.availability_zones
     assert set(config["vpc"]) == {"clusterEndpoints"} | ({"publicAccessCIDRs"} if env == "prod" else set()), (
         "the VPC is the data stack's: make eksctl-config adds its id and subnets"
     )
@@ -167,7 +167,7 @@ def managed_group_for(env: str, selector: dict) -> str:
 
 @pytest.mark.parametrize("env", ENVS)
 def test_pod_templates_from_conf_exist_and_land_on_their_node_pools(env):
-    templates = conf(env)["emr"]["pod_templates"]
+    templates = conf(env).emr.pod_templates
     expected = {
         "driver": ("spark-kubernetes-driver", "spark-driver"),
         "executor": ("spark-kubernetes-executor", "spark-executor"),
@@ -184,19 +184,19 @@ def test_pod_templates_from_conf_exist_and_land_on_their_node_pools(env):
 
 def test_executors_on_spot_driver_and_job_submitter_on_demand():
     for env in ENVS:
-        emr_conf = conf(env)["emr"]
-        driver = yaml.safe_load((PROJECT_DIR / emr_conf["pod_templates"]["driver"]).read_text())
-        executor = yaml.safe_load((PROJECT_DIR / emr_conf["pod_templates"]["executor"]).read_text())
+        emr_conf = conf(env).emr
+        driver = yaml.safe_load((PROJECT_DIR / emr_conf.pod_templates["driver"]).read_text())
+        executor = yaml.safe_load((PROJECT_DIR / emr_conf.pod_templates["executor"]).read_text())
         assert capacity_types(node_pool_for(driver["spec"])) == ["on-demand"]
         assert capacity_types(node_pool_for(executor["spec"])) == ["spot"]
-        submitter = node_pool_for({"nodeSelector": emr_conf["job_submitter_node_selector"]})
+        submitter = node_pool_for({"nodeSelector": emr_conf.job_submitter_node_selector})
         assert capacity_types(submitter) == ["on-demand"]
         assert driver["metadata"]["annotations"]["karpenter.sh/do-not-disrupt"] == "true"
         assert 30 < executor["spec"]["terminationGracePeriodSeconds"] < 120, (
             "executors stop within a Spot notice"
         )
         # Decommissioning is off (no custom image, conf/aws.yaml): nothing may half-enable it.
-        assert not [key for key in emr_conf["spark_conf"] if "decommission" in key.lower()]
+        assert not [key for key in emr_conf.spark_conf if "decommission" in key.lower()]
 
 
 def test_node_pools_consolidate_only_empty_nodes_and_are_capped():
@@ -214,7 +214,7 @@ def test_node_pools_consolidate_only_empty_nodes_and_are_capped():
 @pytest.mark.parametrize("env", ENVS)
 def test_node_class_finds_the_data_stacks_subnets_and_security_groups(env):
     (node_class,) = documents(K8S / "karpenter" / env / "ec2nodeclass.yaml")
-    name = conf(env)["platform"]["cluster_name"]
+    name = conf(env).platform.cluster_name
     spec = node_class["spec"]
     assert node_class["metadata"]["name"] == "spark"
     assert spec["subnetSelectorTerms"] == [{"tags": {"karpenter.sh/discovery": name}}]
@@ -243,14 +243,14 @@ def test_job_request_ships_the_pod_templates_in_this_repo():
     for env in ENVS:
         request = emr_request.build_job_run_request(conf(env), date(2026, 11, 23), version="test")
         defaults = request["configurationOverrides"]["applicationConfiguration"][0]["properties"]
-        for role, relative in conf(env)["emr"]["pod_templates"].items():
+        for role, relative in conf(env).emr.pod_templates.items():
             shipped = defaults[f"spark.kubernetes.{role}.podTemplateFile"]
             assert shipped.endswith(f"/{emr_request.POD_TEMPLATE_DIR}/{Path(relative).name}")
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_emr_namespace_and_rbac(env):
-    namespace = conf(env)["emr"]["namespace"]
+    namespace = conf(env).emr.namespace
     (ns,) = documents(K8S / "emr" / env / "namespace.yaml")
     assert (ns["kind"], ns["metadata"]["name"]) == ("Namespace", namespace)
     role, binding = documents(K8S / "emr" / env / "rbac.yaml")
@@ -300,7 +300,7 @@ def bucket_and_key(uri: str) -> tuple[str, str]:
 @pytest.mark.parametrize("env", ENVS)
 def test_airflow_values(env):
     values = airflow_values(env)
-    account = conf(env)["aws_account_id"]
+    account = conf(env).aws_account_id
     assert values["executor"] == "KubernetesExecutor"
     assert values["postgresql"]["enabled"] is False and values["data"]["metadataSecretName"]
     assert values["dags"]["gitSync"]["enabled"] is True and values["dags"]["gitSync"]["subPath"] == "dags"
@@ -310,7 +310,7 @@ def test_airflow_values(env):
     assert env_vars["PYTHONPATH"] == "/opt/airflow/dags/repo/lib"
     logging = values["config"]["logging"]
     assert logging["remote_logging"] == "True"
-    log_bucket, _ = bucket_and_key(conf(env)["emr"]["log_uri"])
+    log_bucket, _ = bucket_and_key(conf(env).emr.log_uri)
     assert bucket_and_key(logging["remote_base_log_folder"]) == (log_bucket, "airflow/task-logs")
     role = f"arn:aws:iam::{account}:role/spacex-airflow-{env}"
     for component in ("workers", "scheduler", "triggerer", "dagProcessor", "apiServer"):
@@ -362,7 +362,7 @@ def test_no_secret_values_in_helm_values():
 @pytest.mark.parametrize("env", ENVS)
 def test_spark_podmonitor_scrapes_what_the_job_request_exposes(env):
     (monitor,) = documents(K8S / "monitoring" / env / "spark-driver-podmonitor.yaml")
-    assert monitor["spec"]["namespaceSelector"]["matchNames"] == [conf(env)["emr"]["namespace"]]
+    assert monitor["spec"]["namespaceSelector"]["matchNames"] == [conf(env).emr.namespace]
     request = emr_request.build_job_run_request(conf(env), date(2026, 11, 23), version="test")
     defaults = request["configurationOverrides"]["applicationConfiguration"][0]["properties"]
     labels = monitor["spec"]["selector"]["matchLabels"]
@@ -391,11 +391,11 @@ def test_fluent_bit_ships_to_the_job_requests_log_group(env):
         "cloudWatchMonitoringConfiguration"
     ]
     out = values["cloudWatchLogs"]
-    assert out["enabled"] is True and out["region"] == conf(env)["region"]
-    assert out["logGroupName"] == cloudwatch["logGroupName"] == conf(env)["emr"]["log_group"]
+    assert out["enabled"] is True and out["region"] == conf(env).region
+    assert out["logGroupName"] == cloudwatch["logGroupName"] == conf(env).emr.log_group
     assert not out["logStreamPrefix"].startswith(cloudwatch["logStreamNamePrefix"])
-    assert conf(env)["emr"]["namespace"] in values["input"]["path"]
-    account = conf(env)["aws_account_id"]
+    assert conf(env).emr.namespace in values["input"]["path"]
+    account = conf(env).aws_account_id
     assert values["serviceAccount"]["annotations"] == {
         "eks.amazonaws.com/role-arn": f"arn:aws:iam::{account}:role/spacex-fluent-bit-{env}"
     }

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from spacex_launches.common.redact import redact_text
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.exceptions import ConfigError, WarehouseError
 from spacex_launches.warehouse import loader_for, read_sql
 
@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warehouse", help="same values as the job's --warehouse")
     args = parser.parse_args(argv)
     try:
-        loader = loader_for(args.warehouse, load_config(args.env))
+        loader = loader_for(args.warehouse, load_settings(args.env))
     except ConfigError as exc:
         print(redact_text(f"error: {exc}"), file=sys.stderr)
         return 2

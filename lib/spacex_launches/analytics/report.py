@@ -29,7 +29,7 @@ import jinja2
 import psycopg
 import vl_convert
 
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.exceptions import ConfigError, WarehouseError
 from spacex_launches.warehouse import WarehouseLoader, loader_for, read_sql
 
@@ -458,7 +458,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=DEFAULT_OUT, help=f"the HTML file to write (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     try:
-        loader = loader_for(args.warehouse, load_config(args.env))
+        loader = loader_for(args.warehouse, load_settings(args.env))
         if loader is None:
             print("report: no warehouse configured (--warehouse none)", file=sys.stderr)
             return 2

@@ -1,6 +1,8 @@
 """S3 settings shared by boto3 (ingest) and Spark's S3A: endpoint, region and addressing style.
 
 The endpoint is the config's `s3.endpoint_url` (AWS_ENDPOINT_URL overrides it); unset means AWS itself.
+The region is the one every AWS client of this project uses (settings.resolve_region, which documents
+the order of conf, environment and defaults for region, endpoint and credentials).
 `s3.path_style_access` may be true, false or null: null means path style exactly when a custom endpoint
 is set, since a local S3-protocol server on 127.0.0.1 cannot serve virtual-hosted bucket names.
 Credentials are never read from the config: boto3 and S3A both take them from the standard AWS chain.
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacex_launches.common.redact import redact_location
-from spacex_launches.common.settings import get_dotted
+from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import ConfigError
 
 # Maven coordinates for s3a://: hadoop-aws at pyspark's bundled Hadoop version (pyspark 3.5.x ships
@@ -30,12 +32,12 @@ class S3Settings:
     path_style: bool
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> S3Settings:
-        endpoint = get_dotted(config, "s3.endpoint_url") or None
-        path_style = get_dotted(config, "s3.path_style_access")
+    def from_config(cls, config: Settings) -> S3Settings:
+        endpoint = config.s3.endpoint_url or None
+        path_style = config.s3.path_style_access
         return cls(
             endpoint_url=endpoint,
-            region=str(get_dotted(config, "s3.region") or get_dotted(config, "region") or "us-east-1"),
+            region=config.aws_region,
             path_style=bool(endpoint) if path_style in (None, "") else as_bool(path_style),
         )
 

@@ -1,6 +1,6 @@
 """The one check of Spark setting names: `spark.conf` and `emr.spark_conf` in conf/ (at load) and every key
 of the EMR request. Spark silently ignores a key it does not know (`spark.executors.memory`), so a
-misspelt key would change nothing and say nothing. No pyspark here: config.py and Airflow import it.
+misspelt key would change nothing and say nothing. No pyspark here: settings.py and Airflow import it.
 
 The list holds the keys this project sets; tests check that each one is a key pyspark's own jars name.
 """

@@ -40,7 +40,7 @@ import urllib3
 from spacex_launches.common.paths import RAW_DATASETS, SIDECAR_SUFFIX, LakePaths
 from spacex_launches.common.redact import redact_location, redact_text
 from spacex_launches.common.s3 import S3Settings, is_s3_uri, split_s3_uri
-from spacex_launches.common.settings import get_dotted, require
+from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import ConfigError, IngestError, PayloadRefused
 
 log = logging.getLogger(__name__)
@@ -67,18 +67,16 @@ class _AttemptFailed(Exception):
         self.retry_after = retry_after
 
 
-def _api_number(config: dict[str, Any], key: str, default: float, minimum: float = 0.0, above: bool = True):
-    """`api.<key>` as a number above (or, with above=False, at least) `minimum`; ConfigError otherwise."""
-    value = get_dotted(config, f"api.{key}", default)
+def _api_number(value: Any, key: str, env: str | None, minimum: float = 0.0, above: bool = True):
+    """`value` of `api.<key>` as a number above (or, with above=False, at least) `minimum`; ConfigError
+    otherwise."""
     try:
         number = float(value)
     except (TypeError, ValueError):
         number = float("nan")
     if not (number > minimum if above else number >= minimum):
         bound = f"above {minimum:g}" if above else f"at least {minimum:g}"
-        raise ConfigError(
-            f"api.{key} (conf/{config.get('env')}.yaml) must be a number {bound}, got {value!r}"
-        )
+        raise ConfigError(f"api.{key} (conf/{env}.yaml) must be a number {bound}, got {value!r}")
     return number
 
 
@@ -103,11 +101,12 @@ class FetchSettings:
 
     @classmethod
     def from_config(
-        cls, config: dict[str, Any], url: str | None = None, dataset: str = "launches"
+        cls, config: Settings, url: str | None = None, dataset: str = "launches"
     ) -> FetchSettings:
         """`url` (the full endpoint) overrides `<api.base_url>/<api.version>/launches`, or for
         `dataset` "cores" `<api.base_url>/v4/cores` (the API serves /cores under v4 only)."""
-        version = str(get_dotted(config, "api.version", "v5"))
+        api, env = config.api, config.env
+        version = str(api.version)
         if version not in API_VERSIONS:
             raise ConfigError(f"api.version must be one of {', '.join(API_VERSIONS)}, got {version!r}")
         if dataset not in DATASETS:
@@ -115,7 +114,7 @@ class FetchSettings:
         if dataset == "cores":
             version = "v4"
         if not url:
-            url = f"{str(require(config, 'api.base_url')).rstrip('/')}/{version}/{dataset}"
+            url = f"{str(api.required.base_url).rstrip('/')}/{version}/{dataset}"
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ConfigError(f"the API URL must be http(s)://host/..., got {redact_location(url)!r}")
@@ -123,18 +122,16 @@ class FetchSettings:
         return cls(
             url=url,
             api_version=version,
-            connect_timeout=_api_number(config, "connect_timeout_s", cls.connect_timeout),
-            read_timeout=_api_number(config, "read_timeout_s", cls.read_timeout),
-            max_attempts=int(_api_number(config, "max_attempts", cls.max_attempts, 1, above=False)),
-            backoff_base=_api_number(config, "backoff_base_s", cls.backoff_base, above=False),
-            backoff_max=_api_number(config, "backoff_max_s", cls.backoff_max, above=False),
-            attempt_deadline=_api_number(config, "attempt_deadline_s", cls.attempt_deadline),
-            total_deadline=_api_number(config, "total_deadline_s", cls.total_deadline),
-            max_body_bytes=int(_api_number(config, "max_body_mb", cls.max_body_bytes / MIB) * MIB),
-            max_decoded_bytes=int(
-                _api_number(config, "max_decompressed_mb", cls.max_decoded_bytes / MIB) * MIB
-            ),
-            max_redirects=int(_api_number(config, "max_redirects", cls.max_redirects, above=False)),
+            connect_timeout=_api_number(api.connect_timeout_s, "connect_timeout_s", env),
+            read_timeout=_api_number(api.read_timeout_s, "read_timeout_s", env),
+            max_attempts=int(_api_number(api.max_attempts, "max_attempts", env, 1, above=False)),
+            backoff_base=_api_number(api.backoff_base_s, "backoff_base_s", env, above=False),
+            backoff_max=_api_number(api.backoff_max_s, "backoff_max_s", env, above=False),
+            attempt_deadline=_api_number(api.attempt_deadline_s, "attempt_deadline_s", env),
+            total_deadline=_api_number(api.total_deadline_s, "total_deadline_s", env),
+            max_body_bytes=int(_api_number(api.max_body_mb, "max_body_mb", env) * MIB),
+            max_decoded_bytes=int(_api_number(api.max_decompressed_mb, "max_decompressed_mb", env) * MIB),
+            max_redirects=int(_api_number(api.max_redirects, "max_redirects", env, above=False)),
         )
 
 
@@ -596,7 +593,7 @@ def already_landed(store: LocalRaw | S3Raw, ingest_date: date) -> IngestResult |
 
 
 def ingest(
-    config: dict[str, Any],
+    config: Settings,
     lake: str | None = None,
     url: str | None = None,
     dataset: str = "launches",
@@ -606,7 +603,7 @@ def ingest(
     for it (default: the config's lake), in the partition of `ingest_date` (default: today, UTC). With an
     `ingest_date` whose partition already holds a response, nothing is fetched ("present")."""
     settings = FetchSettings.from_config(config, url, dataset)
-    store = raw_store(lake or require(config, "lake"), S3Settings.from_config(config), dataset)
+    store = raw_store(lake or config.required.lake, S3Settings.from_config(config), dataset)
     if ingest_date is not None and (present := already_landed(store, ingest_date)):
         return present
     return land(store, fetch(settings), settings.api_version, ingest_date)

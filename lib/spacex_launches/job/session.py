@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyspark.sql import SparkSession
 
 from spacex_launches.common.s3 import S3Settings
-from spacex_launches.common.settings import get_dotted
+from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import ConfigError
 
 # S3A's waits, bounded so that an unreachable lake fails in about a minute, not the quarter of an hour
@@ -23,16 +21,16 @@ S3A_BOUNDS = {
 }
 
 
-def spark_conf(config: dict[str, Any]) -> dict[str, str]:
+def spark_conf(config: Settings) -> dict[str, str]:
     """Every Spark setting a run uses, as strings: S3A's bounds, the config's spark.conf over them,
     then the S3 endpoint's settings."""
     conf = dict(S3A_BOUNDS)
-    conf.update({key: str(value) for key, value in (get_dotted(config, "spark.conf") or {}).items()})
+    conf.update({key: str(value) for key, value in (config.spark.conf or {}).items()})
     conf.update(s3a_conf(config))
     return conf
 
 
-def s3a_conf(config: dict[str, Any]) -> dict[str, str]:
+def s3a_conf(config: Settings) -> dict[str, str]:
     """S3A settings for a non-default S3 endpoint (a local S3-protocol server); empty for AWS itself.
 
     Credentials are never set here: S3A's default provider chain reads the environment variables
@@ -51,12 +49,10 @@ def s3a_conf(config: dict[str, Any]) -> dict[str, str]:
 
 
 def build_session(
-    config: dict[str, Any], app_name: str | None = None, extra_conf: dict[str, str] | None = None
+    config: Settings, app_name: str | None = None, extra_conf: dict[str, str] | None = None
 ) -> SparkSession:
     """The session for a run; `extra_conf` (e.g. the lake catalog's settings) goes on top."""
-    builder = SparkSession.builder.appName(
-        app_name or get_dotted(config, "spark.app_name", "spacex-launches")
-    )
+    builder = SparkSession.builder.appName(app_name or config.spark.app_name or "spacex-launches")
     for key, value in {**spark_conf(config), **(extra_conf or {})}.items():
         builder = builder.config(key, value)
     try:
@@ -64,7 +60,7 @@ def build_session(
     except Exception as exc:  # a setting Spark refuses (a bad value in spark.conf), or no Java
         reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ConfigError(
-            f"Spark did not start with the settings of conf/{config.get('env')}.yaml: {reason}"
+            f"Spark did not start with the settings of conf/{config.env}.yaml: {reason}"
         ) from None
     spark.sparkContext.setLogLevel("WARN")
     return spark

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from spacex_launches.common.settings import get_dotted
+from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import ConfigError
 
 # The Iceberg release EMR 7.13 ships (1.10.0-amzn-1); EMR uses the image's own jar (EMR_ICEBERG_JAR),
@@ -32,14 +32,14 @@ class CatalogSettings:
     warehouse: str  # <lake>/validated
 
     @classmethod
-    def from_config(cls, config: dict[str, Any], lake_root: str) -> CatalogSettings:
-        kind = str(get_dotted(config, "lakehouse.type", "hadoop"))
+    def from_config(cls, config: Settings, lake_root: str) -> CatalogSettings:
+        kind = str(config.lakehouse.type)
         if kind not in CATALOG_TYPES:
             raise ConfigError(f"lakehouse.type must be one of {', '.join(CATALOG_TYPES)}, got {kind!r}")
         return cls(
-            name=str(get_dotted(config, "lakehouse.catalog", "lake")),
+            name=str(config.lakehouse.catalog),
             type=kind,
-            database=str(get_dotted(config, "lakehouse.database", "spacex")),
+            database=str(config.lakehouse.database),
             warehouse=f"{lake_root.rstrip('/')}/validated",
         )
 

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 
 from pyspark.sql import functions as F
 
-from spacex_launches.common.settings import get_dotted
+from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import ConfigError, first_line
 from spacex_launches.job import schemas
 from spacex_launches.lake import history
@@ -76,11 +76,12 @@ class MaintenanceSettings:
     compaction_min_files: int
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> MaintenanceSettings:
+    def from_config(cls, config: Settings) -> MaintenanceSettings:
+        maintenance = config.maintenance
         settings = cls(
-            snapshot_retention_h=float(get_dotted(config, "maintenance.snapshot_retention_h", 168)),
-            orphan_window_h=float(get_dotted(config, "maintenance.orphan_window_h", 72)),
-            compaction_min_files=int(get_dotted(config, "maintenance.compaction_min_files", 2)),
+            snapshot_retention_h=float(maintenance.snapshot_retention_h),
+            orphan_window_h=float(maintenance.orphan_window_h),
+            compaction_min_files=int(maintenance.compaction_min_files),
         )
         if settings.snapshot_retention_h < 0:
             raise ConfigError("maintenance.snapshot_retention_h must be 0 or more hours")

@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.redact import redact_location, redact_text
-from spacex_launches.common.settings import PROJECT_DIR, get_dotted, load_config, require
+from spacex_launches.common.settings import PROJECT_DIR, Settings, load_settings
 from spacex_launches.exceptions import ConfigError, EmrRequestError, meaning
 from spacex_launches.ingest.fetch import DATASETS, ingest
 from spacex_launches.job.submit import WAREHOUSE_VARIABLE
@@ -65,13 +65,13 @@ MAINTENANCE_TASK_ID = "maintain"
 TRIGGER_FAILED = "__fail__"  # next_method of a task resumed to fail (e.g. its trigger timed out)
 
 
-def default_args(config: dict[str, Any]) -> dict[str, Any]:
+def default_args(config: Settings) -> dict[str, Any]:
     """Task defaults: retries with exponential backoff, and the alert on every failed try."""
-    alert = FailureAlert(config["env"], require(config, "airflow.alert_webhook_variable"))
+    alert = FailureAlert(config.env, config.airflow.required.alert_webhook_variable)
     return {
         "owner": "data-platform",
-        "retries": int(get_dotted(config, "airflow.retries", 3)),
-        "retry_delay": timedelta(seconds=float(get_dotted(config, "airflow.retry_delay_s", 120))),
+        "retries": int(config.airflow.retries),
+        "retry_delay": timedelta(seconds=float(config.airflow.retry_delay_s)),
         "retry_exponential_backoff": True,
         "max_retry_delay": timedelta(minutes=30),
         "on_failure_callback": alert,
@@ -99,7 +99,7 @@ def ingest_task(env: str, **context: Any) -> dict[str, dict[str, Any]]:
     """Fetch the API's launches and cores once each and land them in their raw zones' partitions for this
     run's date (write-once; a date that already has a response is not fetched again)."""
     when = run_date(context)
-    config = load_config(env)
+    config = load_settings(env)
     landed = {}
     for dataset in DATASETS:
         result = ingest(config, dataset=dataset, ingest_date=when)
@@ -117,12 +117,12 @@ def ingest_task(env: str, **context: Any) -> dict[str, dict[str, Any]]:
 
 def warehouse_checks_task(env: str, ti) -> dict[str, int]:
     """sql/checks/ against the env's warehouse; the row counts go to XCom for the next run to compare."""
-    config = load_config(env)
+    config = load_settings(env)
     loader = loader_for(None, config)
     if loader is None:
         raise RuntimeError(f"env {env!r} has no warehouse to check (warehouse.target is none)")
     previous = ti.xcom_pull(task_ids=ti.task_id, key=ROW_COUNTS_KEY, include_prior_dates=True)
-    max_age = timedelta(hours=float(get_dotted(config, "airflow.freshness_hours", 36)))
+    max_age = timedelta(hours=float(config.airflow.freshness_hours))
     counts = run_checks(loader.query, previous, max_age)
     ti.xcom_push(key=ROW_COUNTS_KEY, value=counts)
     log.info("warehouse checks passed on %s: %s (previous %s)", loader.describe(), counts, previous)
@@ -131,7 +131,7 @@ def warehouse_checks_task(env: str, ti) -> dict[str, int]:
 
 def spark_job_task(
     env: str,
-    config: dict[str, Any],
+    config: Settings,
     task_id: str = SPARK_TASK_ID,
     local_command: LocalCommand | None = None,
     **job: Any,
@@ -141,13 +141,13 @@ def spark_job_task(
     job_name) on EMR, `local_command` (like local_job_command) locally."""
     if env == "local":
         return LocalSparkJobOperator(task_id=task_id, env=env, command=local_command or local_job_command)
-    poll = int(get_dotted(config, "airflow.emr_poll_s", 60))
-    timeout = int(get_dotted(config, "airflow.emr_timeout_s", 7200))
+    poll = int(config.airflow.emr_poll_s)
+    timeout = int(config.airflow.emr_timeout_s)
     return LaunchesEmrJobOperator(
         task_id=task_id,
         env=env,
         job=job,
-        aws_conn_id=require(config, "airflow.aws_conn_id"),
+        aws_conn_id=config.airflow.required.aws_conn_id,
         deferrable=True,
         poll_interval=poll,
         # The trigger gives up after emr_timeout_s and the task cancels the job run (execute_complete);
@@ -157,7 +157,7 @@ def spark_job_task(
     )
 
 
-def maintenance_task(env: str, config: dict[str, Any]) -> BaseOperator:
+def maintenance_task(env: str, config: Settings) -> BaseOperator:
     """The weekly lake upkeep: maintain_lake.py on EMR on EKS through the same request builder (its own
     job name, so its own runs and client tokens), or as `make maintain` runs it on this machine (local)."""
     return spark_job_task(
@@ -209,9 +209,9 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
             setattr(self, attribute, value)
 
     def execute(self, context):
-        config = load_config(self.env)
+        config = load_settings(self.env)
         when = run_date(context)
-        self.virtual_cluster_id = require(config, "emr.virtual_cluster_id")  # before self.hook exists
+        self.virtual_cluster_id = config.emr.required.virtual_cluster_id  # before self.hook exists
         try:
             following = request_for_next_run(self.hook.conn, config, when, **self.job)
         except (ConfigError, EmrRequestError) as exc:  # the request itself is refused: a retry cannot help
@@ -259,8 +259,8 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
 
     def _job_run(self, context) -> dict[str, Any]:
         job_run = context["ti"].xcom_pull(task_ids=self.task_id, key=JOB_RUN_KEY) or {}
-        self.virtual_cluster_id = job_run.get("virtual_cluster_id") or require(
-            load_config(self.env), "emr.virtual_cluster_id"
+        self.virtual_cluster_id = job_run.get("virtual_cluster_id") or (
+            load_settings(self.env).emr.required.virtual_cluster_id
         )
         return job_run
 
@@ -296,7 +296,7 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
         if not (job_run.get("lake") and job_run.get("run_id")):
             return None
         try:
-            return read_run_report(load_config(self.env), job_run["lake"], job_run["run_id"])
+            return read_run_report(load_settings(self.env), job_run["lake"], job_run["run_id"])
         except (OSError, ValueError) as exc:  # FileNotFoundError included; ValueError: not JSON
             self.log.warning("no run report for %s: %s", job_run["run_id"], exc)
             return None
@@ -341,9 +341,9 @@ class LocalSparkJobOperator(BaseOperator):
         self.command = command or local_job_command
 
     def execute(self, context) -> str:
-        config = load_config(self.env)
+        config = load_settings(self.env)
         when = run_date(context)
-        lake = LakePaths.at(in_project(str(require(config, "lake")))).root
+        lake = LakePaths.at(in_project(str(config.required.lake))).root
         run_id = f"{self.env}-{when:%Y%m%d}-{uuid.uuid4().hex[:8]}"
         job_run = {"run_date": when.isoformat(), "run_id": run_id, "lake": lake, "state": "RUNNING"}
         context["ti"].xcom_push(key=JOB_RUN_KEY, value=job_run)
@@ -380,17 +380,17 @@ def in_project(path: str) -> str:
     return path if "://" in path or Path(path).is_absolute() else str(PROJECT_DIR / path)
 
 
-def local_job_command(config: dict[str, Any], when: date, run_id: str, exit_code_file: Path) -> list[str]:
+def local_job_command(config: Settings, when: date, run_id: str, exit_code_file: Path) -> list[str]:
     """`make job` for one run date, through the same builder (spacex_launches.job.submit): the job reads
     <lake>/raw/spacex/{launches,cores}/ingest_date=<when> and writes its exit code to `exit_code_file`.
     The warehouse goes in the environment (local_job_environment): a process's arguments are readable
     by every user of the machine."""
-    lake = LakePaths.at(in_project(str(require(config, "lake"))))
+    lake = LakePaths.at(in_project(str(config.required.lake)))
     return [
         *SUBMIT,
         "job",
         "--env",
-        config["env"],
+        config.env,
         f"--input={lake.raw('launches')}",
         f"--cores-input={lake.raw('cores')}",
         f"--lake={lake.root}",
@@ -399,28 +399,26 @@ def local_job_command(config: dict[str, Any], when: date, run_id: str, exit_code
     ]
 
 
-def local_maintenance_command(
-    config: dict[str, Any], when: date, run_id: str, exit_code_file: Path
-) -> list[str]:
+def local_maintenance_command(config: Settings, when: date, run_id: str, exit_code_file: Path) -> list[str]:
     """`make maintain` on the env's lake (the run date plays no part: the upkeep covers every table);
     the warehouse, whose loaded snapshots are kept, in the environment as for local_job_command."""
-    lake = LakePaths.at(in_project(str(require(config, "lake"))))
+    lake = LakePaths.at(in_project(str(config.required.lake)))
     return [
         *SUBMIT,
         "maintain",
         "--env",
-        config["env"],
+        config.env,
         f"--lake={lake.root}",
         f"--exit-code-file={exit_code_file}",
         f"--job-args=--run-id {run_id}",
     ]
 
 
-def local_job_environment(config: dict[str, Any]) -> dict[str, str]:
+def local_job_environment(config: Settings) -> dict[str, str]:
     """What the local Spark step reads from the environment: the warehouse (a path or a URL)."""
-    warehouse = get_dotted(config, "warehouse.target", "duckdb")
+    warehouse = config.warehouse.target
     if warehouse == "duckdb":
-        warehouse = in_project(str(get_dotted(config, "warehouse.duckdb_path")))
+        warehouse = in_project(str(config.warehouse.duckdb_path))
     return {WAREHOUSE_VARIABLE: warehouse}
 
 
@@ -470,7 +468,7 @@ def run_metrics_task(env: str, ti, **context: Any) -> dict[str, float]:
     """Read the report of the run spark_job started (run id and lake from its XCom) and send its counts,
     rule failures, status and duration as statsd gauges. Skipped when the job run wrote no report
     because it never ran to the end (cancelled, or failed before the job started)."""
-    config = load_config(env)
+    config = load_settings(env)
     job_run = ti.xcom_pull(task_ids=SPARK_TASK_ID, key=JOB_RUN_KEY)
     if not job_run:
         raise AirflowSkipException(f"{SPARK_TASK_ID} started no job run: no report to send")

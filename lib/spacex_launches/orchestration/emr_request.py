@@ -23,7 +23,7 @@ from datetime import date
 from typing import Any
 
 from spacex_launches.common.paths import LakePaths
-from spacex_launches.common.settings import PROJECT_DIR, get_dotted, require
+from spacex_launches.common.settings import PROJECT_DIR, Settings
 from spacex_launches.common.spark_keys import check_spark_keys
 from spacex_launches.exceptions import ConfigError, EmrRequestError
 from spacex_launches.lake.catalog import EMR_ICEBERG_JAR, CatalogSettings, catalog_conf
@@ -69,10 +69,10 @@ DECOMMISSION_PREFIXES = ("spark.decommission.", "spark.storage.decommission.")
 CONTAINER_IMAGE_KEY = "spark.kubernetes.container.image"
 
 
-def artifacts_version(config: dict[str, Any], version: str | None = None) -> str:
+def artifacts_version(config: Settings, version: str | None = None) -> str:
     """The deployed artifacts to run: an explicit version, emr.artifacts_version (EMR_ARTIFACTS_VERSION),
     else the checkout's git short sha (what `make deploy` uploads by default)."""
-    version = version or get_dotted(config, "emr.artifacts_version")
+    version = version or config.emr.artifacts_version
     if version:
         return str(version)
     try:
@@ -105,18 +105,18 @@ def request_digest(request: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def job_run_name(config: dict[str, Any], run_date: date, job_name: str | None = None) -> str:
+def job_run_name(config: Settings, run_date: date, job_name: str | None = None) -> str:
     """Every attempt at a run date has this name (ListJobRuns finds them by it)."""
-    job_name = job_name or get_dotted(config, "spark.app_name", "spacex-launches-etl")
-    return f"{job_name}-{require(config, 'env')}-{run_date.isoformat()}"
+    job_name = job_name or config.spark.app_name or "spacex-launches-etl"
+    return f"{job_name}-{config.required.env}-{run_date.isoformat()}"
 
 
-def etl_arguments(config: dict[str, Any], run_date: date) -> list[str]:
+def etl_arguments(config: Settings, run_date: date) -> list[str]:
     """launches_etl.py's arguments: the ingest_date=<run_date> partitions of the lake's raw zones
     (launches and cores), named here so the request alone says what the run reads."""
-    lake = str(require(config, "lake"))
+    lake = str(config.required.lake)
     return [
-        "--env", require(config, "env"),
+        "--env", config.required.env,
         "--input", LakePaths.at(lake).raw("launches"),
         "--cores-input", LakePaths.at(lake).raw("cores"),
         "--lake", lake,
@@ -125,7 +125,7 @@ def etl_arguments(config: dict[str, Any], run_date: date) -> list[str]:
 
 
 def build_job_run_request(
-    config: dict[str, Any],
+    config: Settings,
     run_date: date,
     version: str | None = None,
     attempt: int = 0,
@@ -141,16 +141,16 @@ def build_job_run_request(
     needs its own, its runs are followed by name). `--run-id <run id>` is appended to the arguments:
     every entry point takes it. The client token hashes the request itself, so a changed request for
     the same date and attempt is a different token (see emr_runs.request_for_next_run)."""
-    env = require(config, "env")
-    job_name = job_name or get_dotted(config, "spark.app_name", "spacex-launches-etl")
+    env = config.required.env
+    job_name = job_name or config.spark.app_name or "spacex-launches-etl"
     version = artifacts_version(config, version)
-    base = f"{str(require(config, 'emr.artifacts_uri')).rstrip('/')}/{version}"
-    lake = str(require(config, "lake"))
+    base = f"{str(config.emr.required.artifacts_uri).rstrip('/')}/{version}"
+    lake = str(config.required.lake)
     request = {
         "name": job_run_name(config, run_date, job_name),
-        "virtualClusterId": require(config, "emr.virtual_cluster_id"),
-        "executionRoleArn": require(config, "emr.execution_role_arn"),
-        "releaseLabel": require(config, "emr.release_label"),
+        "virtualClusterId": config.emr.required.virtual_cluster_id,
+        "executionRoleArn": config.emr.required.execution_role_arn,
+        "releaseLabel": config.emr.required.release_label,
         "jobDriver": {
             "sparkSubmitJobDriver": {
                 "entryPoint": f"{base}/{entry_point}",
@@ -168,10 +168,10 @@ def build_job_run_request(
             "monitoringConfiguration": {
                 "persistentAppUI": "ENABLED",
                 "cloudWatchMonitoringConfiguration": {
-                    "logGroupName": require(config, "emr.log_group"),
-                    "logStreamNamePrefix": require(config, "emr.log_stream_prefix"),
+                    "logGroupName": config.emr.required.log_group,
+                    "logStreamNamePrefix": config.emr.required.log_stream_prefix,
                 },
-                "s3MonitoringConfiguration": {"logUri": require(config, "emr.log_uri")},
+                "s3MonitoringConfiguration": {"logUri": config.emr.required.log_uri},
             },
         },
         "retryPolicyConfiguration": {"maxAttempts": emr_max_attempts(config)},
@@ -195,13 +195,13 @@ def build_job_run_request(
     return request
 
 
-def spark_submit_parameters(config: dict[str, Any], base: str) -> str:
+def spark_submit_parameters(config: Settings, base: str) -> str:
     """Executor/driver sizing and the Python package, as spark-submit arguments."""
     sizing = {
-        "spark.driver.cores": require(config, "emr.driver.cores"),
-        "spark.driver.memory": require(config, "emr.driver.memory"),
-        "spark.executor.cores": require(config, "emr.executors.cores"),
-        "spark.executor.memory": require(config, "emr.executors.memory"),
+        "spark.driver.cores": config.emr.driver.required.cores,
+        "spark.driver.memory": config.emr.driver.required.memory,
+        "spark.executor.cores": config.emr.executors.required.cores,
+        "spark.executor.memory": config.emr.executors.required.memory,
     }
     parts = ["--py-files", f"{base}/{LIB_ZIP}"]
     for key, value in sizing.items():
@@ -209,12 +209,12 @@ def spark_submit_parameters(config: dict[str, Any], base: str) -> str:
     return shlex.join(parts)
 
 
-def spark_defaults(config: dict[str, Any], base: str, lake: str) -> dict[str, str]:
+def spark_defaults(config: Settings, base: str, lake: str) -> dict[str, str]:
     """spark-defaults for the run: the Python runtime, pod templates, Prometheus metrics, dynamic
     allocation, the lakehouse catalog, image jars, the conf/ and sql/ resources; extra keys from
     emr.spark_conf last."""
-    instances = int(require(config, "emr.executors.instances"))
-    python = str(require(config, "emr.python.path"))
+    instances = int(config.emr.executors.required.instances)
+    python = str(config.emr.python.required.path)
     annotation = "spark.kubernetes.driver.annotation.prometheus.io"
     servlet = "spark.metrics.conf.*.sink.prometheusServlet"
     conf = {
@@ -245,11 +245,11 @@ def spark_defaults(config: dict[str, Any], base: str, lake: str) -> dict[str, st
         "spark.dynamicAllocation.minExecutors": "1",
         "spark.dynamicAllocation.initialExecutors": str(instances),
         "spark.dynamicAllocation.maxExecutors": str(
-            get_dotted(config, "emr.executors.max_instances", instances)
+            instances if config.emr.executors.max_instances is None else config.emr.executors.max_instances
         ),
         # Jars the EMR image ships: the Redshift connector and JDBC driver, the Iceberg runtime.
-        "spark.jars": ",".join([*(get_dotted(config, "emr.jars") or []), EMR_ICEBERG_JAR]),
-        # conf/ and sql/ for the driver (SPACEX_CONF_DIR / SPACEX_SQL_DIR are read by config.py), and
+        "spark.jars": ",".join([*(config.emr.jars or []), EMR_ICEBERG_JAR]),
+        # conf/ and sql/ for the driver (SPACEX_CONF_DIR / SPACEX_SQL_DIR are read by settings.py), and
         # the Python packages; a Kubernetes driver unpacks both in its working directory before it starts.
         "spark.archives": f"{base}/{RESOURCES_ZIP}#resources,{base}/{PYDEPS_ZIP}#pydeps",
         "spark.kubernetes.driverEnv.SPACEX_CONF_DIR": "resources/conf",
@@ -257,14 +257,14 @@ def spark_defaults(config: dict[str, Any], base: str, lake: str) -> dict[str, st
         # The validated zone's Iceberg catalog (lakehouse.* in conf).
         **catalog_conf(CatalogSettings.from_config(config, lake)),
     }
-    conf.update({key: str(value) for key, value in (get_dotted(config, "emr.spark_conf") or {}).items()})
+    conf.update({key: str(value) for key, value in (config.emr.spark_conf or {}).items()})
     return conf
 
 
-def job_submitter_classification(config: dict[str, Any]) -> list[dict[str, Any]]:
+def job_submitter_classification(config: Settings) -> list[dict[str, Any]]:
     """The job submitter pod's node selector (emr.job_submitter_node_selector): it runs for the whole job,
     so it belongs on on-demand capacity like the driver (a Spot interruption there fails the run)."""
-    selector = get_dotted(config, "emr.job_submitter_node_selector") or {}
+    selector = config.emr.job_submitter_node_selector or {}
     if not selector:
         return []
     properties = {f"jobsubmitter.node.selector.{key}": str(value) for key, value in selector.items()}

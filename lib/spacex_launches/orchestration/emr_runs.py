@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from spacex_launches.common.redact import redact_text
 from spacex_launches.common.s3 import split_s3_uri
-from spacex_launches.common.settings import get_dotted, require
+from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import JobRunFailed, RunInFlightElsewhere
 from spacex_launches.orchestration.emr_request import REQUEST_TAG, build_job_run_request, job_run_name
 
@@ -51,14 +51,14 @@ def attempt_of(job_run: dict[str, Any]) -> int:
 
 
 def request_for_next_run(
-    client, config: dict[str, Any], run_date: date, version: str | None = None, **job: Any
+    client, config: Settings, run_date: date, version: str | None = None, **job: Any
 ) -> NextRun:
     """The request to send for `run_date`: the in-flight attempt's own request if one is active (same
     client token: EMR returns that run), else the request of the attempt after the last one (a new run).
     The token hashes the request, so a changed request (other artifacts, settings) while an attempt is
     in flight is refused, naming both. `job`: another entry point (emr.build_job_run_request)."""
     runs = job_runs_named(
-        client, require(config, "emr.virtual_cluster_id"), job_run_name(config, run_date, job.get("job_name"))
+        client, config.emr.required.virtual_cluster_id, job_run_name(config, run_date, job.get("job_name"))
     )
     active = [run for run in runs if run["state"] in ACTIVE_STATES]
     if active:
@@ -71,13 +71,13 @@ def request_for_next_run(
     return NextRun(build_job_run_request(config, run_date, version, attempt, **job), None)
 
 
-def maintenance_job(config: dict[str, Any]) -> dict[str, Any]:
+def maintenance_job(config: Settings) -> dict[str, Any]:
     """The lake upkeep as another job of request_for_next_run: maintain_lake.py on the env's lake, under
     its own job name (its runs are followed by name, apart from the ETL's)."""
-    app_name = get_dotted(config, "spark.app_name", "spacex-launches-etl")
+    app_name = config.spark.app_name or "spacex-launches-etl"
     return {
         "entry_point": MAINTENANCE_ENTRY_POINT,
-        "arguments": ["--env", require(config, "env"), "--lake", str(require(config, "lake"))],
+        "arguments": ["--env", config.required.env, "--lake", str(config.required.lake)],
         "job_name": f"{app_name}-maintenance",
     }
 

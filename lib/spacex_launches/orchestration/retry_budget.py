@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from spacex_launches.common.settings import get_dotted
+from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import EXIT_BUG, EXIT_CONFLICT, EXIT_INPUT, EXIT_WAREHOUSE, ConfigError
 
 EMR_MAX_ATTEMPTS = 1  # retryPolicyConfiguration.maxAttempts: one driver per job run
@@ -86,10 +86,10 @@ class Verdict:
         return f"failure class {self.failure.name} ({code}{self.evidence}): {self.failure.meaning}; {who}"
 
 
-def emr_max_attempts(config: dict[str, Any]) -> int:
+def emr_max_attempts(config: Settings) -> int:
     """EMR's driver attempts: EMR_MAX_ATTEMPTS; a conf emr.max_attempts asking for more is refused,
     since EMR would retry refused input and bugs too."""
-    wanted = get_dotted(config, "emr.max_attempts")
+    wanted = config.emr.max_attempts
     if wanted is not None and int(wanted) != EMR_MAX_ATTEMPTS:
         raise ConfigError(
             f"emr.max_attempts: {wanted}: EMR's retry policy restarts every failed driver, refused input "

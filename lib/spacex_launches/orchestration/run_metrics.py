@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.s3 import S3Settings, is_s3_uri, split_s3_uri
+from spacex_launches.common.settings import Settings
 
 METRICS_PREFIX = "spacex_launches"  # Airflow's statsd_prefix ("airflow.") comes before it
 
@@ -38,7 +39,7 @@ def job_arguments(request: dict[str, Any]) -> dict[str, str]:
     return dict(zip(words[::2], words[1::2], strict=True))
 
 
-def read_run_report(config: dict[str, Any], lake: str, run_id: str) -> dict[str, Any]:
+def read_run_report(config: Settings, lake: str, run_id: str) -> dict[str, Any]:
     """The JSON report the job wrote to <lake>/_reports/<run_id>.json (S3 through boto3, or a local path)."""
     path = LakePaths.at(lake).report(run_id)
     if is_s3_uri(path):

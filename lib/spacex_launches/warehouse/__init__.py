@@ -18,7 +18,7 @@ import re
 from typing import TYPE_CHECKING, Any, Protocol
 
 from spacex_launches.common.redact import redact_location
-from spacex_launches.common.settings import get_dotted, sql_dir
+from spacex_launches.common.settings import Settings, sql_dir
 from spacex_launches.exceptions import ConfigError, WarehouseError
 from spacex_launches.job import schemas
 
@@ -134,11 +134,11 @@ def warehouse_kind(spec: str) -> str:
     )
 
 
-def loader_for(spec: str | None, config: dict[str, Any]) -> WarehouseLoader | None:
+def loader_for(spec: str | None, config: Settings) -> WarehouseLoader | None:
     """The loader a `--warehouse` value (or the config's `warehouse.target`) asks for: embedded DuckDB
     (the spec's file, else warehouse.duckdb_path), PostgreSQL (the URL, else the config's postgres.url /
     secret_id), Redshift (the config's redshift.*), or None for `none` (no warehouse load)."""
-    spec = spec or get_dotted(config, "warehouse.target", "duckdb")
+    spec = spec or config.warehouse.target
     kind = warehouse_kind(spec)
     if kind == "postgres":
         from spacex_launches.warehouse.postgres import PostgresLoader
@@ -151,8 +151,8 @@ def loader_for(spec: str | None, config: dict[str, Any]) -> WarehouseLoader | No
     if kind == "duckdb":
         from spacex_launches.warehouse.duckdb import DuckDBLoader
 
-        path = spec if spec.endswith(".duckdb") else get_dotted(config, "warehouse.duckdb_path")
-        return DuckDBLoader(path, lock_timeout=float(get_dotted(config, "warehouse.lock_timeout_s", 120)))
+        path = spec if spec.endswith(".duckdb") else config.warehouse.duckdb_path
+        return DuckDBLoader(path, lock_timeout=float(config.warehouse.lock_timeout_s))
     return None
 
 

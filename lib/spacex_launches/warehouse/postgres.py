@@ -20,7 +20,7 @@ import psycopg
 from pyspark.sql import types as T
 
 from spacex_launches.common.secrets import DatabaseCredentials, database_credentials
-from spacex_launches.common.settings import get_dotted
+from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError
 from spacex_launches.job import schemas
 from spacex_launches.lake.catalog import TableSnapshot
@@ -45,17 +45,17 @@ class PostgresLoader(JdbcWarehouse):
     target = "postgres"
 
     @classmethod
-    def from_spec(cls, spec: str, config: dict[str, Any]) -> PostgresLoader:
+    def from_spec(cls, spec: str, config: Settings) -> PostgresLoader:
         """`spec` is a postgresql:// URL, or `postgres` for the config's postgres.url / secret_id."""
-        url = spec if "://" in spec else get_dotted(config, "postgres.url")
-        secret_id = get_dotted(config, "postgres.secret_id")
-        schema = get_dotted(config, "postgres.schema") or DEFAULT_SCHEMA
+        url = spec if "://" in spec else config.postgres.url
+        secret_id = config.postgres.secret_id
+        schema = config.postgres.schema or DEFAULT_SCHEMA
         user = host = port = database = None
         if url:
             user, host, port, database = split_url(url, "postgresql")
         if secret_id:
             try:
-                secret = database_credentials(secret_id, get_dotted(config, "region"))
+                secret = database_credentials(secret_id, config.aws_region)
             except SecretError as exc:
                 raise ConfigError(str(exc)) from None
             credentials = DatabaseCredentials(user=secret.user, password=secret.password)

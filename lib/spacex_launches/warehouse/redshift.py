@@ -26,7 +26,7 @@ import psycopg
 
 from spacex_launches.common.redact import redact_location
 from spacex_launches.common.secrets import DatabaseCredentials, database_credentials
-from spacex_launches.common.settings import get_dotted, require
+from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
@@ -60,14 +60,15 @@ class RedshiftSettings:
     schema: str = DEFAULT_SCHEMA
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> RedshiftSettings:
+    def from_config(cls, config: Settings) -> RedshiftSettings:
+        redshift = config.redshift
         settings = cls(
-            jdbc_url=require(config, "redshift.jdbc_url"),
-            tempdir=require(config, "redshift.tempdir"),
-            iam_role_arn=require(config, "redshift.iam_role_arn"),
-            secret_id=get_dotted(config, "redshift.secret_id") or None,
-            region=get_dotted(config, "region") or get_dotted(config, "s3.region"),
-            schema=get_dotted(config, "redshift.schema") or DEFAULT_SCHEMA,
+            jdbc_url=redshift.required.jdbc_url,
+            tempdir=redshift.required.tempdir,
+            iam_role_arn=redshift.required.iam_role_arn,
+            secret_id=redshift.secret_id or None,
+            region=config.aws_region,
+            schema=redshift.schema or DEFAULT_SCHEMA,
         )
         settings.validate()
         return settings
@@ -147,7 +148,7 @@ class RedshiftLoader(JdbcWarehouse):
         self.settings = settings
 
     @classmethod
-    def from_config(cls, config: dict[str, Any]) -> RedshiftLoader:
+    def from_config(cls, config: Settings) -> RedshiftLoader:
         settings = RedshiftSettings.from_config(config)
         assert settings.secret_id is not None  # validate() refuses settings without one
         try:

@@ -4,6 +4,7 @@ what is in the lake with plain file / boto3 calls."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -21,7 +22,7 @@ import pytest
 from werkzeug import Response
 
 from spacex_launches.common.s3 import S3Settings
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import Settings, load_settings
 from spacex_launches.exceptions import IngestError, PayloadRefused
 from spacex_launches.ingest.fetch import CHUNK_BYTES, MIB, ingest, raw_store
 from support.paths import REPO, SAMPLE_DIR, SNAPSHOT_FILE
@@ -50,13 +51,18 @@ def lake(request, tmp_path) -> str:
 
 
 @pytest.fixture
-def config(lake) -> dict:
+def config(lake) -> Settings:
     """The local config (with AWS_ENDPOINT_URL pointing S3 at moto), with short timeouts and backoff."""
-    config = load_config("local")
-    config["api"].update(
-        max_attempts=3, backoff_base_s=0.01, backoff_max_s=2, connect_timeout_s=2, read_timeout_s=2
+    config = load_settings("local")
+    config = with_api(
+        config, max_attempts=3, backoff_base_s=0.01, backoff_max_s=2, connect_timeout_s=2, read_timeout_s=2
     )
     return config
+
+
+def with_api(config: Settings, **values) -> Settings:
+    """`config` with other api.* values (the settings are frozen: a changed copy)."""
+    return dataclasses.replace(config, api=dataclasses.replace(config.api, **values))
 
 
 def lake_objects(lake: str) -> dict[str, bytes]:
@@ -137,7 +143,7 @@ def test_a_read_timeout_is_a_clear_error(httpserver, config, lake, payload):
         return Response(payload, content_type="application/json")
 
     httpserver.expect_request(PATH).respond_with_handler(slow)
-    config["api"].update(read_timeout_s=0.3, max_attempts=2)
+    config = with_api(config, read_timeout_s=0.3, max_attempts=2)
 
     with pytest.raises(IngestError, match=r"failed after 2 attempt\(s\): .*[Tt]imed? ?out"):
         ingest(config, lake=lake, url=httpserver.url_for(PATH))
@@ -278,10 +284,10 @@ def local_lake(tmp_path) -> str:
 
 
 @pytest.fixture
-def local_config() -> dict:
-    config = load_config("local", environ={})
-    config["api"].update(
-        max_attempts=2, backoff_base_s=0.01, backoff_max_s=0.1, connect_timeout_s=2, read_timeout_s=2
+def local_config() -> Settings:
+    config = load_settings("local", environ={})
+    config = with_api(
+        config, max_attempts=2, backoff_base_s=0.01, backoff_max_s=0.1, connect_timeout_s=2, read_timeout_s=2
     )
     return config
 
@@ -301,7 +307,7 @@ def test_a_dripping_server_is_cut_off_at_the_attempt_deadline(httpserver, local_
         return Response(body(), headers={"Content-Length": "100000"}, content_type="application/json")
 
     httpserver.expect_request(PATH).respond_with_handler(drip)
-    local_config["api"].update(attempt_deadline_s=1.5)
+    local_config = with_api(local_config, attempt_deadline_s=1.5)
     url = httpserver.url_for(PATH) + "?api_key=K3yV4lue"
 
     with pytest.raises(IngestError) as error:
@@ -327,7 +333,7 @@ def test_a_body_over_max_body_mb_is_refused_and_nothing_landed(
         return Response((block for _ in range(300)), headers=headers, content_type="application/json")
 
     httpserver.expect_request(PATH).respond_with_handler(huge)
-    local_config["api"].update(max_body_mb=1 / 16)
+    local_config = with_api(local_config, max_body_mb=1 / 16)
 
     with pytest.raises(PayloadRefused, match=r"over api.max_body_mb \(0.0625 MiB, 65,536 bytes\)") as error:
         ingest(local_config, lake=local_lake, url=httpserver.url_for(PATH))
@@ -353,7 +359,7 @@ def test_a_gzip_bomb_is_refused_without_being_expanded_whole(httpserver, local_c
     httpserver.expect_request(PATH).respond_with_data(
         gzip_bomb, content_type="application/json", headers={"Content-Encoding": "gzip"}
     )
-    local_config["api"].update(max_decompressed_mb=1)
+    local_config = with_api(local_config, max_decompressed_mb=1)
 
     tracemalloc.start()
     try:
@@ -381,8 +387,8 @@ def test_a_compressed_response_under_the_caps_lands_decoded(
     httpserver.expect_request(PATH).respond_with_data(
         compressed, content_type="application/json", headers={"Content-Encoding": coding}
     )
-    local_config["api"].update(
-        max_body_mb=len(compressed) / MIB * 1.01, max_decompressed_mb=len(payload) / MIB
+    local_config = with_api(
+        local_config, max_body_mb=len(compressed) / MIB * 1.01, max_decompressed_mb=len(payload) / MIB
     )
 
     result = ingest(local_config, lake=local_lake, url=httpserver.url_for(PATH))

@@ -11,7 +11,7 @@ import pytest
 
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.s3 import S3Settings, split_s3_uri
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.orchestration.emr_request import build_job_run_request
 from spacex_launches.orchestration.run_metrics import job_arguments, read_run_report, report_metrics
 
@@ -48,7 +48,7 @@ def dev_lake(aws_env, monkeypatch) -> str:
     """An empty bucket on the moto server as the dev lake; the DAG's EMR request points at it."""
     monkeypatch.setenv("SPACEX_LAKE", "s3://run-metrics-lake/lake")
     monkeypatch.setenv("EMR_ARTIFACTS_VERSION", "test")
-    client = S3Settings.from_config(load_config("dev")).client()
+    client = S3Settings.from_config(load_settings("dev")).client()
     client.create_bucket(Bucket="run-metrics-lake")
     yield "s3://run-metrics-lake/lake"
     for page in client.get_paginator("list_objects_v2").paginate(Bucket="run-metrics-lake"):
@@ -59,7 +59,7 @@ def dev_lake(aws_env, monkeypatch) -> str:
 
 def upload_report(lake: str, run_id: str, body: bytes) -> None:
     bucket, key = split_s3_uri(LakePaths.at(lake).report(run_id))
-    S3Settings.from_config(load_config("dev")).client().put_object(Bucket=bucket, Key=key, Body=body)
+    S3Settings.from_config(load_settings("dev")).client().put_object(Bucket=bucket, Key=key, Body=body)
 
 
 @pytest.fixture
@@ -111,11 +111,11 @@ def test_task_reads_the_report_of_the_run_spark_job_started_and_sends_gauges(
     pytest.importorskip("airflow")
     from spacex_launches.orchestration.airflow_tasks import run_metrics_task
 
-    arguments = job_arguments(build_job_run_request(load_config("dev"), RUN_DATE, attempt=1))
+    arguments = job_arguments(build_job_run_request(load_settings("dev"), RUN_DATE, attempt=1))
     assert arguments["--lake"] == dev_lake
     upload_report(dev_lake, arguments["--run-id"], sample_run_report.read_bytes())
     # The same day's first attempt in the same lake: must not be the one read.
-    other = job_arguments(build_job_run_request(load_config("dev"), RUN_DATE))["--run-id"]
+    other = job_arguments(build_job_run_request(load_settings("dev"), RUN_DATE))["--run-id"]
     upload_report(dev_lake, other, json.dumps({"env": "dev", "status": "failed", "counts": {}}).encode())
 
     job_run = {"run_id": arguments["--run-id"], "lake": arguments["--lake"], "state": "COMPLETED"}
@@ -144,13 +144,13 @@ def test_no_report_is_skipped_unless_the_job_run_completed(dev_lake):
 
 
 def test_missing_report_names_the_s3_path(dev_lake):
-    run_id = job_arguments(build_job_run_request(load_config("dev"), RUN_DATE))["--run-id"]
+    run_id = job_arguments(build_job_run_request(load_settings("dev"), RUN_DATE))["--run-id"]
     with pytest.raises(FileNotFoundError, match=rf"no run report at {dev_lake}/_reports/{run_id}\.json"):
-        read_run_report(load_config("dev"), dev_lake, run_id)
+        read_run_report(load_settings("dev"), dev_lake, run_id)
 
 
 def test_report_is_read_from_a_local_lake(sample_run_report):
     lake = sample_run_report.parent.parent
-    assert read_run_report(load_config("local"), str(lake), "sample-run") == json.loads(
+    assert read_run_report(load_settings("local"), str(lake), "sample-run") == json.loads(
         sample_run_report.read_text()
     )

@@ -16,7 +16,7 @@ import boto3
 import psycopg
 import pytest
 
-from spacex_launches.common.settings import sql_dir
+from spacex_launches.common.settings import Settings, sql_dir
 from spacex_launches.exceptions import WarehouseError
 from spacex_launches.job.errors import describe
 from spacex_launches.lake.tables import Lakehouse
@@ -53,7 +53,7 @@ def run_job(inputs, lake: Path, warehouse: str, *options: str, env: dict[str, st
 
 
 def pg_query(url: str, sql: str) -> list[tuple]:
-    return PostgresLoader.from_spec(url, {}).query(sql)[1]
+    return PostgresLoader.from_spec(url, Settings()).query(sql)[1]
 
 
 def dump(query, url_or_path) -> dict[str, list[tuple]]:
@@ -202,6 +202,8 @@ def test_credentials_from_a_secrets_manager_secret_never_leak(aws_env, database,
     assert json.loads(report_text)["warehouse"]["tables"]["launches"]["after"] == 14
     for text in (result.stdout, result.stderr, report_text):
         assert password not in text
-    loader = PostgresLoader.from_spec("postgres", {"postgres": {"secret_id": secret_id}})
+    loader = PostgresLoader.from_spec(
+        "postgres", Settings.from_mapping({"postgres": {"secret_id": secret_id}})
+    )
     assert password not in loader.describe() and password not in repr(loader.credentials)
     assert loader.query("SELECT COUNT(*) FROM spacex.launch_cores")[1] == [(18,)]

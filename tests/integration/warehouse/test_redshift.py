@@ -11,7 +11,7 @@ import uuid
 import boto3
 import pytest
 
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.exceptions import ConfigError
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.warehouse import loader_for
@@ -39,10 +39,10 @@ def test_the_loader_resolves_its_secret_from_secrets_manager(aws_env, caplog):
             }
         ),
     )
-    loader = loader_for("redshift", load_config("dev", environ={"REDSHIFT_SECRET_ID": secret_id}))
+    loader = loader_for("redshift", load_settings("dev", environ={"REDSHIFT_SECRET_ID": secret_id}))
     assert isinstance(loader, RedshiftLoader)
     assert (loader.credentials.user, loader.credentials.password) == ("spacex_loader", PASSWORD)
-    url_host = load_config("dev", environ={})["redshift"]["jdbc_url"].split("//", 1)[1].split(":", 1)[0]
+    url_host = load_settings("dev", environ={}).redshift.jdbc_url.split("//", 1)[1].split(":", 1)[0]
     assert loader.host == url_host != "ignored"  # the URL's (conf/dev.outputs.yaml), not the secret's
     assert (
         write_options(loader.settings, loader.credentials, PENDING, "launches", "r1")["password"] == PASSWORD
@@ -50,4 +50,4 @@ def test_the_loader_resolves_its_secret_from_secrets_manager(aws_env, caplog):
     assert PASSWORD not in caplog.text and PASSWORD not in loader.describe()
 
     with pytest.raises(ConfigError, match="could not be read: ResourceNotFoundException"):
-        loader_for("redshift", load_config("dev", environ={"REDSHIFT_SECRET_ID": "spacex/missing"}))
+        loader_for("redshift", load_settings("dev", environ={"REDSHIFT_SECRET_ID": "spacex/missing"}))

@@ -17,7 +17,7 @@ from spacex_launches.common.redact import (
     redact_location,
     redact_text,
 )
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.exceptions import ConfigError
 from spacex_launches.job.run_report import RunReport, summary, to_json
 from spacex_launches.warehouse import loader_for
@@ -187,7 +187,7 @@ def test_the_log_filter_masks_messages_arguments_and_tracebacks():
 )
 def test_an_unknown_warehouse_spec_is_not_echoed_with_its_password(spec):
     with pytest.raises(ConfigError, match="unknown warehouse") as error:
-        loader_for(spec, load_config("local", environ={}))
+        loader_for(spec, load_settings("local", environ={}))
     assert "S3cr-t" not in str(error.value) and "***" in str(error.value)
 
 

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 import pytest
 
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import Settings, load_config, load_settings
 from spacex_launches.exceptions import ConfigError
 from spacex_launches.ingest.fetch import MIB, FetchSettings
 
 
 @pytest.fixture
-def config() -> dict:
+def config() -> Settings:
+    return load_settings("local", environ={})
+
+
+@pytest.fixture
+def mapping() -> dict:
+    """The merged local conf as a mapping, to change before it is read (Settings.from_mapping)."""
     return load_config("local", environ={})
 
 
@@ -23,11 +29,11 @@ def test_the_limits_come_from_the_config(config):
     assert (settings.max_body_bytes, settings.max_decoded_bytes) == (32 * MIB, 64 * MIB)
 
 
-def test_absent_limits_take_the_defaults(config):
+def test_absent_limits_take_the_defaults(mapping):
     for key in ("attempt_deadline_s", "max_body_mb", "max_decompressed_mb", "max_redirects"):
-        del config["api"][key]
+        del mapping["api"][key]
 
-    settings = FetchSettings.from_config(config)
+    settings = FetchSettings.from_config(Settings.from_mapping(mapping, environ={}))
 
     assert (settings.attempt_deadline, settings.max_body_bytes, settings.max_decoded_bytes) == (
         FetchSettings.attempt_deadline,
@@ -47,11 +53,11 @@ def test_absent_limits_take_the_defaults(config):
         ("max_redirects", -1, "at least 0"),
     ],
 )
-def test_a_bad_limit_is_refused_by_name(config, key, value, rule):
-    config["api"][key] = value
+def test_a_bad_limit_is_refused_by_name(mapping, key, value, rule):
+    mapping["api"][key] = value
 
     with pytest.raises(ConfigError) as error:
-        FetchSettings.from_config(config)
+        FetchSettings.from_config(Settings.from_mapping(mapping, environ={}))
     assert str(error.value) == f"api.{key} (conf/local.yaml) must be a number {rule}, got {value!r}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import re
@@ -13,7 +14,7 @@ import pyspark
 import pytest
 
 from rehearsal.stand_in import EMR_TO_LOCAL, StandInError, image_jar_packages
-from spacex_launches.common.settings import ENVIRONMENTS, get_dotted, load_config
+from spacex_launches.common.settings import ENVIRONMENTS, Settings, load_settings
 from spacex_launches.common.spark_keys import KNOWN_SPARK_KEYS, KNOWN_SPARK_PREFIXES, check_spark_keys
 from spacex_launches.exceptions import ConfigError, EmrRequestError
 from spacex_launches.job.session import spark_conf
@@ -37,7 +38,12 @@ RUN_DATE = date(2026, 11, 23)
 
 
 def dev_config(**environ):
-    return load_config("dev", environ=environ)
+    return load_settings("dev", environ=environ)
+
+
+def with_emr(config: Settings, **values) -> Settings:
+    """`config` with other emr.* values (the settings are frozen: a changed copy)."""
+    return dataclasses.replace(config, emr=dataclasses.replace(config.emr, **values))
 
 
 def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
@@ -133,33 +139,33 @@ def test_decommissioning_is_off_and_refused_without_a_custom_image():
     one it is refused, never half-on. A misspelt key is still refused by the key check."""
     keys = ("spark.decommission.enabled", "spark.storage.decommission.enabled")
     for env in ("dev", "prod"):
-        config = load_config(env, environ={})
+        config = load_settings(env, environ={})
         props = build_job_run_request(config, RUN_DATE, version="abc1234")["configurationOverrides"][
             "applicationConfiguration"
         ][0]["properties"]
         assert not [key for key in props if "decommission" in key.lower()], env
         assert "spark.kubernetes.container.image" not in props
-    config = dev_config()
-    config["emr"]["spark_conf"] = {key: "true" for key in keys}
+    config = with_emr(dev_config(), spark_conf={key: "true" for key in keys})
     with pytest.raises(EmrRequestError, match=re.escape(f"{', '.join(keys)} on without a custom image")):
         build_job_run_request(config, RUN_DATE, version="abc1234")
-    config["emr"]["spark_conf"] = {"spark.storage.decommission.enabled": "true"}
+    config = with_emr(config, spark_conf={"spark.storage.decommission.enabled": "true"})
     with pytest.raises(
         EmrRequestError, match=r"spark\.storage\.decommission\.enabled on without a custom image"
     ):
         build_job_run_request(config, RUN_DATE, version="abc1234")
     image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/spacex-emr:7.13.0-decom"
-    config["emr"]["spark_conf"] = {**dict.fromkeys(keys, "true"), "spark.kubernetes.container.image": image}
+    config = with_emr(
+        config, spark_conf={**dict.fromkeys(keys, "true"), "spark.kubernetes.container.image": image}
+    )
     build_job_run_request(config, RUN_DATE, version="abc1234")  # with its own image: accepted
-    config["emr"]["spark_conf"] = {"spark.storage.decommission.shuffleBlock.enabled": "true"}
+    config = with_emr(config, spark_conf={"spark.storage.decommission.shuffleBlock.enabled": "true"})
     suggestion = re.escape("did you mean 'spark.storage.decommission.shuffleBlocks.enabled'")
     with pytest.raises(ConfigError, match=suggestion):
         build_job_run_request(config, RUN_DATE, version="abc1234")
 
 
 def test_no_job_submitter_classification_without_a_selector():
-    config = dev_config()
-    del config["emr"]["job_submitter_node_selector"]
+    config = with_emr(dev_config(), job_submitter_node_selector=None)
     request = build_job_run_request(config, RUN_DATE, version="abc1234")
     assert [c["classification"] for c in request["configurationOverrides"]["applicationConfiguration"]] == [
         "spark-defaults"
@@ -167,7 +173,7 @@ def test_no_job_submitter_classification_without_a_selector():
 
 
 def test_prod_request_builds_and_points_at_prod():
-    request = build_job_run_request(load_config("prod", environ={}), RUN_DATE, version="abc1234")
+    request = build_job_run_request(load_settings("prod", environ={}), RUN_DATE, version="abc1234")
     assert request["executionRoleArn"].endswith("spacex-emr-job-execution-prod")
     assert request["tags"]["env"] == "prod"
 
@@ -217,8 +223,8 @@ def test_client_token_is_deterministic_per_env_job_date_attempt_and_request():
     assert first["clientToken"] == build_job_run_request(dev_config(), RUN_DATE, version="a")["clientToken"]
     # The request itself is in the token: other artifacts, sizes or settings are another request.
     other_version = build_job_run_request(dev_config(), RUN_DATE, version="b")
-    bigger = dev_config()
-    bigger["emr"]["executors"]["memory"] = "8g"
+    config = dev_config()
+    bigger = with_emr(config, executors=dataclasses.replace(config.emr.executors, memory="8g"))
     other_size = build_job_run_request(bigger, RUN_DATE, version="a")
     tokens = {request["clientToken"] for request in (first, other_version, other_size)}
     digests = {request["tags"]["request"] for request in (first, other_version, other_size)}
@@ -255,15 +261,15 @@ def test_another_entry_point_is_its_own_job_with_its_own_arguments():
 def test_the_maintenance_request_runs_maintain_lake_from_the_artifacts_as_its_own_job():
     """The weekly DAG's request (emr_runs.maintenance_job): the same builder, another entry point."""
     for env in ("dev", "prod"):
-        config = load_config(env, environ={})
+        config = load_settings(env, environ={})
         etl = build_job_run_request(config, RUN_DATE, version="abc1234")
         request = build_job_run_request(config, RUN_DATE, version="abc1234", **maintenance_job(config))
         driver = request["jobDriver"]["sparkSubmitJobDriver"]
-        base = f"{config['emr']['artifacts_uri'].rstrip('/')}/abc1234"
+        base = f"{config.emr.artifacts_uri.rstrip('/')}/abc1234"
         assert driver["entryPoint"] == f"{base}/{MAINTENANCE_ENTRY_POINT}" == f"{base}/maintain_lake.py"
         assert (REPO / "jobs" / MAINTENANCE_ENTRY_POINT).is_file()  # what jobs/package.py ships
         arguments = job_arguments(request)
-        assert arguments["--env"] == env and arguments["--lake"] == config["lake"]
+        assert arguments["--env"] == env and arguments["--lake"] == config.lake
         assert set(arguments) == {"--env", "--lake", "--run-id"}  # no raw-zone input: the whole lake
         assert arguments["--run-id"] != job_arguments(etl)["--run-id"]
         assert request["name"] == f"spacex-launches-etl-maintenance-{env}-2026-11-23" != etl["name"]
@@ -290,8 +296,7 @@ def test_the_maintenance_request_runs_maintain_lake_from_the_artifacts_as_its_ow
     ],
 )
 def test_unknown_spark_key_is_rejected_with_the_closest_known_key(key, suggestion):
-    config = dev_config()
-    config["emr"]["spark_conf"] = {key: "4g"}
+    config = with_emr(dev_config(), spark_conf={key: "4g"})
     with pytest.raises(ConfigError, match="unknown Spark conf key") as error:
         build_job_run_request(config, RUN_DATE, version="abc1234")
     assert repr(key) in str(error.value) and repr(suggestion) in str(error.value)
@@ -315,11 +320,11 @@ def test_every_spark_key_the_project_sets_passes_the_check():
     request and the tests' own session: one check for all of them."""
     keys = set(TEST_SESSION_CONF)
     for env in ENVIRONMENTS:
-        config = load_config(env, environ={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
-        keys |= set(spark_conf(config)) | set(get_dotted(config, "emr.spark_conf") or {})
+        config = load_settings(env, environ={"AWS_ENDPOINT_URL": "http://127.0.0.1:9"})
+        keys |= set(spark_conf(config)) | set(config.emr.spark_conf or {})
         keys |= set(catalog_conf(CatalogSettings.from_config(config, "s3://lake")))
     for env in ("dev", "prod"):
-        driver, defaults = request_spark_settings(load_config(env, environ={}))
+        driver, defaults = request_spark_settings(load_settings(env, environ={}))
         keys |= set(submit_parameter_keys(driver["sparkSubmitParameters"])) | set(defaults)
     expected = {
         "spark.sql.adaptive.advisoryPartitionSizeInBytes",
@@ -455,7 +460,7 @@ def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(
 def test_every_file_the_request_names_is_an_image_file_or_on_s3():
     """On Spark on Kubernetes a bare path is a file of the submitting machine: image files are local://."""
     for env in ("dev", "prod"):
-        request = build_job_run_request(load_config(env, environ={}), RUN_DATE, version="abc1234")
+        request = build_job_run_request(load_settings(env, environ={}), RUN_DATE, version="abc1234")
         files = request_files(request)
         assert {where for where, _ in files} >= {
             "jobDriver.entryPoint",
@@ -480,7 +485,7 @@ def test_every_file_the_request_names_is_an_image_file_or_on_s3():
 )
 def test_a_jar_without_the_image_scheme_is_refused(jar, message):
     config = dev_config()
-    config["emr"]["jars"] = [*config["emr"]["jars"], jar]
+    config = with_emr(config, jars=[*config.emr.jars, jar])
     with pytest.raises(EmrRequestError, match=re.escape(f"spark-defaults spark.jars: {jar!r} {message}")):
         build_job_run_request(config, RUN_DATE, version="abc1234")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import load_settings
 from spacex_launches.exceptions import (
     CommitConflict,
     ConfigError,
@@ -78,14 +80,14 @@ def test_a_failed_run_is_classified_from_the_best_evidence_there_is(
 
 def test_emr_retries_nothing_and_a_date_takes_at_most_retries_plus_one_driver_runs():
     for env in ("dev", "prod"):
-        config = load_config(env, environ={})
+        config = load_settings(env, environ={})
         assert build_job_run_request(config, date_(), version="a")["retryPolicyConfiguration"] == {
             "maxAttempts": 1
         }
-        retries = config["airflow"]["retries"]
+        retries = config.airflow.retries
         assert max_driver_runs(retries) == retries + 1
-    config = load_config("dev", environ={})
-    config["emr"]["max_attempts"] = 2
+    config = load_settings("dev", environ={})
+    config = dataclasses.replace(config, emr=dataclasses.replace(config.emr, max_attempts=2))
     with pytest.raises(ConfigError, match=r"emr\.max_attempts: 2: EMR's retry policy restarts every failed"):
         build_job_run_request(config, date_(), version="a")
 

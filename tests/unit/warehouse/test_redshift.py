@@ -15,7 +15,7 @@ from sqlglot import exp
 
 from rehearsal.servers import free_port
 from spacex_launches.common.secrets import DatabaseCredentials, parse_credentials
-from spacex_launches.common.settings import load_config
+from spacex_launches.common.settings import Settings, load_settings
 from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError
 from spacex_launches.job.run_report import RunReport, to_json
 from spacex_launches.lake.catalog import TableSnapshot
@@ -41,8 +41,8 @@ PASSWORD = "not-a-real-password-" + uuid.uuid4().hex
 
 
 @pytest.fixture
-def dev_config() -> dict:
-    return load_config("dev", environ={})
+def dev_config() -> Settings:
+    return load_settings("dev", environ={})
 
 
 @pytest.fixture
@@ -60,7 +60,7 @@ def test_write_options_for_dev(dev_config, credentials):
     launches = write_options(settings, credentials, PENDING, "launches", "dev-20261123-abc")
     cores = write_options(settings, credentials, PENDING, "launch_cores", "dev-20261123-abc")
     common = {
-        "url": dev_config["redshift"]["jdbc_url"],  # from conf/dev.outputs.yaml (the deployed workgroup)
+        "url": dev_config.redshift.jdbc_url,  # from conf/dev.outputs.yaml (the deployed workgroup)
         "tempdir": "s3a://spacex-redshift-temp-dev/spacex/",
         "tempformat": "PARQUET",
         "aws_iam_role": "arn:aws:iam::111122223333:role/spacex-redshift-copy-dev",
@@ -138,7 +138,7 @@ def test_the_password_is_only_in_the_password_option(dev_config, credentials, ca
     report.warehouse = {"target": loader.target, "location": loader.describe()}
     for text in (loader.describe(), repr(loader.credentials), repr(settings), to_json(report), caplog.text):
         assert PASSWORD not in text
-    host_port_db = dev_config["redshift"]["jdbc_url"].removeprefix("jdbc:redshift://")
+    host_port_db = dev_config.redshift.jdbc_url.removeprefix("jdbc:redshift://")
     assert loader.describe() == f"redshift://spacex_loader@{host_port_db}"
 
 
@@ -163,11 +163,11 @@ def test_a_connection_error_names_the_database_not_the_password():
 )
 def test_bad_redshift_settings_are_refused(override, message):
     with pytest.raises(ConfigError, match=message):
-        RedshiftSettings.from_config(load_config("dev", environ=override))
+        RedshiftSettings.from_config(load_settings("dev", environ=override))
 
 
 def test_environment_overrides_name_the_redshift_resources():
-    config = load_config(
+    config = load_settings(
         "dev",
         environ={
             "REDSHIFT_JDBC_URL": "jdbc:redshift://other:5439/db",
@@ -198,7 +198,7 @@ def test_secret_format():
 
 def test_warehouse_targets(tmp_path, monkeypatch):
     monkeypatch.delenv("PGPASSWORD", raising=False)
-    local = load_config("local", environ={})
+    local = load_settings("local", environ={})
     postgres = loader_for("postgresql://spacex@127.0.0.1:5433/analytics", local)
     assert isinstance(postgres, PostgresLoader)
     assert postgres.describe() == "postgres://spacex@127.0.0.1:5433/analytics"

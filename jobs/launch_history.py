@@ -33,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
         config = load_settings(args.env)
-        lake = LakePaths.at(args.lake or config.lake)
+        lake = LakePaths.at(args.lake or config.required.lake)
         catalog = CatalogSettings.from_config(config, lake.root)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)

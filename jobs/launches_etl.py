@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_settings(args.env)
         loader = loader_for(args.warehouse, config)
-        lake = LakePaths.at(args.lake or config.lake)
+        lake = LakePaths.at(args.lake or config.required.lake)
         catalog = CatalogSettings.from_config(config, lake.root)
         spark = build_session(config, extra_conf=catalog_conf(catalog))
     except ConfigError as exc:

@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_settings(args.env)
         settings = MaintenanceSettings.from_config(config)
         loader = loader_for(args.warehouse, config)
-        lake = LakePaths.at(args.lake or config.lake)
+        lake = LakePaths.at(args.lake or config.required.lake)
         catalog = CatalogSettings.from_config(config, lake.root)
         files_before = tree_size(lake.validated) if "://" not in lake.root else None
         spark = build_session(config, app_name="spacex-lake-maintenance", extra_conf=catalog_conf(catalog))

@@ -99,7 +99,7 @@ class DataStack(Stack):
     @property
     def availability_zones(self) -> list[str]:
         """The zones named in conf (platform.availability_zones), never a lookup: synth runs offline."""
-        return list(self.settings.conf.platform.availability_zones)
+        return list(self.settings.conf.platform.required.availability_zones)
 
     def output(self, key: str, value: str) -> None:
         CfnOutput(self, key, value=value, description=f"conf {OUTPUTS[key]} (make platform-outputs)")
@@ -112,7 +112,7 @@ class DataStack(Stack):
             self,
             "Vpc",
             vpc_name=f"spacex-{s.env}",
-            ip_addresses=ec2.IpAddresses.cidr(s.conf.platform.vpc_cidr),
+            ip_addresses=ec2.IpAddresses.cidr(s.conf.platform.required.vpc_cidr),
             availability_zones=s.conf.platform.availability_zones,
             nat_gateways=s.conf.platform.nat_gateways,
             subnet_configuration=[
@@ -165,7 +165,7 @@ class DataStack(Stack):
                 subnets=ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS),
             )
             endpoint.connections.allow_from(
-                ec2.Peer.ipv4(s.conf.platform.vpc_cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
+                ec2.Peer.ipv4(s.conf.platform.required.vpc_cidr), ec2.Port.tcp(443), "HTTPS from the VPC"
             )
         return vpc
 
@@ -267,7 +267,7 @@ class DataStack(Stack):
             "the cluster's nodes (Spark driver, Airflow)",
         )
         security_group.add_egress_rule(
-            ec2.Peer.ipv4(s.conf.platform.vpc_cidr),
+            ec2.Peer.ipv4(s.conf.platform.required.vpc_cidr),
             ec2.Port.tcp(443),
             "S3 through the VPC (enhanced routing)",
         )

@@ -301,7 +301,7 @@ class SparkSection(Section):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WarehouseSection(Section):
-    target: str | None = "duckdb"
+    target: str = "duckdb"
     duckdb_path: str | None = None
     lock_timeout_s: Any = 120
 
@@ -416,7 +416,7 @@ class PlatformSection(Section):
 class Settings(Section):
     """One environment's settings, built once from the merged mapping (see load_settings)."""
 
-    env: str | None = None
+    env: str = "local"
     lake: str | None = None
     input: str | None = None
     cores_input: str | None = None
@@ -478,7 +478,7 @@ def resolve_region(config: dict[str, Any], environ: Mapping[str, str]) -> str:
     `s3.endpoint_url`, else AWS itself: ENV_OVERRIDES). Credentials are never read from the conf: every
     client takes them from the standard AWS chain (environment variables, profile, IRSA or instance
     role), and S3A from its default provider chain."""
-    s3 = config.get("s3") if isinstance(config.get("s3"), dict) else {}
+    s3: dict[str, Any] = config["s3"] if isinstance(config.get("s3"), dict) else {}
     for value in (
         config.get("region"),
         s3.get("region"),

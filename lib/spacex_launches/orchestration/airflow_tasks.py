@@ -327,7 +327,7 @@ class LaunchesEmrJobOperator(EmrContainerOperator):
 # The command line that builds and runs spark-submit as `make job` and `make maintain` do.
 SUBMIT = (sys.executable, "-m", "spacex_launches.job.submit")
 # (config, run date, run id, exit code file) -> the command of a Spark job on this machine.
-LocalCommand = Callable[[dict[str, Any], date, str, Path], list[str]]
+LocalCommand = Callable[[Settings, date, str, Path], list[str]]
 
 
 class LocalSparkJobOperator(BaseOperator):

@@ -151,7 +151,7 @@ def loader_for(spec: str | None, config: Settings) -> WarehouseLoader | None:
     if kind == "duckdb":
         from spacex_launches.warehouse.duckdb import DuckDBLoader
 
-        path = spec if spec.endswith(".duckdb") else config.warehouse.duckdb_path
+        path = spec if spec.endswith(".duckdb") else str(config.warehouse.required.duckdb_path)
         return DuckDBLoader(path, lock_timeout=float(config.warehouse.lock_timeout_s))
     return None
 

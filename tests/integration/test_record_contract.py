@@ -23,8 +23,8 @@ from integration.lake_helpers import (
     warehouse_rows,
     write_json,
 )
+from spacex_launches import contract
 from spacex_launches.exceptions import InputFileError
-from spacex_launches.job import schemas
 from spacex_launches.warehouse.postgres import PostgresLoader
 
 pytestmark = pytest.mark.integration
@@ -92,7 +92,7 @@ def test_text_no_warehouse_can_store_is_quarantined_so_duckdb_and_postgresql_agr
         assert run["counts"]["launches"] == 301
     postgres = PostgresLoader.from_spec(database, {})
     for table in ("launches", "launch_cores"):
-        columns = ", ".join(schemas.TABLES[table].fieldNames())
+        columns = ", ".join(contract.column_names(table))
         assert set(postgres.query(f"SELECT {columns} FROM spacex.{table}")[1]) == warehouse_rows(
             duckdb, table
         )

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 
 from conftest import SAMPLE_CORES, hid
 from spacex_launches.job import cores, schemas
+from spacex_launches.lake.schemas import CORES
 
 FETCHED = datetime(2024, 1, 1, 6)
 
@@ -56,7 +57,7 @@ def test_a_good_core_passes_and_becomes_a_contract_row(spark):
     contract = cores.to_cores(
         checked(spark, core_record()).withColumnRenamed("snapshot_time", "snapshot_time")
     )
-    assert contract.columns == [*schemas.CORES.fieldNames(), "source_file", "record_hash"]
+    assert contract.columns == [*CORES.fieldNames(), "source_file", "record_hash"]
     [out] = contract.collect()
     assert (out.core_id, out.serial, out.block, out.asds_landings, out.ingested_at) == (
         hid("B1049"),

@@ -12,6 +12,7 @@ from pyspark.sql import types as T
 
 from conftest import hid
 from spacex_launches.job import quality, schemas, transforms
+from spacex_launches.lake.schemas import LAUNCH_CORES, LAUNCHES
 
 LANDED = datetime(2024, 1, 1, 6, 0, 0)
 
@@ -299,7 +300,7 @@ def test_to_launches_matches_the_contract(spark):
                 "file:/lake/raw/a.json",
             )
         ],
-        T.StructType([*schemas.LAUNCHES.fields, T.StructField("source_file", T.StringType())]),
+        T.StructType([*LAUNCHES.fields, T.StructField("source_file", T.StringType())]),
     )
     assert_df_equality(transforms.to_launches(records).drop("record_hash"), expected, ignore_nullable=True)
 
@@ -400,7 +401,7 @@ def test_to_launch_cores_one_row_per_slot_including_unknown_cores(spark):
         ],
         T.StructType(
             [
-                *schemas.LAUNCH_CORES.fields,
+                *LAUNCH_CORES.fields,
                 T.StructField("ingested_at", T.TimestampType()),
                 T.StructField("source_file", T.StringType()),
             ]

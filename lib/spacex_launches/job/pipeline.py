@@ -22,9 +22,10 @@ from urllib.parse import unquote
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from spacex_launches import contract
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.exceptions import InputFileError, NoInputFiles
-from spacex_launches.job import cores, quality, schemas, transforms
+from spacex_launches.job import cores, quality, transforms
 from spacex_launches.job.discovery import InputFile, find_input_files
 from spacex_launches.job.reader import read_raw_records
 from spacex_launches.job.run_report import RunReport, timed
@@ -115,11 +116,13 @@ ORIGIN = ["source_file", "source_block", "source_row", "snapshot_time"]
 WARNING_NAMES = {"launches": tuple(quality.WARNING_RULES), "cores": ()}
 # The values whose difference makes an update: a later `ingested_at` alone is a confirmation, kept in
 # launch_sightings without rewriting the tables (precedence.py).
-LAUNCH_COLUMNS = [name for name in schemas.LAUNCHES.fieldNames() if name not in ("launch_id", "ingested_at")]
-SLOT_COLUMNS = [
-    name for name in schemas.LAUNCH_CORES.fieldNames() if name not in ("launch_id", "core_position")
+LAUNCH_COLUMNS = [
+    name for name in contract.column_names("launches") if name not in ("launch_id", "ingested_at")
 ]
-CORE_COLUMNS = [name for name in schemas.CORES.fieldNames() if name != "core_id"]
+SLOT_COLUMNS = [
+    name for name in contract.column_names("launch_cores") if name not in ("launch_id", "core_position")
+]
+CORE_COLUMNS = [name for name in contract.column_names("cores") if name != "core_id"]
 
 
 def _first_named(value: Column, limit: int = 20) -> Column:
@@ -387,7 +390,7 @@ def run_pipeline(
         complete = _newest_complete_snapshot(discovery["launches"].files)
         if complete is not None and intake["launches"]["input_records"]:
             report.not_listed = _not_listed(lake, complete)
-        snapshots = {table: lake.snapshot(table) for table in schemas.TABLES}
+        snapshots = {table: lake.snapshot(table) for table in contract.TABLES}
         report.lake_snapshots = {table: snapshot.as_dict() for table, snapshot in snapshots.items()}
         if loader is not None:
             report.warehouse = {"target": loader.target, "location": loader.describe()}

@@ -24,9 +24,9 @@ from typing import Any
 
 from pyspark.sql import functions as F
 
+from spacex_launches import contract
 from spacex_launches.common.settings import get_dotted
 from spacex_launches.exceptions import ConfigError, first_line
-from spacex_launches.job import schemas
 from spacex_launches.lake import history
 from spacex_launches.lake.tables import LAKE_TABLES, Lakehouse
 from spacex_launches.warehouse import WarehouseLoader
@@ -134,7 +134,7 @@ def expiry_cutoff(
     """The time before which `table`'s snapshots may expire, and why: the retention, moved back to the
     commit the warehouse holds (it and every later one stay). None: nothing may expire."""
     cutoff = now - timedelta(hours=retention_h)
-    if holds is None or table not in schemas.TABLES:
+    if holds is None or table not in contract.TABLES:
         return cutoff, f"retention {retention_h:g} h"
     snapshot = lake.snapshot(table)
     held = holds.get(table)

@@ -16,8 +16,8 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spacex_launches.exceptions import CommitConflict, LakeError
-from spacex_launches.job import schemas
-from spacex_launches.lake import precedence
+from spacex_launches.job import schemas as raw_schemas
+from spacex_launches.lake import precedence, schemas
 from spacex_launches.lake.catalog import CatalogSettings, TableSnapshot
 
 log = logging.getLogger("spacex_launches")
@@ -59,7 +59,7 @@ LAKE_TABLES = {
             [
                 T.StructField("run_id", T.StringType()),
                 T.StructField("dataset", T.StringType()),
-                *schemas.QUARANTINE.fields,
+                *raw_schemas.QUARANTINE.fields,
             ]
         ),
         "run_id",

@@ -17,10 +17,10 @@ import hashlib
 import re
 from typing import TYPE_CHECKING, Any, Protocol
 
+from spacex_launches import contract
 from spacex_launches.common.redact import redact_location
 from spacex_launches.common.settings import get_dotted, sql_dir
 from spacex_launches.exceptions import ConfigError, WarehouseError
-from spacex_launches.job import schemas
 
 if TYPE_CHECKING:
     from spacex_launches.lake.catalog import TableSnapshot
@@ -68,7 +68,7 @@ def load_statements(table: str, staging: str, snapshot: TableSnapshot, run_id: s
             raise WarehouseError(f"refusing to load: {name} {value!r} has characters outside [A-Za-z0-9._:-]")
     text = read_sql("load_table.sql").format(
         table=table,
-        columns=", ".join(schemas.TABLES[table].fieldNames()),
+        columns=", ".join(contract.column_names(table)),
         snapshot_id=int(snapshot.snapshot_id),
         sequence_number=int(snapshot.sequence_number),
         **values,
@@ -115,7 +115,7 @@ def sync_outcome(
 
 def contract_rows(lake: Lakehouse, table: str, snapshot: TableSnapshot):
     """The lake table's rows at `snapshot`, in the warehouse contract's columns."""
-    return lake.read(table, snapshot).select(*schemas.TABLES[table].fieldNames())
+    return lake.read(table, snapshot).select(*contract.column_names(table))
 
 
 def warehouse_kind(spec: str) -> str:

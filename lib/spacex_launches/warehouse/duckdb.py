@@ -15,8 +15,9 @@ from typing import Any
 
 import duckdb
 
+from spacex_launches import contract
+from spacex_launches.contract import ColumnType
 from spacex_launches.exceptions import WarehouseError
-from spacex_launches.job import schemas
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
@@ -32,18 +33,18 @@ from spacex_launches.warehouse import (
 log = logging.getLogger("spacex_launches")
 
 _DUCKDB_TYPES = {
-    "StringType()": "VARCHAR",
-    "IntegerType()": "INTEGER",
-    "LongType()": "BIGINT",
-    "BooleanType()": "BOOLEAN",
-    "TimestampType()": "TIMESTAMP",
+    ColumnType.STRING: "VARCHAR",
+    ColumnType.INT: "INTEGER",
+    ColumnType.BIGINT: "BIGINT",
+    ColumnType.BOOLEAN: "BOOLEAN",
+    ColumnType.TIMESTAMP: "TIMESTAMP",
 }
 
 
 def _staging_select(table: str, parquet_glob: str) -> str:
     columns = ", ".join(
-        f"CAST({field.name} AS {_DUCKDB_TYPES[repr(field.dataType)]}) AS {field.name}"
-        for field in schemas.TABLES[table].fields
+        f"CAST({column.name} AS {_DUCKDB_TYPES[column.type]}) AS {column.name}"
+        for column in contract.TABLES[table]
     )
     return f"SELECT {columns} FROM read_parquet('{parquet_glob}')"
 

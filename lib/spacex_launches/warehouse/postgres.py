@@ -17,12 +17,11 @@ import os
 from typing import Any
 
 import psycopg
-from pyspark.sql import types as T
 
+from spacex_launches import contract
 from spacex_launches.common.secrets import DatabaseCredentials, database_credentials
 from spacex_launches.common.settings import get_dotted
 from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError
-from spacex_launches.job import schemas
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
@@ -117,10 +116,10 @@ class PostgresLoader(JdbcWarehouse):
                 for table in pending:
                     connection.execute(f"DROP TABLE IF EXISTS {staging[table]}")
                     connection.execute(f"CREATE TABLE {staging[table]} (LIKE {self.schema}.{table})")
-                    for field in schemas.TABLES[table].fields:
-                        if isinstance(field.dataType, T.TimestampType):
+                    for column in contract.TABLES[table]:
+                        if column.type == contract.TIMESTAMP:
                             connection.execute(
-                                f"ALTER TABLE {staging[table]} ALTER COLUMN {field.name} TYPE TIMESTAMPTZ"
+                                f"ALTER TABLE {staging[table]} ALTER COLUMN {column.name} TYPE TIMESTAMPTZ"
                             )
             except psycopg.Error as exc:
                 raise WarehouseError(f"{self.describe()}: preparing staging failed: {exc}") from exc

@@ -43,6 +43,7 @@ def checked(spark, *records):
             FETCHED,
             json.dumps(r) if isinstance(r, dict) else r,
             True,
+            None,
             False,
         )
         for i, r in enumerate(records)

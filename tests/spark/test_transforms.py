@@ -46,6 +46,7 @@ def raw_records(spark, *texts, source_file="file:/lake/raw/a.json", snapshot_tim
             snapshot_time,
             text if isinstance(text, str) else json.dumps(text),
             True,
+            None,
             False,
         )
         for position, text in enumerate(texts)

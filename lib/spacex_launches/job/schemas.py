@@ -68,7 +68,12 @@ RAW_CORE_RECORD = T.StructType(
     ]
 )
 
-# The raw zone's files as the reader hands them on: one row per record, with where it came from.
+# The raw zone's files as the reader hands them on (reader.read_raw_records): one row per record, with
+# where it came from. `one_value`: the record's text is exactly one JSON value (false for a line that is
+# not: two values side by side, trailing text, a truncated record), which the JSON parser alone would not
+# tell. `file_problem`: why the whole file cannot be read (null when it can). `source_invalid_utf8`: the
+# line or document the record was split from holds bytes that are not UTF-8 (the split decodes them as
+# U+FFFD, so the record's own text no longer shows them: quality's `text_storable` reads this).
 RAW_RECORDS = T.StructType(
     [
         T.StructField("source_file", T.StringType(), False),
@@ -77,7 +82,8 @@ RAW_RECORDS = T.StructType(
         T.StructField("snapshot_time", T.TimestampType()),
         T.StructField("raw_record", T.StringType()),
         T.StructField("one_value", T.BooleanType()),
-        T.StructField("source_invalid_utf8", T.BooleanType()),  # reader.RAW_RECORD_COLUMNS
+        T.StructField("file_problem", T.StringType()),
+        T.StructField("source_invalid_utf8", T.BooleanType()),
     ]
 )
 

@@ -29,7 +29,7 @@ from spacex_launches.common.settings import get_dotted
 from spacex_launches.exceptions import ConfigError, first_line
 from spacex_launches.lake import history
 from spacex_launches.lake.tables import LAKE_TABLES, Lakehouse
-from spacex_launches.warehouse import WarehouseLoader
+from spacex_launches.warehouse import WarehouseLoader, lake_loads_query
 
 log = logging.getLogger("spacex_launches")
 
@@ -121,11 +121,11 @@ def warehouse_holds(loader: WarehouseLoader | None) -> dict[str, tuple[str, int]
     if loader is None:
         return None
     try:
-        rows = loader.query("SELECT table_name, table_uuid, snapshot_id FROM spacex.lake_loads")[1]
+        rows = loader.query(lake_loads_query())[1]
     except Exception as exc:  # no lake_loads yet: the warehouse has loaded nothing
         log.info("warehouse %s: no lake_loads (%s): it holds no snapshot", loader.describe(), first_line(exc))
         return {}
-    return {table: (str(table_uuid), int(snapshot_id)) for table, table_uuid, snapshot_id in rows}
+    return {table: (str(table_uuid), int(snapshot_id)) for table, table_uuid, _, snapshot_id in rows}
 
 
 def expiry_cutoff(

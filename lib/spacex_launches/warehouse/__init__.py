@@ -76,9 +76,15 @@ def load_statements(table: str, staging: str, snapshot: TableSnapshot, run_id: s
     return sql_statements(text)
 
 
+def lake_loads_query(schema: str = "spacex") -> str:
+    """What the warehouse says it holds: one row per table (table_name, table_uuid, sequence_number,
+    snapshot_id) from `<schema>.lake_loads`, the one place this is read (loads and lake upkeep)."""
+    return f"SELECT table_name, table_uuid, sequence_number, snapshot_id FROM {schema}.{LOAD_STATE_TABLE}"
+
+
 def loaded_snapshots(rows: list[tuple]) -> dict[str, tuple[str, int]]:
-    """`spacex.lake_loads` rows (table_name, table_uuid, sequence_number) by table."""
-    return {table: (table_uuid, int(sequence)) for table, table_uuid, sequence in rows}
+    """lake_loads_query rows as (table_uuid, sequence_number) by table."""
+    return {table: (table_uuid, int(sequence)) for table, table_uuid, sequence, _ in rows}
 
 
 def pending_loads(

@@ -22,6 +22,7 @@ from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
     contract_rows,
+    lake_loads_query,
     load_statements,
     loaded_snapshots,
     pending_loads,
@@ -101,11 +102,7 @@ class DuckDBLoader:
             try:
                 for statement in sql_statements(read_sql("create_tables.sql")):
                     connection.execute(statement)
-                loaded = loaded_snapshots(
-                    connection.execute(
-                        "SELECT table_name, table_uuid, sequence_number FROM spacex.lake_loads"
-                    ).fetchall()
-                )
+                loaded = loaded_snapshots(connection.execute(lake_loads_query()).fetchall())
             except duckdb.Error as exc:
                 raise WarehouseError(f"{self.describe()}: preparing the tables failed: {exc}") from exc
             before = {table: self._count(connection, table) for table in snapshots}

@@ -27,6 +27,7 @@ from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
     LOAD_STATE_TABLE,
     contract_rows,
+    lake_loads_query,
     load_statements,
     loaded_snapshots,
     pending_loads,
@@ -102,9 +103,7 @@ class PostgresLoader(JdbcWarehouse):
         return sync_outcome(snapshots, pending, before, self.table_counts())
 
     def loaded(self, connection: psycopg.Connection) -> dict[str, tuple[str, int]]:
-        rows = connection.execute(
-            f"SELECT table_name, table_uuid, sequence_number FROM {self.schema}.{LOAD_STATE_TABLE}"
-        ).fetchall()
+        rows = connection.execute(lake_loads_query(self.schema)).fetchall()
         return loaded_snapshots(rows)
 
     def _stage(self, lake: Lakehouse, pending: dict[str, TableSnapshot], staging: dict[str, str]) -> None:

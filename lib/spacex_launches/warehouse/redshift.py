@@ -33,6 +33,7 @@ from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
     LOAD_STATE_TABLE,
     contract_rows,
+    lake_loads_query,
     load_statements,
     loaded_snapshots,
     pending_loads,
@@ -159,9 +160,7 @@ class RedshiftLoader(JdbcWarehouse):
         """What `spacex.lake_loads` says the warehouse holds (nothing before the first load)."""
         with self.connect() as connection:
             try:
-                rows = connection.execute(
-                    f"SELECT table_name, table_uuid, sequence_number FROM {self.schema}.{LOAD_STATE_TABLE}"
-                ).fetchall()
+                rows = connection.execute(lake_loads_query(self.schema)).fetchall()
             except psycopg.errors.UndefinedTable:
                 return {}
             except psycopg.Error as exc:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from spacex_launches import contract
@@ -37,9 +38,8 @@ class WarehouseLoader(Protocol):
     def describe(self) -> str:
         """Where the data goes, safe to log: never a password or token."""
 
-    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
-        """Bring each table to its lake snapshot (see the module docstring); return what was done:
-        `tables` {table: {before, after, snapshot_id, loaded}}."""
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> WarehouseSync:
+        """Bring each table to its lake snapshot (see the module docstring); return what was done."""
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run one read-only statement; return column names and rows."""
@@ -99,24 +99,49 @@ def pending_loads(
     return pending
 
 
+@dataclass(frozen=True)
+class TableLoad:
+    """One warehouse table in a sync: its rows before and after, the lake snapshot it now holds, and
+    whether this sync loaded it (False: it held that snapshot already)."""
+
+    before: int
+    after: int
+    snapshot_id: int
+    loaded: bool
+
+
+@dataclass(frozen=True)
+class WarehouseSync:
+    """What a loader's sync did (the run report's `warehouse` holds it as JSON)."""
+
+    up_to_date_before: bool  # every table held its lake snapshot already: nothing was loaded
+    tables: dict[str, TableLoad]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "up_to_date_before": self.up_to_date_before,
+            "tables": {table: asdict(load) for table, load in self.tables.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> WarehouseSync:
+        tables = {table: TableLoad(**load) for table, load in document["tables"].items()}
+        return cls(document["up_to_date_before"], tables)
+
+
 def sync_outcome(
     snapshots: dict[str, TableSnapshot],
     pending: dict[str, TableSnapshot],
     before: dict[str, int],
     after: dict[str, int],
-) -> dict[str, Any]:
-    return {
-        "up_to_date_before": not pending,
-        "tables": {
-            table: {
-                "before": before[table],
-                "after": after[table],
-                "snapshot_id": snapshot.snapshot_id,
-                "loaded": table in pending,
-            }
+) -> WarehouseSync:
+    return WarehouseSync(
+        up_to_date_before=not pending,
+        tables={
+            table: TableLoad(before[table], after[table], snapshot.snapshot_id, loaded=table in pending)
             for table, snapshot in snapshots.items()
         },
-    }
+    )
 
 
 def contract_rows(lake: Lakehouse, table: str, snapshot: TableSnapshot):

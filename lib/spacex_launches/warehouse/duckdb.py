@@ -11,7 +11,6 @@ import logging
 import os
 import tempfile
 import time
-from typing import Any
 
 import duckdb
 
@@ -21,6 +20,7 @@ from spacex_launches.exceptions import WarehouseError
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
+    WarehouseSync,
     contract_rows,
     lake_loads_query,
     load_statements,
@@ -94,7 +94,7 @@ class DuckDBLoader:
         connection.execute("SET TimeZone = 'UTC'")
         return connection
 
-    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> WarehouseSync:
         """Export each pending table's snapshot to a local scratch Parquet through Spark (the lake may
         be on s3a://; DuckDB needs no extension), then load them in one DuckDB transaction."""
         connection = self.connect()

@@ -26,6 +26,7 @@ from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
     LOAD_STATE_TABLE,
+    WarehouseSync,
     contract_rows,
     lake_loads_query,
     load_statements,
@@ -83,7 +84,7 @@ class PostgresLoader(JdbcWarehouse):
             properties["password"] = self.credentials.password
         return properties
 
-    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> WarehouseSync:
         with self.connect() as connection:
             try:
                 for statement in sql_statements(self.sql(read_sql("create_tables.sql"))):

@@ -32,6 +32,7 @@ from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
     LOAD_STATE_TABLE,
+    WarehouseSync,
     contract_rows,
     lake_loads_query,
     load_statements,
@@ -167,7 +168,7 @@ class RedshiftLoader(JdbcWarehouse):
                 raise WarehouseError(f"{self.describe()}: reading {LOAD_STATE_TABLE} failed: {exc}") from exc
         return loaded_snapshots(rows)
 
-    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> WarehouseSync:
         before = self.table_counts()
         pending = pending_loads(self.loaded(), snapshots)
         for table, snapshot in pending.items():

@@ -39,6 +39,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
 from spacex_launches.common.redact import redact_location
+from spacex_launches.common.s3 import split_s3_uri
 from spacex_launches.common.settings import PROJECT_DIR, EmrPython, load_settings
 from spacex_launches.exceptions import ConfigError
 from spacex_launches.orchestration.emr_request import (
@@ -170,8 +171,8 @@ def deploy(dist: Path, artifacts_uri: str, version: str, region: str | None) -> 
         raise ConfigError(
             f"emr.artifacts_uri must be s3://bucket/prefix, got {redact_location(artifacts_uri)!r}"
         )
-    bucket, _, prefix = artifacts_uri[len("s3://") :].partition("/")
-    prefix = "/".join(part for part in (prefix.strip("/"), version) if part)
+    bucket, prefix = split_s3_uri(artifacts_uri)
+    prefix = "/".join(part for part in (prefix, version) if part)
     s3 = boto3.client("s3", region_name=region)
     uploaded = []
     for path in sorted(dist.rglob("*")):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from spacex_launches.common.paths import RAW_DATASETS
+from spacex_launches.common.s3 import split_s3_uri
 from spacex_platform.settings import Settings
 
 # What Karpenter describes in the region: AWS authorizes these against no resource, so their only
@@ -54,7 +55,7 @@ def list_prefixes(sid: str, bucket_arn: str, prefixes: list[str]) -> Statement:
 
 def key(uri: str) -> str:
     """The key part of s3://bucket/key."""
-    return uri.split("://", 1)[1].split("/", 1)[1]
+    return split_s3_uri(uri)[1]
 
 
 def job_execution(s: Settings) -> list[Statement]:

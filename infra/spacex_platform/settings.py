@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from spacex_launches.common.paths import LakePaths
+from spacex_launches.common.s3 import split_s3_uri
 from spacex_launches.common.settings import Settings as Conf
 from spacex_launches.common.settings import load_settings
 from spacex_launches.lake.catalog import CatalogSettings
@@ -20,13 +21,6 @@ PLACEHOLDER = re.compile(r"placeholder|0{8}", re.IGNORECASE)
 def stack_names(env: str) -> list[str]:
     """The data stack (no cluster needed) and the cluster stack, in deploy order."""
     return [f"spacex-{env}-data", f"spacex-{env}-cluster"]
-
-
-def bucket_and_prefix(uri: str) -> tuple[str, str]:
-    """('bucket', 'prefix') of s3://, s3a:// or s3n:// URIs; the prefix has no leading or trailing '/'."""
-    _, _, rest = uri.partition("://")
-    bucket, _, prefix = rest.partition("/")
-    return bucket, prefix.strip("/")
 
 
 def is_placeholder(value: Any) -> bool:
@@ -62,7 +56,7 @@ class Settings:
 
     @property
     def lake_bucket(self) -> str:
-        return bucket_and_prefix(self.conf.required.lake)[0]
+        return split_s3_uri(self.conf.required.lake)[0]
 
     @property
     def lake(self) -> LakePaths:
@@ -71,16 +65,16 @@ class Settings:
     @property
     def tempdir(self) -> tuple[str, str]:
         """The Redshift connector's scratch space: (bucket, prefix)."""
-        return bucket_and_prefix(self.conf.redshift.required.tempdir)
+        return split_s3_uri(self.conf.redshift.required.tempdir)
 
     @property
     def artifacts(self) -> tuple[str, str]:
-        return bucket_and_prefix(self.conf.emr.required.artifacts_uri)
+        return split_s3_uri(self.conf.emr.required.artifacts_uri)
 
     @property
     def job_logs(self) -> tuple[str, str]:
         """Where EMR writes the job's logs: (logs bucket, prefix)."""
-        return bucket_and_prefix(self.conf.emr.required.log_uri)
+        return split_s3_uri(self.conf.emr.required.log_uri)
 
     @property
     def buckets(self) -> dict[str, str]:
@@ -99,7 +93,7 @@ class Settings:
 
     @property
     def validated_prefix(self) -> str:
-        return bucket_and_prefix(self.catalog.warehouse)[1]
+        return split_s3_uri(self.catalog.warehouse)[1]
 
     @property
     def log_group(self) -> str:

@@ -40,6 +40,7 @@ from rehearsal.rehearse import (
 from rehearsal.servers import create_database, http_server
 from rehearsal.stand_in import EmrOnEksStandIn
 from spacex_launches.common.settings import Settings
+from spacex_launches.job.run_report import RunReport
 from spacex_launches.orchestration.emr_runs import ACTIVE_STATES
 from spacex_launches.orchestration.run_metrics import report_metrics
 from spacex_launches.warehouse import read_sql
@@ -196,7 +197,9 @@ def test_a_warehouse_outage_is_retried_once_and_the_retry_runs_a_new_job_run_to_
     assert run_id != entry_arguments(first)["--run-id"]
     report = json.loads(s3.get_object(Bucket=lake_bucket, Key=f"_reports/{run_id}.json")["Body"].read())
     assert report["status"] == "succeeded"
-    expected_gauges = {f"airflow.{name}": value for name, value in report_metrics(report).items()}
+    expected_gauges = {
+        f"airflow.{name}": value for name, value in report_metrics(RunReport.from_dict(report)).items()
+    }
     assert {name: statsd.gauges.get(name) for name in expected_gauges} == expected_gauges
 
     # The answers, from PostgreSQL (standing in for Redshift).

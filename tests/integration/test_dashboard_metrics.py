@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from spacex_launches.common.settings import load_settings
+from spacex_launches.job.run_report import RunReport
 from spacex_launches.orchestration import emr_request
 from spacex_launches.orchestration.run_metrics import report_metrics
 from unit.test_k8s_dashboard import K8S, glob_regex, queries, statsd_mappings, used_metrics
@@ -22,7 +23,9 @@ from unit.test_k8s_dashboard import K8S, glob_regex, queries, statsd_mappings, u
 
 def run_metric_stats(report_path) -> list[str]:
     """The statsd names run_metrics_task sends for a real run's report (Airflow's statsd_prefix first)."""
-    return [f"airflow.{name}" for name in report_metrics(json.loads(report_path.read_text()))]
+    return [
+        f"airflow.{name}" for name in report_metrics(RunReport.from_dict(json.loads(report_path.read_text())))
+    ]
 
 
 @pytest.mark.integration

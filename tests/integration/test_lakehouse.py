@@ -366,7 +366,7 @@ def test_a_commit_that_lost_to_a_concurrent_one_is_decided_again(spark, tmp_path
         return precedence.row_changes(slow, held, LAUNCH_COLUMNS)
 
     result = lakehouse.merge("launches", slow, decide, "slow")
-    assert (result.attempts, result.committed, result.launches["kept_newer"]) == (2, False, 1)
+    assert (result.attempts, result.committed, result.changes["kept_newer"]) == (2, False, 1)
     assert [row.details for row in lakehouse.read("launches").collect()] == ["fast"]
 
 

@@ -10,9 +10,9 @@ import json
 
 import pytest
 
+from spacex_launches import contract
 from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import InputFileError
-from spacex_launches.job import schemas
 from spacex_launches.warehouse.postgres import PostgresLoader
 from support.lake import (
     assert_warehouse_mirrors_lake,
@@ -93,7 +93,7 @@ def test_text_no_warehouse_can_store_is_quarantined_so_duckdb_and_postgresql_agr
         assert run["counts"]["launches"] == 301
     postgres = PostgresLoader.from_spec(database, Settings())
     for table in ("launches", "launch_cores"):
-        columns = ", ".join(schemas.TABLES[table].fieldNames())
+        columns = ", ".join(contract.column_names(table))
         assert set(postgres.query(f"SELECT {columns} FROM spacex.{table}")[1]) == warehouse_rows(
             duckdb, table
         )

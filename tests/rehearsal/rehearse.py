@@ -53,6 +53,7 @@ from rehearsal.servers import (  # noqa: E402
     postgres_server,
 )
 from rehearsal.stand_in import EmrOnEksStandIn, clean_python  # noqa: E402
+from spacex_launches.common.s3 import split_s3_uri  # noqa: E402
 from spacex_launches.common.settings import Settings, load_settings  # noqa: E402
 
 DAG_ID = "spacex_launches"
@@ -106,7 +107,7 @@ def create_account(endpoint_url: str, suffix: str = "", artifacts_uri: str | Non
     emr = config.emr
 
     def bucket_of(uri: str) -> str:
-        return uri.split("://", 1)[1].split("/", 1)[0]
+        return split_s3_uri(uri)[0]
 
     names = {
         "lake": config.lake,

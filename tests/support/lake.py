@@ -7,11 +7,11 @@ import json
 import re
 from pathlib import Path
 
+from spacex_launches import contract
 from spacex_launches.common.settings import Settings
-from spacex_launches.job import schemas
+from spacex_launches.contract import ID_PATTERN
 from spacex_launches.job.pipeline import RunOptions, run_pipeline
 from spacex_launches.job.run_report import RunReport
-from spacex_launches.job.schemas import ID_PATTERN
 from spacex_launches.warehouse import loader_for, read_sql
 from spacex_launches.warehouse.duckdb import DuckDBLoader
 from support.spark import lake_catalog
@@ -100,20 +100,20 @@ def core(core_id: str | None, flight: int | None = 1) -> dict:
 def lake_rows(spark, lake: Path, table: str) -> set[tuple]:
     """A lake table's rows in the warehouse contract's columns (plus launch_cores' snapshot time),
     without the run that wrote them: comparable across lakes and runs."""
-    columns = list(schemas.TABLES[table].fieldNames())
+    columns = contract.column_names(table)
     if table == "launch_cores":
         columns.append("ingested_at")
     return {tuple(row) for row in lake_table(spark, lake, table).select(*columns).collect()}
 
 
 def warehouse_rows(warehouse: Path, table: str) -> set[tuple]:
-    columns = ", ".join(schemas.TABLES[table].fieldNames())
+    columns = ", ".join(contract.column_names(table))
     return set(query(warehouse, f"SELECT {columns} FROM spacex.{table}"))
 
 
 def assert_warehouse_mirrors_lake(spark, lake: Path, warehouse: Path) -> None:
-    for table in schemas.TABLES:
-        in_lake = {row[: len(schemas.TABLES[table].fields)] for row in lake_rows(spark, lake, table)}
+    for table in contract.TABLES:
+        in_lake = {row[: len(contract.TABLES[table])] for row in lake_rows(spark, lake, table)}
         assert warehouse_rows(warehouse, table) == in_lake, f"warehouse {table} differs from the lake"
 
 

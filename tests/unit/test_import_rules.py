@@ -20,7 +20,16 @@ PACKAGE_DIR = REPO / "lib" / "spacex_launches"
 
 # Whole packages, then single modules (the warehouse's loaders may use Spark; its package and checks not).
 NO_PYSPARK_PACKAGES = ("exceptions", "contract", "common", "ingest", "analytics", "orchestration")
-NO_PYSPARK_MODULES = ("spacex_launches", "spacex_launches.warehouse", "spacex_launches.warehouse.checks")
+# Outside those packages: the warehouse package itself and its checks (its loaders may use Spark), and
+# the job modules the Airflow tasks import (the spark-submit builder, the run report they read).
+NO_PYSPARK_MODULES = (
+    "spacex_launches",
+    "spacex_launches.warehouse",
+    "spacex_launches.warehouse.checks",
+    "spacex_launches.job.submit",
+    "spacex_launches.job.run_report",
+    "spacex_launches.job.outcomes",
+)
 
 # One interpreter imports every listed module, each on its own: `import pyspark` (or pyspark.anything)
 # raises ImportError there, as the name maps to None. It prints what failed, by module, as JSON.
@@ -35,17 +44,6 @@ for name in sys.argv[1:]:
         failed[name] = traceback.format_exc(limit=-6)
 print(json.dumps(failed))
 """
-
-# spacex_launches.warehouse imports job/schemas.py (Spark schemas) for the contract's columns, and these
-# import the warehouse package. Remove when contract.py (the contract as plain Python) lands.
-KNOWN_TO_NEED_PYSPARK = {
-    "spacex_launches.warehouse",
-    "spacex_launches.warehouse.checks",
-    "spacex_launches.analytics.answers",
-    "spacex_launches.analytics.dashboard",
-    "spacex_launches.analytics.report",
-    "spacex_launches.orchestration.airflow_tasks",
-}
 
 
 def package_modules(directory: Path, prefix: str) -> list[str]:
@@ -68,16 +66,6 @@ def no_pyspark_modules() -> list[str]:
     wanted = tuple(f"spacex_launches.{package}" for package in NO_PYSPARK_PACKAGES)
     chosen = [name for name in names if name in wanted or name.startswith(tuple(f"{w}." for w in wanted))]
     return sorted({*chosen, *NO_PYSPARK_MODULES})
-
-
-def known(names: list[str]) -> list:
-    reason = "spacex_launches.warehouse imports job/schemas.py (pyspark) until contract.py lands"
-    return [
-        pytest.param(name, marks=pytest.mark.xfail(strict=True, reason=reason))
-        if name in KNOWN_TO_NEED_PYSPARK
-        else name
-        for name in names
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +94,16 @@ def test_the_list_covers_the_packages():
         "spacex_launches.warehouse.checks",
     ):
         assert expected in names
-    assert not [name for name in names if name.startswith(("spacex_launches.job", "spacex_launches.lake"))]
+    spark_side = [name for name in names if name.startswith(("spacex_launches.job", "spacex_launches.lake"))]
+    assert sorted(spark_side) == [
+        "spacex_launches.job.outcomes",
+        "spacex_launches.job.run_report",
+        "spacex_launches.job.submit",
+    ]
     assert "spacex_launches.warehouse.duckdb" not in names
 
 
-@pytest.mark.parametrize("module", known(no_pyspark_modules()))
+@pytest.mark.parametrize("module", no_pyspark_modules())
 def test_imports_without_pyspark(module, import_failures):
     assert module not in import_failures, f"{module} needs pyspark:\n{import_failures[module]}"
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import sqlglot
 
+from spacex_launches import contract
 from spacex_launches.common.settings import sql_dir
+from spacex_launches.contract import Column, ColumnType
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.warehouse import load_statements, sql_statements
 
@@ -60,36 +62,63 @@ def test_sql_statements_drops_comments_and_splits():
     assert sql_statements(text) == ["SELECT 1", "SELECT 2"]
 
 
-def create_table_columns(path: Path, dialect: str) -> dict[str, list[str]]:
-    """Table -> column names, read from a DDL file's CREATE TABLE statements."""
+DDL_FILES = (("create_tables.sql", "postgres"), ("redshift/create_tables.sql", "redshift"))
+SQL_TYPES = {
+    ColumnType.STRING: sqlglot.exp.DataType.Type.VARCHAR,
+    ColumnType.INT: sqlglot.exp.DataType.Type.INT,
+    ColumnType.BIGINT: sqlglot.exp.DataType.Type.BIGINT,
+    ColumnType.BOOLEAN: sqlglot.exp.DataType.Type.BOOLEAN,
+    ColumnType.TIMESTAMP: sqlglot.exp.DataType.Type.TIMESTAMP,
+}
+
+
+def create_tables(path: Path, dialect: str) -> dict[str, sqlglot.exp.Schema]:
+    """Table -> its CREATE TABLE statement's schema (columns and constraints), read from a DDL file."""
     tables = {}
     for statement in sql_statements(path.read_text()):
         tree = sqlglot.parse_one(statement, read=dialect)
         if isinstance(tree, sqlglot.exp.Create) and tree.kind == "TABLE":
-            schema = tree.this
-            columns = schema.expressions
-            tables[schema.this.name] = [c.name for c in columns if isinstance(c, sqlglot.exp.ColumnDef)]
+            tables[tree.this.this.name] = tree.this
     return tables
 
 
-def test_both_ddl_files_declare_the_same_contract_tables_as_the_spark_schemas():
-    from spacex_launches.job import schemas
+def declared(schema: sqlglot.exp.Schema) -> tuple[list[Column], tuple[str, ...]]:
+    """A DDL table as contract columns (name, type, nullability), and its primary key."""
+    columns, key = [], ()
+    for definition in schema.expressions:
+        if isinstance(definition, sqlglot.exp.PrimaryKey):
+            key = tuple(part.name for part in definition.expressions)
+            continue
+        constraints = [c.args["kind"] for c in definition.args.get("constraints") or []]
+        if any(isinstance(c, sqlglot.exp.PrimaryKeyColumnConstraint) for c in constraints):
+            key = (definition.name,)
+        sql_type = definition.args["kind"].this
+        columns.append(
+            Column(
+                definition.name,
+                next(t for t, sql in SQL_TYPES.items() if sql == sql_type),
+                nullable=not any(isinstance(c, sqlglot.exp.NotNullColumnConstraint) for c in constraints),
+            )
+        )
+    return columns, key
 
-    portable = create_table_columns(sql_dir() / "create_tables.sql", "postgres")
-    redshift = create_table_columns(sql_dir() / "redshift" / "create_tables.sql", "redshift")
-    assert portable == redshift
-    expected = {**schemas.TABLES, "cores": schemas.CORES}
-    contract = {table: columns for table, columns in portable.items() if table != "lake_loads"}
-    assert contract == {table: schema.fieldNames() for table, schema in expected.items()}
+
+@pytest.mark.parametrize(("name", "dialect"), DDL_FILES)
+def test_the_ddl_declares_the_contract_tables(name: str, dialect: str):
+    """Both DDL files hold the contract (spacex_launches.contract): its tables, their columns in order
+    with type and nullability, and their keys; lake_loads is the loads' own bookkeeping."""
+    tables = create_tables(sql_dir() / name, dialect)
+    assert set(tables) == {*contract.TABLES, "lake_loads"}
+    for table, columns in contract.TABLES.items():
+        assert declared(tables[table]) == (list(columns), contract.TABLE_KEYS[table]), table
 
 
 def test_the_byte_limits_of_the_quality_rules_are_the_ddl_column_sizes():
     """text_fits_warehouse checks what the warehouse stores: the VARCHAR sizes of both DDL files."""
-    from spacex_launches.job import schemas
-
     limits = {
-        **{("launches", column): size for column, size in schemas.LAUNCH_TEXT_BYTES.values()},
-        **{("launch_cores", column): size for column, size in schemas.CORE_TEXT_BYTES.values()},
+        **{("launches", column): size for column, size in contract.LAUNCH_TEXT_BYTES.values()},
+        **{("launch_cores", column): size for column, size in contract.CORE_TEXT_BYTES.values()},
+        **{("cores", column): size for column, size in contract.CORES_TABLE_TEXT_BYTES.values()},
     }
     for path, dialect in (
         (sql_dir() / "create_tables.sql", "postgres"),

@@ -6,6 +6,7 @@ and the quarantine are the launches' own (pipeline.py wires both datasets the sa
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
+from spacex_launches import contract
 from spacex_launches.job import quality, schemas
 
 _JSON_OPTIONS = {"mode": "PERMISSIVE", "columnNameOfCorruptRecord": schemas.CORRUPT_RECORD}
@@ -40,7 +41,7 @@ def _counts_not_negative() -> Column:
 
 def _text_fits_warehouse() -> Column:
     ok = F.lit(True)
-    for field, (_, limit) in schemas.CORES_TABLE_TEXT_BYTES.items():
+    for field, (_, limit) in contract.CORES_TABLE_TEXT_BYTES.items():
         ok = ok & (F.col(field).isNull() | (F.octet_length(field) <= limit))
     return ok
 

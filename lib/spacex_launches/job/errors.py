@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from spacex_launches.common.redact import redact_text
+from spacex_launches.common.s3 import is_s3_uri, split_s3_uri
 from spacex_launches.exceptions import EXIT_BUG, EXIT_INPUT, SpacexError, root_cause
 
 # Failures of the machine, not of the job, as the JVM words them.
@@ -56,8 +57,8 @@ def describe(exc: BaseException, lake: str, s3_endpoint: str | None = None) -> F
                 "Every lake table is at its last committed snapshot (a half-written file is part of no table)."
             ),
         )
-    if lake.startswith(("s3://", "s3a://")) and any(marker in text for marker in _UNREACHABLE):
-        bucket = lake.split("://", 1)[1].split("/", 1)[0]
+    if is_s3_uri(lake) and any(marker in text for marker in _UNREACHABLE):
+        bucket, _ = split_s3_uri(lake)
         return Failure(
             EXIT_INPUT,
             redact_text(

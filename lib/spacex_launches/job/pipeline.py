@@ -22,10 +22,28 @@ from urllib.parse import unquote
 from pyspark.sql import Column, DataFrame, Observation, SparkSession
 from pyspark.sql import functions as F
 
+from spacex_launches import contract
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.exceptions import InputFileError, NoInputFiles
-from spacex_launches.job import cores, quality, schemas, transforms
+from spacex_launches.job import cores, quality, transforms
 from spacex_launches.job.discovery import InputFile, find_input_files
+from spacex_launches.job.outcomes import (
+    Conservation,
+    CoreCounts,
+    CoresOutcome,
+    CoresSkipped,
+    InputFileEntry,
+    Intake,
+    KeyChanges,
+    LakeOutcome,
+    LaunchCounts,
+    MergeOutcome,
+    NotListed,
+    QuarantineOutcome,
+    WarehouseOutcome,
+    rule_metric,
+    warning_metric,
+)
 from spacex_launches.job.reader import read_raw_records
 from spacex_launches.job.run_report import RunReport, timed
 from spacex_launches.lake import precedence
@@ -115,11 +133,13 @@ ORIGIN = ["source_file", "source_block", "source_row", "snapshot_time"]
 WARNING_NAMES = {"launches": tuple(quality.WARNING_RULES), "cores": ()}
 # The values whose difference makes an update: a later `ingested_at` alone is a confirmation, kept in
 # launch_sightings without rewriting the tables (precedence.py).
-LAUNCH_COLUMNS = [name for name in schemas.LAUNCHES.fieldNames() if name not in ("launch_id", "ingested_at")]
-SLOT_COLUMNS = [
-    name for name in schemas.LAUNCH_CORES.fieldNames() if name not in ("launch_id", "core_position")
+LAUNCH_COLUMNS = [
+    name for name in contract.column_names("launches") if name not in ("launch_id", "ingested_at")
 ]
-CORE_COLUMNS = [name for name in schemas.CORES.fieldNames() if name != "core_id"]
+SLOT_COLUMNS = [
+    name for name in contract.column_names("launch_cores") if name not in ("launch_id", "core_position")
+]
+CORE_COLUMNS = [name for name in contract.column_names("cores") if name != "core_id"]
 
 
 def _first_named(value: Column, limit: int = 20) -> Column:
@@ -145,11 +165,11 @@ def _intake_metrics(dataset: Dataset) -> list[Column]:
         _first_named(F.when(F.col("same_time_conflict"), F.col("id"))).alias("same_time_conflict_ids"),
         *dataset.metrics(),
         *[
-            _count_where(readable & F.array_contains("failed_rules", rule)).alias(f"rule:{rule}")
+            _count_where(readable & F.array_contains("failed_rules", rule)).alias(rule_metric(rule))
             for rule in dataset.rule_names
         ],
         *[
-            _count_where(readable & F.array_contains("warned_rules", rule)).alias(f"warning:{rule}")
+            _count_where(readable & F.array_contains("warned_rules", rule)).alias(warning_metric(rule))
             for rule in WARNING_NAMES[dataset.name]
         ],
         _first_named(
@@ -158,9 +178,7 @@ def _intake_metrics(dataset: Dataset) -> list[Column]:
     ]
 
 
-def stage_records(
-    spark: SparkSession, files: list[InputFile], staged_path: str, dataset: Dataset
-) -> dict[str, Any]:
+def stage_records(spark: SparkSession, files: list[InputFile], staged_path: str, dataset: Dataset) -> Intake:
     """The one scan of a dataset's raw input: parse, apply the rules, mark duplicates, write every
     record with its disposition to `staged_path` (replacing what a crashed attempt of the run left
     there). The raw text is kept only for quarantined records. Raises InputFileError for a file that
@@ -178,15 +196,13 @@ def stage_records(
         .drop("file_problem")
     )
     records.write.mode("overwrite").parquet(staged_path)
-    metrics = observed(intake, dataset.name)
-    as_given = ("unreadable_example", "same_time_conflict_ids", "warned_records")
-    counts: dict[str, Any] = {
-        key: value if key in as_given else (value or 0) for key, value in metrics.items()
-    }
-    if counts["unreadable_files"]:
-        more = counts["unreadable_files"] - 1
+    counts = Intake.from_observed(
+        observed(intake, dataset.name), dataset.rule_names, WARNING_NAMES[dataset.name]
+    )
+    if counts.unreadable_files:
+        more = counts.unreadable_files - 1
         raise InputFileError(
-            unquote(counts["unreadable_example"]) + (f"; {more} more such file(s)" if more else "")
+            unquote(counts.unreadable_example or "") + (f"; {more} more such file(s)" if more else "")
         )
     return counts
 
@@ -208,17 +224,17 @@ def _by_disposition(staged: DataFrame, disposition: str) -> DataFrame:
 
 
 def commit_records(
-    lake: Lakehouse, staged: dict[str, DataFrame], intake: dict[str, dict[str, Any]], options: RunOptions
-) -> dict[str, Any]:
+    lake: Lakehouse, staged: dict[str, DataFrame], intake: dict[str, Intake], options: RunOptions
+) -> LakeOutcome:
     """Commit the run's records: its quarantine, then launches, launch_cores and cores, each table in
     one Iceberg commit (skipped when nothing changes). Returns per table what happened."""
-    outcome: dict[str, Any] = {}
+    outcome = LakeOutcome()
     quarantined = [
         _by_disposition(staged[name], transforms.QUARANTINED)
         .transform(transforms.to_quarantine)
         .withColumn("dataset", F.lit(name))
         for name in staged
-        if intake[name]["quarantined"]
+        if intake[name].quarantined
     ]
     if quarantined:
         rows = quarantined[0]
@@ -232,14 +248,10 @@ def commit_records(
             .count()
         )
         counted = {row["dataset"]: row["count"] for row in per_dataset.collect()}
-        outcome["quarantine"] = {
-            "rows": sum(counted.values()),
-            "by_dataset": counted,
-            **snapshot.as_dict(),
-            "committed": True,
-        }
+        outcome.quarantine = QuarantineOutcome(sum(counted.values()), counted, snapshot)
 
-    if intake["launches"]["latest"]:
+    launches_in = intake["launches"]
+    if launches_in.latest:
         latest = _by_disposition(staged["launches"], transforms.LATEST)
         launches = transforms.to_launches(latest, options.default_api_version)
         slots = transforms.to_launch_cores(latest)
@@ -250,7 +262,7 @@ def commit_records(
             lambda current: precedence.row_changes(launches, current, LAUNCH_COLUMNS, sightings=sightings),
             options.run_id,
         )
-        outcome["launches"] = _merge_outcome(merged, first_load={precedence.INSERT: merged.rows_added})
+        outcome.launches = _merge_outcome(merged, first_load=merged.rows_added)
         merged = lake.merge(
             "launch_cores",
             slots,
@@ -259,12 +271,10 @@ def commit_records(
             ),
             options.run_id,
         )
-        outcome["launch_cores"] = _merge_outcome(
-            merged, first_load={precedence.INSERT: intake["launches"]["latest"]}
-        )
-        if merged.launches is None and merged.rows_added != intake["launches"]["slots"]:  # a bug, not input
+        outcome.launch_cores = _merge_outcome(merged, first_load=launches_in.latest)
+        if merged.changes is None and merged.rows_added != launches_in.slots:  # a bug, not input
             raise RuntimeError(
-                f"launch_cores: {merged.rows_added} rows written for {intake['launches']['slots']} slots"
+                f"launch_cores: {merged.rows_added} rows written for {launches_in.slots} slots"
             )
         seen = launches.select(
             "launch_id", F.col("ingested_at").alias("last_seen_at"), "record_hash", "source_file"
@@ -275,11 +285,9 @@ def commit_records(
             lambda current: precedence.sighting_changes(seen, current),
             options.run_id,
         )
-        outcome["launch_sightings"] = _merge_outcome(
-            merged, first_load={precedence.INSERT: merged.rows_added}
-        )
+        outcome.launch_sightings = _merge_outcome(merged, first_load=merged.rows_added)
 
-    if "cores" in staged and intake["cores"]["latest"]:
+    if "cores" in staged and intake["cores"].latest:
         boosters = cores.to_cores(_by_disposition(staged["cores"], transforms.LATEST))
         merged = lake.merge(
             "cores",
@@ -287,36 +295,31 @@ def commit_records(
             lambda current: precedence.row_changes(boosters, current, CORE_COLUMNS, key="core_id"),
             options.run_id,
         )
-        outcome["cores"] = _merge_outcome(merged, first_load={precedence.INSERT: merged.rows_added})
+        outcome.cores = _merge_outcome(merged, first_load=merged.rows_added)
     return outcome
 
 
-def _merge_outcome(merged: MergeResult, first_load: dict[str, int]) -> dict[str, Any]:
-    """What the report says of a merge; `first_load`: the counts of a first load, which writes without
-    comparing (for launches and cores the rows its commit added: one per key)."""
-    return {
-        **merged.snapshot.as_dict(),
-        "committed": merged.committed,
-        "launches": {
-            **dict.fromkeys(precedence.CHANGES, 0),
-            **(first_load if merged.launches is None else merged.launches),
-        },
-        "rows_added": merged.rows_added,
-        "rows_removed": merged.rows_removed,
-        "attempts": merged.attempts,
-    }
+def _merge_outcome(merged: MergeResult, first_load: int) -> MergeOutcome:
+    """What the report says of a merge; `first_load`: the keys a first load inserted, which writes
+    without comparing (for launches and cores the rows its commit added: one per key)."""
+    changes = (
+        KeyChanges(insert=first_load) if merged.changes is None else KeyChanges.from_dict(merged.changes)
+    )
+    return MergeOutcome(
+        merged.snapshot, merged.committed, changes, merged.rows_added, merged.rows_removed, merged.attempts
+    )
 
 
-def _file_entries(files: list[InputFile]) -> list[dict[str, Any]]:
+def _file_entries(files: list[InputFile]) -> list[InputFileEntry]:
     return [
-        {
-            "path": f.path,
-            "format": f.format,
-            "bytes": f.size,
-            "compressed": f.compressed,
-            "snapshot_time": f.snapshot_time.isoformat() if f.snapshot_time else None,
-            "snapshot_time_from": f.snapshot_time_from,
-        }
+        InputFileEntry(
+            path=f.path,
+            format=f.format,
+            bytes=f.size,
+            compressed=f.compressed,
+            snapshot_time=f.snapshot_time.isoformat() if f.snapshot_time else None,
+            snapshot_time_from=f.snapshot_time_from,
+        )
         for f in files
     ]
 
@@ -341,11 +344,11 @@ def run_pipeline(
                 except NoInputFiles as exc:
                     if not options.cores_optional:
                         raise
-                    report.cores = {"skipped": str(exc)}
-        report.inputs["files"] = _file_entries(discovery["launches"].files)
-        report.inputs["skipped"] = [entry for found in discovery.values() for entry in found.skipped]
+                    report.cores = CoresSkipped(str(exc))
+        report.inputs.files = _file_entries(discovery["launches"].files)
+        report.inputs.skipped = [entry for found in discovery.values() for entry in found.skipped]
         if "cores" in discovery:
-            report.inputs["cores_files"] = _file_entries(discovery["cores"].files)
+            report.inputs.cores_files = _file_entries(discovery["cores"].files)
 
         with timed(report, "read_parse_validate"):
             datasets = {"launches": LAUNCH_DATA, "cores": CORE_DATA}
@@ -353,49 +356,45 @@ def run_pipeline(
                 name: stage_records(spark, found.files, f"{staging}/{name}", datasets[name])
                 for name, found in discovery.items()
             }
-        report.rule_failures = {rule: intake["launches"][f"rule:{rule}"] for rule in quality.RULE_NAMES}
-        report.rule_warnings = {rule: intake["launches"][f"warning:{rule}"] for rule in quality.WARNING_RULES}
+        launches_in = intake["launches"]
+        report.rule_failures = dict(launches_in.rule_failures)
+        report.rule_warnings = dict(launches_in.rule_warnings)
         if any(report.rule_warnings.values()):
             report.warnings.append(
                 'kept as sent, failing a warning rule (docs/data-quality.md "Warning rules"): '
-                + intake["launches"]["warned_records"]
+                + (launches_in.warned_records or "")
             )
 
         with timed(report, "commit"):
             lake.ensure_tables()
             staged = {
-                name: spark.read.parquet(f"{staging}/{name}")
-                for name in intake
-                if intake[name]["input_records"]
+                name: spark.read.parquet(f"{staging}/{name}") for name in intake if intake[name].input_records
             }
-            report.lake = commit_records(lake, staged, intake, options) if staged else {}
-        report.counts = _counts(intake["launches"], report.lake)
-        if report.counts["same_time_conflicts"]:
-            report.warnings.append(
-                _conflict_warning(report.counts["same_time_conflicts"], intake["launches"])
-            )
+            report.lake = commit_records(lake, staged, intake, options) if staged else LakeOutcome()
+        report.counts = _counts(launches_in, report.lake)
+        if report.counts.same_time_conflicts:
+            report.warnings.append(_conflict_warning(report.counts.same_time_conflicts, launches_in))
         report.conservation = _check_conservation(report.counts, "launches")
         if "cores" in intake:
             report.cores = _core_report(intake["cores"], report.lake)
-            report.cores["conservation"] = _check_conservation(report.cores["counts"], "cores")
-        if not intake["launches"]["input_records"]:
+            report.cores.conservation = _check_conservation(report.cores.counts, "cores")
+        if not launches_in.input_records:
             report.message = "the input holds no launch records: launches are unchanged"
-        elif not intake["launches"]["latest"]:
+        elif not launches_in.latest:
             report.message = (
-                f"every one of the {intake['launches']['input_records']} input records failed the quality rules: "
+                f"every one of the {launches_in.input_records} input records failed the quality rules: "
                 f"they are in the quarantine (run_id {options.run_id}); launches and warehouse are unchanged"
             )
 
         complete = _newest_complete_snapshot(discovery["launches"].files)
-        if complete is not None and intake["launches"]["input_records"]:
+        if complete is not None and launches_in.input_records:
             report.not_listed = _not_listed(lake, complete)
-        snapshots = {table: lake.snapshot(table) for table in schemas.TABLES}
-        report.lake_snapshots = {table: snapshot.as_dict() for table, snapshot in snapshots.items()}
+        report.lake_snapshots = {table: lake.snapshot(table) for table in contract.TABLES}
         if loader is not None:
-            report.warehouse = {"target": loader.target, "location": loader.describe()}
+            report.warehouse = WarehouseOutcome(loader.target, loader.describe())
             with timed(report, "warehouse_load"):
-                report.warehouse.update(loader.sync(lake, snapshots, options.run_id))
-        report.status = "succeeded" if intake["launches"]["input_records"] else "no_op"
+                report.warehouse.sync = loader.sync(lake, report.lake_snapshots, options.run_id)
+        report.status = "succeeded" if launches_in.input_records else "no_op"
         return report
     finally:
         lakefs.delete(staging)
@@ -408,7 +407,7 @@ def _newest_complete_snapshot(files: list[InputFile]) -> datetime | None:
     return max(times, default=None)
 
 
-def _not_listed(lake: Lakehouse, complete: datetime) -> dict[str, Any]:
+def _not_listed(lake: Lakehouse, complete: datetime) -> NotListed:
     """The launches the lake holds that the complete snapshot fetched at `complete` did not list (nor
     any later one): last seen before it. They stay in the lake, the warehouse and the answers."""
     held = lake.read("launches").select("launch_id", "ingested_at")
@@ -421,12 +420,12 @@ def _not_listed(lake: Lakehouse, complete: datetime) -> dict[str, Any]:
         .orderBy("launch_id")
         .collect()
     )
-    return {
-        "complete_snapshot": complete.isoformat(),
-        "launches": len(rows),
-        "launch_ids": [row["launch_id"] for row in rows],
-        "last_seen_at": {row["launch_id"]: row["last_seen_at"].isoformat() for row in rows},
-    }
+    return NotListed(
+        complete_snapshot=complete.isoformat(),
+        launches=len(rows),
+        launch_ids=[row["launch_id"] for row in rows],
+        last_seen_at={row["launch_id"]: row["last_seen_at"].isoformat() for row in rows},
+    )
 
 
 def remove_stale_staging(lakefs: LakeFS, paths: LakePaths) -> None:
@@ -438,12 +437,8 @@ def remove_stale_staging(lakefs: LakeFS, paths: LakePaths) -> None:
             lakefs.delete(uri)
 
 
-def _quarantined(lake: dict[str, Any], dataset: str) -> int:
-    return lake.get("quarantine", {}).get("by_dataset", {}).get(dataset, 0)
-
-
-def _conflict_warning(conflicts: int, intake: dict[str, Any]) -> str:
-    named = intake.get("same_time_conflict_ids")
+def _conflict_warning(conflicts: int, intake: Intake) -> str:
+    named = intake.same_time_conflict_ids
     among = f" (in this run's input: {named})" if named else ""
     return (
         f"{conflicts} launch(es) had two different records with the same fetch time{among}: the record "
@@ -452,45 +447,35 @@ def _conflict_warning(conflicts: int, intake: dict[str, Any]) -> str:
     )
 
 
-def _decided(lake: dict[str, Any], table: str) -> int:
-    """The keys a table's merge decided on (each change but the conflict count)."""
-    changes = lake.get(table, {}).get("launches", {})
-    return sum(changes.get(change, 0) for change in precedence.CHANGES)
+def _counts(intake: Intake, lake: LakeOutcome) -> LaunchCounts:
+    return LaunchCounts(
+        input_records=intake.input_records,
+        launches=lake.changes("launches").decided,
+        duplicates_collapsed=intake.duplicates_collapsed,
+        quarantined=lake.quarantined("launches"),
+        launch_cores=intake.slots,
+        unknown_core_slots=intake.unknown_core_slots,
+        same_time_conflicts=intake.same_time_conflicts + (lake.changes("launches").same_time_conflicts or 0),
+    )
 
 
-def _counts(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, int]:
-    return {
-        "input_records": intake["input_records"],
-        "launches": _decided(lake, "launches"),
-        "duplicates_collapsed": intake["duplicates_collapsed"],
-        "quarantined": _quarantined(lake, "launches"),
-        "launch_cores": intake["slots"],
-        "unknown_core_slots": intake["unknown_core_slots"],
-        "same_time_conflicts": intake["same_time_conflicts"]
-        + lake.get("launches", {}).get("launches", {}).get("same_time_conflicts", 0),
-    }
+def _core_report(intake: Intake, lake: LakeOutcome) -> CoresOutcome:
+    counts = CoreCounts(
+        input_records=intake.input_records,
+        cores=lake.changes("cores").decided,
+        duplicates_collapsed=intake.duplicates_collapsed,
+        quarantined=lake.quarantined("cores"),
+    )
+    return CoresOutcome(counts, dict(intake.rule_failures))
 
 
-def _core_report(intake: dict[str, Any], lake: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "counts": {
-            "input_records": intake["input_records"],
-            "cores": _decided(lake, "cores"),
-            "duplicates_collapsed": intake["duplicates_collapsed"],
-            "quarantined": _quarantined(lake, "cores"),
-        },
-        "rule_failures": {rule: intake[f"rule:{rule}"] for rule in cores.CORE_RULE_NAMES},
-    }
-
-
-def _check_conservation(counts: dict[str, int], dataset: str) -> dict[str, Any]:
+def _check_conservation(counts: LaunchCounts | CoreCounts, dataset: str) -> Conservation:
     """Every input record is a row the merge decided on, a collapsed duplicate or a quarantined row
     read back from the committed table: counted apart from the intake's own counts."""
-    kept = counts["launches"] if dataset == "launches" else counts["cores"]
-    accounted = kept + counts["duplicates_collapsed"] + counts["quarantined"]
-    if accounted == counts["input_records"]:
-        return {"rule": f"input_records = {dataset} + duplicates_collapsed + quarantined", "holds": True}
+    accounted = counts.kept + counts.duplicates_collapsed + counts.quarantined
+    if accounted == counts.input_records:
+        return Conservation(f"input_records = {dataset} + duplicates_collapsed + quarantined", holds=True)
     raise RuntimeError(  # a bug, not bad input: every commit is still whole
-        f"{dataset}: record conservation failed: {counts['input_records']} in, {accounted} accounted for "
-        f"({kept} decided, {counts['duplicates_collapsed']} duplicates, {counts['quarantined']} quarantined)"
+        f"{dataset}: record conservation failed: {counts.input_records} in, {accounted} accounted for "
+        f"({counts.kept} decided, {counts.duplicates_collapsed} duplicates, {counts.quarantined} quarantined)"
     )

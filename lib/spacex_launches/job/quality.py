@@ -12,7 +12,8 @@ from datetime import datetime
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from spacex_launches.job.schemas import CORE_TEXT_BYTES, CORRUPT_RECORD, ID_PATTERN, LAUNCH_TEXT_BYTES
+from spacex_launches.contract import CORE_TEXT_BYTES, ID_PATTERN, LAUNCH_TEXT_BYTES
+from spacex_launches.job.schemas import CORRUPT_RECORD
 
 DATE_PRECISIONS = ("half", "quarter", "year", "month", "day", "hour")
 MAX_RECORD_BYTES = 1024 * 1024  # a launch record is a few KB

@@ -13,27 +13,14 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spacex_launches.common.paths import FETCH_TIME_NAME
+from spacex_launches.job import schemas
 from spacex_launches.job.discovery import DOCUMENT, InputFile
 
 STRINGS = T.ArrayType(T.StringType())
 # Splitting a file into records must not stop at a record's size or depth: the quality rules judge
 # each record (and quarantine it) under the parser's usual limits.
 _SPLIT = {"maxNestingDepth": str(1 << 30), "maxStringLen": str((1 << 31) - 1)}
-# `one_value`: the record's text is exactly one JSON value (false for a line that is not: two values
-# side by side, trailing text, a truncated record), which the JSON parser alone would not tell.
-# `source_invalid_utf8`: the line or document the record was split from holds bytes that are not UTF-8
-# (the split decodes them as U+FFFD, so the record's own text no longer shows them: quality's
-# `text_storable` reads this).
-RAW_RECORD_COLUMNS = [
-    "source_file",
-    "source_block",
-    "source_row",
-    "snapshot_time",
-    "raw_record",
-    "one_value",
-    "file_problem",
-    "source_invalid_utf8",
-]
+RAW_RECORD_COLUMNS = schemas.RAW_RECORDS.fieldNames()  # what the reader hands on, in this order
 # An unpaired UTF-16 surrogate escape (`\ud800` without its pair): the split would store it as `?`.
 # It is kept visible as the six characters `\ud800` (one more backslash) for `text_storable` to
 # quarantine the record.

@@ -8,11 +8,27 @@ import json
 import logging
 import time
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from spacex_launches.common.redact import redact_text
+from spacex_launches.job.outcomes import (
+    Conservation,
+    CoresOutcome,
+    CoresSkipped,
+    Inputs,
+    LakeOutcome,
+    LaunchCounts,
+    MergeOutcome,
+    NotListed,
+    QuarantineOutcome,
+    WarehouseOutcome,
+    cores_from_dict,
+    part_or_none,
+    snapshot_of,
+)
+from spacex_launches.lake.catalog import TableSnapshot
 
 log = logging.getLogger("spacex_launches")
 
@@ -24,7 +40,9 @@ def utc_now() -> str:
 @dataclass
 class RunReport:
     """One run's outcome, filled in by the pipeline as it goes and written as JSON (`as_dict`) to
-    `<lake>/_reports/<run_id>.json`, where Airflow's run_metrics and people read it."""
+    `<lake>/_reports/<run_id>.json`, where Airflow's run_metrics (`from_dict`) and people read it. A
+    part the run did not reach is null, or {} for counts, conservation, rule_failures, rule_warnings
+    and lake (job/outcomes.py has the parts' types)."""
 
     run_id: str
     env: str
@@ -33,29 +51,90 @@ class RunReport:
     phase: str | None = None  # the phase running (the last one run, once it ended; a stopped run's)
     started_at: str = field(default_factory=utc_now)
     finished_at: str | None = None
-    inputs: dict[str, Any] = field(default_factory=dict)  # paths, files, skipped, cores_files
-    counts: dict[str, int] = field(default_factory=dict)
-    conservation: dict[str, Any] = field(default_factory=dict)
+    inputs: Inputs = field(default_factory=lambda: Inputs([]))
+    counts: LaunchCounts | None = None
+    conservation: Conservation | None = None
     rule_failures: dict[str, int] = field(default_factory=dict)
     rule_warnings: dict[str, int] = field(default_factory=dict)  # records kept that failed a warning rule
     outputs: dict[str, str] = field(default_factory=dict)
-    lake: dict[str, Any] = field(default_factory=dict)  # per table: what the merge decided and committed
-    lake_snapshots: dict[str, Any] = field(default_factory=dict)  # per table: the snapshot loaded from
-    cores: dict[str, Any] | None = None  # the /cores dataset's counts and rules, when it was read
-    warehouse: dict[str, Any] | None = None
+    lake: LakeOutcome = field(default_factory=LakeOutcome)  # per table: what the merge decided and committed
+    lake_snapshots: dict[str, TableSnapshot] = field(
+        default_factory=dict
+    )  # per table: the snapshot loaded from
+    cores: CoresOutcome | CoresSkipped | None = (
+        None  # the /cores dataset's counts and rules, when it was read
+    )
+    warehouse: WarehouseOutcome | None = None
     durations_s: dict[str, float] = field(default_factory=dict)
     # launches the lake holds that the newest complete snapshot of the input no longer lists
-    not_listed: dict[str, Any] | None = None
+    not_listed: NotListed | None = None
     warnings: list[str] = field(default_factory=list)  # e.g. records of the same fetch time that differ
     message: str | None = None  # a note for a run that changed nothing
     error: str | None = None
 
     @classmethod
     def start(cls, run_id: str, env: str, inputs: list[str], lake: str) -> RunReport:
-        return cls(run_id, env, inputs={"paths": inputs, "files": []}, outputs={"lake": lake})
+        return cls(run_id, env, inputs=Inputs(list(inputs)), outputs={"lake": lake})
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        def part(value: Any, absent: Any = None) -> Any:
+            return absent if value is None else value.as_dict()
+
+        return {
+            "run_id": self.run_id,
+            "env": self.env,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "phase": self.phase,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "inputs": self.inputs.as_dict(),
+            "counts": part(self.counts, {}),
+            "conservation": part(self.conservation, {}),
+            "rule_failures": dict(self.rule_failures),
+            "rule_warnings": dict(self.rule_warnings),
+            "outputs": dict(self.outputs),
+            "lake": self.lake.as_dict(),
+            "lake_snapshots": {table: snapshot.as_dict() for table, snapshot in self.lake_snapshots.items()},
+            "cores": part(self.cores),
+            "warehouse": part(self.warehouse),
+            "durations_s": dict(self.durations_s),
+            "not_listed": part(self.not_listed),
+            "warnings": list(self.warnings),
+            "message": self.message,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> RunReport:
+        """A report read back from its JSON (`as_dict`); a part it lacks is absent here too."""
+        return cls(
+            run_id=document["run_id"],
+            env=document["env"],
+            status=document["status"],
+            exit_code=document.get("exit_code"),
+            phase=document.get("phase"),
+            started_at=document.get("started_at") or "",
+            finished_at=document.get("finished_at"),
+            inputs=Inputs.from_dict(document.get("inputs") or {}),
+            counts=part_or_none(LaunchCounts.from_dict, document.get("counts")),
+            conservation=part_or_none(Conservation.from_dict, document.get("conservation")),
+            rule_failures=document.get("rule_failures") or {},
+            rule_warnings=document.get("rule_warnings") or {},
+            outputs=document.get("outputs") or {},
+            lake=LakeOutcome.from_dict(document.get("lake") or {}),
+            lake_snapshots={
+                table: snapshot_of(table, entry)
+                for table, entry in (document.get("lake_snapshots") or {}).items()
+            },
+            cores=part_or_none(cores_from_dict, document.get("cores")),
+            warehouse=part_or_none(WarehouseOutcome.from_dict, document.get("warehouse")),
+            durations_s=document.get("durations_s") or {},
+            not_listed=part_or_none(NotListed.from_dict, document.get("not_listed")),
+            warnings=document.get("warnings") or [],
+            message=document.get("message"),
+            error=document.get("error"),
+        )
 
 
 @contextmanager
@@ -87,57 +166,50 @@ def to_json(report: RunReport) -> str:
 def summary(report: RunReport) -> str:
     counts = report.counts
     lines = [f"run {report.run_id} ({report.env}): {report.status.upper()}"]
-    files = report.inputs.get("files", [])
+    files = report.inputs.files
     if files:
-        lines.append(f"  input      {len(files)} file(s), {sum(f['bytes'] for f in files):,} bytes")
-    skipped = report.inputs.get("skipped") or []
+        lines.append(f"  input      {len(files)} file(s), {sum(f.bytes for f in files):,} bytes")
+    skipped = report.inputs.skipped or []
     if skipped:
         names = ", ".join(entry["path"].rsplit("/", 1)[-1] for entry in skipped[:3])
         more = f" and {len(skipped) - 3:,} more" if len(skipped) > 3 else ""
         lines.append(
             f"  skipped    {len(skipped):,} file(s): {names}{more} (not launches data: see the report)"
         )
-    if counts:
+    if counts is not None:
         lines.append(
-            "  records    {input_records:,} in = {launches:,} launches + {duplicates_collapsed:,} duplicates"
-            " collapsed + {quarantined:,} quarantined".format(
-                **{
-                    k: counts.get(k, 0)
-                    for k in ("input_records", "launches", "duplicates_collapsed", "quarantined")
-                }
-            )
+            f"  records    {counts.input_records:,} in = {counts.launches:,} launches + "
+            f"{counts.duplicates_collapsed:,} duplicates collapsed + {counts.quarantined:,} quarantined"
         )
         lines.append(
-            f"  cores      {counts.get('launch_cores', 0):,} launch_cores rows "
-            f"({counts.get('unknown_core_slots', 0):,} with unknown core)"
+            f"  cores      {counts.launch_cores:,} launch_cores rows "
+            f"({counts.unknown_core_slots:,} with unknown core)"
         )
-    if report.cores and report.cores.get("counts"):
-        core_counts = report.cores["counts"]
+    if isinstance(report.cores, CoresOutcome):
+        core_counts = report.cores.counts
         lines.append(
-            "  boosters   {input_records:,} /cores records = {cores:,} cores + {duplicates_collapsed:,} duplicates"
-            " collapsed + {quarantined:,} quarantined".format(**core_counts)
+            f"  boosters   {core_counts.input_records:,} /cores records = {core_counts.cores:,} cores + "
+            f"{core_counts.duplicates_collapsed:,} duplicates collapsed + {core_counts.quarantined:,} quarantined"
         )
     failing = {rule: n for rule, n in report.rule_failures.items() if n}
     if failing:
         lines.append("  rules      " + ", ".join(f"{rule}={n}" for rule, n in failing.items()))
-    for table, outcome in report.lake.items():
+    for table, outcome in report.lake.tables().items():
         lines.append(f"  lake       {table}: {_lake_line(table, outcome)}")
-    if report.not_listed and report.not_listed.get("launches"):
-        gone = report.not_listed
+    gone = report.not_listed
+    if gone and gone.launches:
         lines.append(
-            f"  upstream   {gone['launches']:,} launch(es) in the lake are not in the newest complete snapshot "
-            f"({gone['complete_snapshot']}); kept, named in the report (not_listed)"
+            f"  upstream   {gone.launches:,} launch(es) in the lake are not in the newest complete snapshot "
+            f"({gone.complete_snapshot}); kept, named in the report (not_listed)"
         )
     for warning in report.warnings:
         lines.append(f"  warning    {warning}")
-    if report.warehouse and report.warehouse.get("tables"):
-        warehouse = report.warehouse
-        tables = ", ".join(
-            f"{table} {stats['before']:,}->{stats['after']:,}"
-            for table, stats in warehouse.get("tables", {}).items()
-        )
-        note = " (already at the lake's snapshots)" if warehouse.get("up_to_date_before") else ""
-        lines.append(redact_text(f"  warehouse  {warehouse['location']}: {tables}{note}"))
+    warehouse = report.warehouse
+    if warehouse and warehouse.sync and warehouse.sync.tables:
+        loads = warehouse.sync.tables.items()
+        tables = ", ".join(f"{table} {load.before:,}->{load.after:,}" for table, load in loads)
+        note = " (already at the lake's snapshots)" if warehouse.sync.up_to_date_before else ""
+        lines.append(redact_text(f"  warehouse  {warehouse.location}: {tables}{note}"))
     if report.durations_s:
         lines.append(f"  took       {report.durations_s.get('total', 0):.1f} s")
     if report.error:
@@ -153,19 +225,15 @@ KEYED_BY = {
 }
 
 
-def _lake_line(table: str, outcome: dict[str, Any]) -> str:
+def _lake_line(table: str, outcome: MergeOutcome | QuarantineOutcome) -> str:
     """`launches: 3 new, 2 updated, 200 unchanged, 1 kept (lake newer) -> snapshot 123`."""
     commit = (
-        f"snapshot {outcome['snapshot_id']}" if outcome.get("committed") else "no commit (nothing changed)"
+        f"snapshot {outcome.snapshot.snapshot_id}" if outcome.committed else "no commit (nothing changed)"
     )
-    if "launches" not in outcome:
-        return f"{outcome.get('rows', 0):,} rows -> {commit}"
-    launches = outcome["launches"]
-    parts = [
-        f"{launches.get('insert', 0):,} new",
-        f"{launches.get('update', 0):,} updated",
-        f"{launches.get('unchanged', 0):,} unchanged",
-    ]
-    if launches.get("kept_newer"):
-        parts.append(f"{launches['kept_newer']:,} kept (the lake holds a newer snapshot)")
+    if isinstance(outcome, QuarantineOutcome):
+        return f"{outcome.rows:,} rows -> {commit}"
+    changes = outcome.changes
+    parts = [f"{changes.insert:,} new", f"{changes.update:,} updated", f"{changes.unchanged:,} unchanged"]
+    if changes.kept_newer:
+        parts.append(f"{changes.kept_newer:,} kept (the lake holds a newer snapshot)")
     return f"{', '.join(parts)} {KEYED_BY.get(table, 'rows')} -> {commit}"

@@ -1,5 +1,6 @@
-"""Explicit schemas: the raw /launches record (v4 and v5), the raw /cores record (v4) and the warehouse
-contract tables.
+"""Explicit schemas of what the job reads: the raw /launches record (v4 and v5), the raw /cores record
+(v4), the reader's rows, and the quarantine's rows. The warehouse contract tables are
+spacex_launches.contract (their Spark schemas: lake/schemas.py).
 
 Only the fields the pipeline uses are declared; unknown extra fields are ignored and missing ones
 become null. The raw record itself is kept as text, so nothing the API sent is lost.
@@ -67,7 +68,12 @@ RAW_CORE_RECORD = T.StructType(
     ]
 )
 
-# The raw zone's files as the reader hands them on: one row per record, with where it came from.
+# The raw zone's files as the reader hands them on (reader.read_raw_records): one row per record, with
+# where it came from. `one_value`: the record's text is exactly one JSON value (false for a line that is
+# not: two values side by side, trailing text, a truncated record), which the JSON parser alone would not
+# tell. `file_problem`: why the whole file cannot be read (null when it can). `source_invalid_utf8`: the
+# line or document the record was split from holds bytes that are not UTF-8 (the split decodes them as
+# U+FFFD, so the record's own text no longer shows them: quality's `text_storable` reads this).
 RAW_RECORDS = T.StructType(
     [
         T.StructField("source_file", T.StringType(), False),
@@ -76,120 +82,7 @@ RAW_RECORDS = T.StructType(
         T.StructField("snapshot_time", T.TimestampType()),
         T.StructField("raw_record", T.StringType()),
         T.StructField("one_value", T.BooleanType()),
-        T.StructField("source_invalid_utf8", T.BooleanType()),  # reader.RAW_RECORD_COLUMNS
+        T.StructField("file_problem", T.StringType()),
+        T.StructField("source_invalid_utf8", T.BooleanType()),
     ]
 )
-
-LAUNCHES = T.StructType(
-    [
-        T.StructField("launch_id", T.StringType(), False),
-        T.StructField("flight_number", T.IntegerType()),
-        T.StructField("name", T.StringType()),
-        T.StructField("date_utc", T.TimestampType()),
-        T.StructField("date_unix", T.LongType()),
-        T.StructField("date_precision", T.StringType()),
-        T.StructField("upcoming", T.BooleanType()),
-        T.StructField("success", T.BooleanType()),
-        T.StructField("rocket_id", T.StringType()),
-        T.StructField("launchpad_id", T.StringType()),
-        T.StructField("details", T.StringType()),
-        T.StructField("source_api_version", T.StringType()),
-        T.StructField("ingested_at", T.TimestampType()),
-    ]
-)
-
-LAUNCH_CORES = T.StructType(
-    [
-        T.StructField("launch_id", T.StringType(), False),
-        T.StructField("core_position", T.IntegerType(), False),
-        T.StructField("core_id", T.StringType()),
-        T.StructField("core_flight", T.IntegerType()),
-        T.StructField("reused", T.BooleanType()),
-        T.StructField("gridfins", T.BooleanType()),
-        T.StructField("legs", T.BooleanType()),
-        T.StructField("landing_attempt", T.BooleanType()),
-        T.StructField("landing_success", T.BooleanType()),
-        T.StructField("landing_type", T.StringType()),
-        T.StructField("landpad_id", T.StringType()),
-        T.StructField("date_utc", T.TimestampType()),
-        T.StructField("date_unix", T.LongType()),
-        T.StructField("upcoming", T.BooleanType()),
-    ]
-)
-
-# The warehouse's `cores` table (sql/create_tables.sql): one row per core id. Not in TABLES yet: the
-# job does not load it until the /cores ingest is wired in.
-CORES = T.StructType(
-    [
-        T.StructField("core_id", T.StringType(), False),
-        T.StructField("serial", T.StringType()),
-        T.StructField("block", T.IntegerType()),
-        T.StructField("status", T.StringType()),
-        T.StructField("reuse_count", T.IntegerType()),
-        T.StructField("rtls_attempts", T.IntegerType()),
-        T.StructField("rtls_landings", T.IntegerType()),
-        T.StructField("asds_attempts", T.IntegerType()),
-        T.StructField("asds_landings", T.IntegerType()),
-        T.StructField("last_update", T.StringType()),
-        T.StructField("ingested_at", T.TimestampType()),
-    ]
-)
-
-# One row per launch: when the newest snapshot that listed it was fetched (`last_seen_at`). A refetch
-# of unchanged data moves this, not the launch's rows; a launch the API stopped listing keeps an old
-# one (docs/lake.md "Launches the API stops listing").
-LAUNCH_SIGHTINGS = T.StructType(
-    [
-        T.StructField("launch_id", T.StringType(), False),
-        T.StructField("last_seen_at", T.TimestampType()),
-    ]
-)
-
-QUARANTINE = T.StructType(
-    [
-        T.StructField("source_file", T.StringType(), False),
-        T.StructField("source_block", T.LongType(), False),
-        T.StructField("source_row", T.LongType(), False),
-        T.StructField("record_id", T.StringType()),  # the record's id as it came (a launch's, a core's)
-        T.StructField("rule", T.StringType()),
-        T.StructField("failed_rules", T.ArrayType(T.StringType())),
-        T.StructField("raw_record", T.StringType()),
-    ]
-)
-
-# The id contract: SpaceX ids are MongoDB ObjectIds, 24 lowercase hex characters. An id that differs
-# only by case or surrounding whitespace is not normalised into another launch's id: it fails the rule
-# `id_format` and is quarantined, so near-duplicates never become launches of their own.
-ID_PATTERN = r"^[0-9a-f]{24}$"
-# The contract's text columns and their size in bytes as the warehouse stores them (VARCHAR(n) in
-# sql/create_tables.sql; Redshift counts bytes, not characters): the raw field -> (column, bytes).
-LAUNCH_TEXT_BYTES = {
-    "name": ("name", 256),
-    "rocket": ("rocket_id", 64),
-    "launchpad": ("launchpad_id", 64),
-    "details": ("details", 65535),
-}
-CORES_TABLE_TEXT_BYTES = {  # the cores table's (the API's /cores)
-    "serial": ("serial", 32),
-    "status": ("status", 16),
-    "last_update": ("last_update", 65535),
-}
-CORE_TEXT_BYTES = {
-    "core": ("core_id", 64),
-    "landing_type": ("landing_type", 32),
-    "landpad": ("landpad_id", 64),
-}
-
-# Warehouse tables and their keys; every loader and the load SQL follow this.
-TABLES = {
-    "launches": LAUNCHES,
-    "launch_cores": LAUNCH_CORES,
-    "cores": CORES,
-    "launch_sightings": LAUNCH_SIGHTINGS,
-}
-TABLE_KEYS = {
-    "launches": ("launch_id",),
-    "launch_cores": ("launch_id", "core_position"),
-    "cores": ("core_id",),
-    "launch_sightings": ("launch_id",),
-}

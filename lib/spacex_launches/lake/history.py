@@ -17,14 +17,14 @@ from typing import Any
 from pyspark.sql import Row
 from pyspark.sql import functions as F
 
-from spacex_launches.job import schemas
+from spacex_launches import contract
 from spacex_launches.lake.tables import RUN_ID_PROPERTY, Lakehouse
 
 SLOT_KEY = ("launch_id", "core_position")
 # What a change is about: the contract's slot columns (the launch's date repeated on every slot aside).
 DESCRIBED = [
     name
-    for name in schemas.LAUNCH_CORES.fieldNames()
+    for name in contract.column_names("launch_cores")
     if name not in (*SLOT_KEY, "core_id", "date_utc", "date_unix", "upcoming")
 ]
 

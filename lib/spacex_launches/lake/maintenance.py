@@ -24,9 +24,9 @@ from typing import Any, Protocol
 
 from pyspark.sql import functions as F
 
+from spacex_launches import contract
 from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import ConfigError, first_line
-from spacex_launches.job import schemas
 from spacex_launches.lake import history
 from spacex_launches.lake.tables import LAKE_TABLES, Lakehouse
 
@@ -130,11 +130,11 @@ def warehouse_holds(loader: LoadedSnapshots | None) -> dict[str, tuple[str, int]
     if loader is None:
         return None
     try:
-        rows = loader.query("SELECT table_name, table_uuid, snapshot_id FROM spacex.lake_loads")[1]
+        rows = loader.query(contract.lake_loads_query())[1]
     except Exception as exc:  # no lake_loads yet: the warehouse has loaded nothing
         log.info("warehouse %s: no lake_loads (%s): it holds no snapshot", loader.describe(), first_line(exc))
         return {}
-    return {table: (str(table_uuid), int(snapshot_id)) for table, table_uuid, snapshot_id in rows}
+    return {table: (str(table_uuid), int(snapshot_id)) for table, table_uuid, _, snapshot_id in rows}
 
 
 def expiry_cutoff(
@@ -143,7 +143,7 @@ def expiry_cutoff(
     """The time before which `table`'s snapshots may expire, and why: the retention, moved back to the
     commit the warehouse holds (it and every later one stay). None: nothing may expire."""
     cutoff = now - timedelta(hours=retention_h)
-    if holds is None or table not in schemas.TABLES:
+    if holds is None or table not in contract.TABLES:
         return cutoff, f"retention {retention_h:g} h"
     snapshot = lake.snapshot(table)
     held = holds.get(table)

@@ -17,8 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spacex_launches.exceptions import CommitConflict, LakeError
-from spacex_launches.job import schemas
-from spacex_launches.lake import precedence
+from spacex_launches.lake import precedence, schemas
 from spacex_launches.lake.catalog import CatalogSettings, TableSnapshot
 
 log = logging.getLogger("spacex_launches")
@@ -28,9 +27,9 @@ log = logging.getLogger("spacex_launches")
 class MergeResult:
     snapshot: TableSnapshot  # the table's state after this run's commit (or its unchanged state)
     committed: bool
-    # launches per change (insert, update, unchanged, kept_newer); None for a first load into an
-    # empty table, which writes every incoming row without comparing
-    launches: dict[str, int] | None
+    # keys (launches; cores for `cores`) per change (precedence.CHANGES) and `same_time_conflicts`;
+    # None for a first load into an empty table, which writes every incoming row without comparing
+    changes: dict[str, int] | None
     rows_added: int = 0  # rows in the files the commit added / removed (its snapshot summary)
     rows_removed: int = 0
     attempts: int = 1
@@ -300,14 +299,14 @@ class Lakehouse:
             if base.snapshot_id == 0:
                 # An empty table: every incoming launch is new and the whole table is written.
                 if incoming.isEmpty():  # e.g. launch_cores of launches that all have no cores
-                    return MergeResult(base, committed=False, launches=dict.fromkeys(precedence.CHANGES, 0))
+                    return MergeResult(base, committed=False, changes=dict.fromkeys(precedence.CHANGES, 0))
                 counts, rows, overwritten = None, incoming, F.lit(True)
             else:
                 current = self.read(table, base)
                 changes = decide(current)
                 counts, years = precedence.change_summary(changes)
                 if not any(counts[change] for change in precedence.CHANGED):
-                    return MergeResult(base, committed=False, launches=counts, attempts=attempt)
+                    return MergeResult(base, committed=False, changes=counts, attempts=attempt)
                 if partitioning is None:
                     rows = precedence.rewritten_partitions(current, incoming, changes, None, key)
                     overwritten = F.lit(True)
@@ -341,7 +340,7 @@ class Lakehouse:
             return MergeResult(
                 self.snapshot(table),
                 committed=True,
-                launches=counts,
+                changes=counts,
                 rows_added=int(summary.get("added-records") or 0),
                 rows_removed=int(summary.get("deleted-records") or 0),
                 attempts=attempt,

@@ -37,6 +37,7 @@ from spacex_launches.common.redact import redact_location, redact_text
 from spacex_launches.common.settings import PROJECT_DIR, Settings, load_settings
 from spacex_launches.exceptions import ConfigError, EmrRequestError, meaning
 from spacex_launches.ingest.fetch import DATASETS, ingest
+from spacex_launches.job.run_report import RunReport
 from spacex_launches.job.submit import WAREHOUSE_VARIABLE
 from spacex_launches.orchestration.emr_runs import (
     ACTIVE_STATES,
@@ -478,8 +479,9 @@ def run_metrics_task(env: str, ti, **context: Any) -> dict[str, float]:
         if job_run.get("state") == "COMPLETED":
             raise
         raise AirflowSkipException(f"{exc} (the job run ended {job_run.get('state')})") from exc
-    metrics = report_metrics(report)
+    run = RunReport.from_dict(report)
+    metrics = report_metrics(run)
     for name, value in metrics.items():
         stats.gauge(name, value)
-    log.info("run %s (%s): sent %d gauges: %s", report["run_id"], report["status"], len(metrics), metrics)
+    log.info("run %s (%s): sent %d gauges: %s", run.run_id, run.status, len(metrics), metrics)
     return metrics

@@ -15,19 +15,21 @@ from botocore.exceptions import ClientError
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.s3 import S3Settings, is_s3_uri, split_s3_uri
 from spacex_launches.common.settings import Settings
+from spacex_launches.job.run_report import RunReport
 
 METRICS_PREFIX = "spacex_launches"  # Airflow's statsd_prefix ("airflow.") comes before it
 
 
-def report_metrics(report: dict[str, Any]) -> dict[str, float]:
-    """{statsd gauge name: value} for one run report. The env is a name component, so the statsd
-    exporter mappings turn it, and the count or rule name, into labels."""
-    base = f"{METRICS_PREFIX}.{report['env']}"
-    metrics = {f"{base}.records.{name}": float(n) for name, n in (report.get("counts") or {}).items()}
-    rules = report.get("rule_failures") or {}
-    metrics.update({f"{base}.rule_failures.{rule}": float(n) for rule, n in rules.items()})
-    metrics[f"{base}.run.failed"] = float(report["status"] == "failed")
-    total = (report.get("durations_s") or {}).get("total")
+def report_metrics(report: RunReport) -> dict[str, float]:
+    """{statsd gauge name: value} for one run report (RunReport.from_dict of the JSON the job wrote).
+    The env is a name component, so the statsd exporter mappings turn it, and the count or rule name,
+    into labels."""
+    base = f"{METRICS_PREFIX}.{report.env}"
+    counts = report.counts.as_dict() if report.counts else {}
+    metrics = {f"{base}.records.{name}": float(n) for name, n in counts.items()}
+    metrics.update({f"{base}.rule_failures.{rule}": float(n) for rule, n in report.rule_failures.items()})
+    metrics[f"{base}.run.failed"] = float(report.status == "failed")
+    total = report.durations_s.get("total")
     if total is not None:
         metrics[f"{base}.run.duration_seconds"] = float(total)
     return metrics

@@ -15,19 +15,19 @@ from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from spacex_launches import contract
 from spacex_launches.common.redact import redact_location
 from spacex_launches.common.settings import Settings, sql_dir
 from spacex_launches.exceptions import ConfigError, WarehouseError
-from spacex_launches.job import schemas
 
 if TYPE_CHECKING:
     from spacex_launches.lake.catalog import TableSnapshot
     from spacex_launches.lake.tables import Lakehouse
 
 POSTGRES_URL_PREFIXES = ("postgresql://", "postgres://")
-LOAD_STATE_TABLE = "lake_loads"
 _SAFE_VALUE = re.compile(r"[A-Za-z0-9._:-]*")
 
 
@@ -37,9 +37,8 @@ class WarehouseLoader(Protocol):
     def describe(self) -> str:
         """Where the data goes, safe to log: never a password or token."""
 
-    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
-        """Bring each table to its lake snapshot (see the module docstring); return what was done:
-        `tables` {table: {before, after, snapshot_id, loaded}}."""
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> WarehouseSync:
+        """Bring each table to its lake snapshot (see the module docstring); return what was done."""
 
     def query(self, sql: str) -> tuple[list[str], list[tuple]]:
         """Run one read-only statement; return column names and rows."""
@@ -68,7 +67,7 @@ def load_statements(table: str, staging: str, snapshot: TableSnapshot, run_id: s
             raise WarehouseError(f"refusing to load: {name} {value!r} has characters outside [A-Za-z0-9._:-]")
     text = read_sql("load_table.sql").format(
         table=table,
-        columns=", ".join(schemas.TABLES[table].fieldNames()),
+        columns=", ".join(contract.column_names(table)),
         snapshot_id=int(snapshot.snapshot_id),
         sequence_number=int(snapshot.sequence_number),
         **values,
@@ -77,8 +76,8 @@ def load_statements(table: str, staging: str, snapshot: TableSnapshot, run_id: s
 
 
 def loaded_snapshots(rows: list[tuple]) -> dict[str, tuple[str, int]]:
-    """`spacex.lake_loads` rows (table_name, table_uuid, sequence_number) by table."""
-    return {table: (table_uuid, int(sequence)) for table, table_uuid, sequence in rows}
+    """contract.lake_loads_query rows as (table_uuid, sequence_number) by table."""
+    return {table: (table_uuid, int(sequence)) for table, table_uuid, sequence, _ in rows}
 
 
 def pending_loads(
@@ -93,29 +92,54 @@ def pending_loads(
     return pending
 
 
+@dataclass(frozen=True)
+class TableLoad:
+    """One warehouse table in a sync: its rows before and after, the lake snapshot it now holds, and
+    whether this sync loaded it (False: it held that snapshot already)."""
+
+    before: int
+    after: int
+    snapshot_id: int
+    loaded: bool
+
+
+@dataclass(frozen=True)
+class WarehouseSync:
+    """What a loader's sync did (the run report's `warehouse` holds it as JSON)."""
+
+    up_to_date_before: bool  # every table held its lake snapshot already: nothing was loaded
+    tables: dict[str, TableLoad]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "up_to_date_before": self.up_to_date_before,
+            "tables": {table: asdict(load) for table, load in self.tables.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, document: dict[str, Any]) -> WarehouseSync:
+        tables = {table: TableLoad(**load) for table, load in document["tables"].items()}
+        return cls(document["up_to_date_before"], tables)
+
+
 def sync_outcome(
     snapshots: dict[str, TableSnapshot],
     pending: dict[str, TableSnapshot],
     before: dict[str, int],
     after: dict[str, int],
-) -> dict[str, Any]:
-    return {
-        "up_to_date_before": not pending,
-        "tables": {
-            table: {
-                "before": before[table],
-                "after": after[table],
-                "snapshot_id": snapshot.snapshot_id,
-                "loaded": table in pending,
-            }
+) -> WarehouseSync:
+    return WarehouseSync(
+        up_to_date_before=not pending,
+        tables={
+            table: TableLoad(before[table], after[table], snapshot.snapshot_id, loaded=table in pending)
             for table, snapshot in snapshots.items()
         },
-    }
+    )
 
 
 def contract_rows(lake: Lakehouse, table: str, snapshot: TableSnapshot):
     """The lake table's rows at `snapshot`, in the warehouse contract's columns."""
-    return lake.read(table, snapshot).select(*schemas.TABLES[table].fieldNames())
+    return lake.read(table, snapshot).select(*contract.column_names(table))
 
 
 def warehouse_kind(spec: str) -> str:

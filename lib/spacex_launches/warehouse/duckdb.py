@@ -11,15 +11,16 @@ import logging
 import os
 import tempfile
 import time
-from typing import Any
 
 import duckdb
 
+from spacex_launches import contract
+from spacex_launches.contract import ColumnType, lake_loads_query
 from spacex_launches.exceptions import WarehouseError
-from spacex_launches.job import schemas
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
+    WarehouseSync,
     contract_rows,
     load_statements,
     loaded_snapshots,
@@ -32,18 +33,18 @@ from spacex_launches.warehouse import (
 log = logging.getLogger("spacex_launches")
 
 _DUCKDB_TYPES = {
-    "StringType()": "VARCHAR",
-    "IntegerType()": "INTEGER",
-    "LongType()": "BIGINT",
-    "BooleanType()": "BOOLEAN",
-    "TimestampType()": "TIMESTAMP",
+    ColumnType.STRING: "VARCHAR",
+    ColumnType.INT: "INTEGER",
+    ColumnType.BIGINT: "BIGINT",
+    ColumnType.BOOLEAN: "BOOLEAN",
+    ColumnType.TIMESTAMP: "TIMESTAMP",
 }
 
 
 def _staging_select(table: str, parquet_glob: str) -> str:
     columns = ", ".join(
-        f"CAST({field.name} AS {_DUCKDB_TYPES[repr(field.dataType)]}) AS {field.name}"
-        for field in schemas.TABLES[table].fields
+        f"CAST({column.name} AS {_DUCKDB_TYPES[column.type]}) AS {column.name}"
+        for column in contract.TABLES[table]
     )
     return f"SELECT {columns} FROM read_parquet('{parquet_glob}')"
 
@@ -92,7 +93,7 @@ class DuckDBLoader:
         connection.execute("SET TimeZone = 'UTC'")
         return connection
 
-    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> WarehouseSync:
         """Export each pending table's snapshot to a local scratch Parquet through Spark (the lake may
         be on s3a://; DuckDB needs no extension), then load them in one DuckDB transaction."""
         connection = self.connect()
@@ -100,11 +101,7 @@ class DuckDBLoader:
             try:
                 for statement in sql_statements(read_sql("create_tables.sql")):
                     connection.execute(statement)
-                loaded = loaded_snapshots(
-                    connection.execute(
-                        "SELECT table_name, table_uuid, sequence_number FROM spacex.lake_loads"
-                    ).fetchall()
-                )
+                loaded = loaded_snapshots(connection.execute(lake_loads_query()).fetchall())
             except duckdb.Error as exc:
                 raise WarehouseError(f"{self.describe()}: preparing the tables failed: {exc}") from exc
             before = {table: self._count(connection, table) for table in snapshots}

@@ -10,10 +10,10 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg
 
+from spacex_launches import contract
 from spacex_launches.common.redact import carries_secret, redact_location, redact_text
 from spacex_launches.common.secrets import DatabaseCredentials
 from spacex_launches.exceptions import ConfigError, WarehouseError
-from spacex_launches.job import schemas
 
 # Maven coordinates for spark-submit --packages (the one place they are written down). On EMR the
 # image ships the Redshift connector and driver under /usr/share/aws/redshift/ instead.
@@ -160,7 +160,7 @@ class JdbcWarehouse:
                 table: connection.execute(f"SELECT COUNT(*) FROM {self.schema}.{table}").fetchall()[0][0]
                 if table in existing
                 else 0
-                for table in schemas.TABLES
+                for table in contract.TABLES
             }
         except psycopg.Error as exc:
             raise WarehouseError(f"{self.describe()}: counting rows failed: {exc}") from exc

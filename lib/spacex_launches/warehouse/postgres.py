@@ -14,19 +14,18 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
 
 import psycopg
-from pyspark.sql import types as T
 
+from spacex_launches import contract
 from spacex_launches.common.secrets import DatabaseCredentials, database_credentials
 from spacex_launches.common.settings import Settings
+from spacex_launches.contract import LOAD_STATE_TABLE, lake_loads_query
 from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError
-from spacex_launches.job import schemas
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
-    LOAD_STATE_TABLE,
+    WarehouseSync,
     contract_rows,
     load_statements,
     loaded_snapshots,
@@ -86,7 +85,7 @@ class PostgresLoader(JdbcWarehouse):
             properties["password"] = credentials.password
         return properties
 
-    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> WarehouseSync:
         with self.connect() as connection:
             try:
                 for statement in sql_statements(self.sql(read_sql("create_tables.sql"))):
@@ -106,9 +105,7 @@ class PostgresLoader(JdbcWarehouse):
         return sync_outcome(snapshots, pending, before, self.table_counts())
 
     def loaded(self, connection: psycopg.Connection) -> dict[str, tuple[str, int]]:
-        rows = connection.execute(
-            f"SELECT table_name, table_uuid, sequence_number FROM {self.schema}.{LOAD_STATE_TABLE}"
-        ).fetchall()
+        rows = connection.execute(lake_loads_query(self.schema)).fetchall()
         return loaded_snapshots(rows)
 
     def _stage(self, lake: Lakehouse, pending: dict[str, TableSnapshot], staging: dict[str, str]) -> None:
@@ -120,10 +117,10 @@ class PostgresLoader(JdbcWarehouse):
                 for table in pending:
                     connection.execute(f"DROP TABLE IF EXISTS {staging[table]}")
                     connection.execute(f"CREATE TABLE {staging[table]} (LIKE {self.schema}.{table})")
-                    for field in schemas.TABLES[table].fields:
-                        if isinstance(field.dataType, T.TimestampType):
+                    for column in contract.TABLES[table]:
+                        if column.type == contract.TIMESTAMP:
                             connection.execute(
-                                f"ALTER TABLE {staging[table]} ALTER COLUMN {field.name} TYPE TIMESTAMPTZ"
+                                f"ALTER TABLE {staging[table]} ALTER COLUMN {column.name} TYPE TIMESTAMPTZ"
                             )
             except psycopg.Error as exc:
                 raise WarehouseError(f"{self.describe()}: preparing staging failed: {exc}") from exc

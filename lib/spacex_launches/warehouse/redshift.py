@@ -20,18 +20,18 @@ Parquet from `tempdir` by assuming `aws_iam_role` (the COPY role).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 
 from spacex_launches.common.redact import redact_location
 from spacex_launches.common.secrets import DatabaseCredentials, database_credentials
 from spacex_launches.common.settings import Settings
+from spacex_launches.contract import LOAD_STATE_TABLE, lake_loads_query
 from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.lake.tables import Lakehouse
 from spacex_launches.warehouse import (
-    LOAD_STATE_TABLE,
+    WarehouseSync,
     contract_rows,
     load_statements,
     loaded_snapshots,
@@ -161,16 +161,14 @@ class RedshiftLoader(JdbcWarehouse):
         """What `spacex.lake_loads` says the warehouse holds (nothing before the first load)."""
         with self.connect() as connection:
             try:
-                rows = connection.execute(
-                    f"SELECT table_name, table_uuid, sequence_number FROM {self.schema}.{LOAD_STATE_TABLE}"
-                ).fetchall()
+                rows = connection.execute(lake_loads_query(self.schema)).fetchall()
             except psycopg.errors.UndefinedTable:
                 return {}
             except psycopg.Error as exc:
                 raise WarehouseError(f"{self.describe()}: reading {LOAD_STATE_TABLE} failed: {exc}") from exc
         return loaded_snapshots(rows)
 
-    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> dict[str, Any]:
+    def sync(self, lake: Lakehouse, snapshots: dict[str, TableSnapshot], run_id: str) -> WarehouseSync:
         before = self.table_counts()
         pending = pending_loads(self.loaded(), snapshots)
         for table, snapshot in pending.items():

@@ -12,6 +12,7 @@ import pytest
 from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.s3 import S3Settings, split_s3_uri
 from spacex_launches.common.settings import load_settings
+from spacex_launches.job.run_report import RunReport
 from spacex_launches.orchestration.emr_request import build_job_run_request
 from spacex_launches.orchestration.run_metrics import job_arguments, read_run_report, report_metrics
 
@@ -20,7 +21,7 @@ RUN_DATE = date(2026, 11, 23)
 
 def test_report_metrics_of_a_real_run(sample_run_report):
     report = json.loads(sample_run_report.read_text())
-    metrics = report_metrics(report)
+    metrics = report_metrics(RunReport.from_dict(report))
     base = f"spacex_launches.{report['env']}"
     counts = {name.rsplit(".", 1)[1]: v for name, v in metrics.items() if name.startswith(f"{base}.records.")}
     assert counts == report["counts"]
@@ -40,7 +41,7 @@ def test_report_metrics_of_a_real_run(sample_run_report):
 def test_failed_run_report_sets_run_failed(sample_run_report):
     report = json.loads(sample_run_report.read_text())
     report.update(status="failed", error="too many quarantined records")
-    assert report_metrics(report)[f"spacex_launches.{report['env']}.run.failed"] == 1.0
+    assert report_metrics(RunReport.from_dict(report))[f"spacex_launches.{report['env']}.run.failed"] == 1.0
 
 
 @pytest.fixture
@@ -121,7 +122,7 @@ def test_task_reads_the_report_of_the_run_spark_job_started_and_sends_gauges(
     job_run = {"run_id": arguments["--run-id"], "lake": arguments["--lake"], "state": "COMPLETED"}
     sent = run_metrics_task("dev", SparkJobXCom(job_run))
 
-    assert sent == report_metrics(json.loads(sample_run_report.read_text()))
+    assert sent == report_metrics(RunReport.from_dict(json.loads(sample_run_report.read_text())))
     received = receive_gauges(statsd_listener, len(sent))
     assert received == {f"airflow.{name}": value for name, value in sent.items()}  # statsd_prefix "airflow"
 

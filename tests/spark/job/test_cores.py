@@ -10,6 +10,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from spacex_launches.job import cores, schemas
+from spacex_launches.lake.schemas import CORES
 from support.lake import hid
 from support.paths import SAMPLE_CORES
 
@@ -43,6 +44,7 @@ def checked(spark, *records):
             FETCHED,
             json.dumps(r) if isinstance(r, dict) else r,
             True,
+            None,
             False,
         )
         for i, r in enumerate(records)
@@ -57,7 +59,7 @@ def test_a_good_core_passes_and_becomes_a_contract_row(spark):
     contract = cores.to_cores(
         checked(spark, core_record()).withColumnRenamed("snapshot_time", "snapshot_time")
     )
-    assert contract.columns == [*schemas.CORES.fieldNames(), "source_file", "record_hash"]
+    assert contract.columns == [*CORES.fieldNames(), "source_file", "record_hash"]
     [out] = contract.collect()
     assert (out.core_id, out.serial, out.block, out.asds_landings, out.ingested_at) == (
         hid("B1049"),

@@ -11,6 +11,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from spacex_launches.job import quality, schemas, transforms
+from spacex_launches.lake.schemas import LAUNCH_CORES, LAUNCHES
 from support.lake import hid
 
 LANDED = datetime(2024, 1, 1, 6, 0, 0)
@@ -45,6 +46,7 @@ def raw_records(spark, *texts, source_file="file:/lake/raw/a.json", snapshot_tim
             snapshot_time,
             text if isinstance(text, str) else json.dumps(text),
             True,
+            None,
             False,
         )
         for position, text in enumerate(texts)
@@ -299,7 +301,7 @@ def test_to_launches_matches_the_contract(spark):
                 "file:/lake/raw/a.json",
             )
         ],
-        T.StructType([*schemas.LAUNCHES.fields, T.StructField("source_file", T.StringType())]),
+        T.StructType([*LAUNCHES.fields, T.StructField("source_file", T.StringType())]),
     )
     assert_df_equality(transforms.to_launches(records).drop("record_hash"), expected, ignore_nullable=True)
 
@@ -400,7 +402,7 @@ def test_to_launch_cores_one_row_per_slot_including_unknown_cores(spark):
         ],
         T.StructType(
             [
-                *schemas.LAUNCH_CORES.fields,
+                *LAUNCH_CORES.fields,
                 T.StructField("ingested_at", T.TimestampType()),
                 T.StructField("source_file", T.StringType()),
             ]

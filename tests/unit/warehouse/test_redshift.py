@@ -17,6 +17,7 @@ from rehearsal.servers import free_port
 from spacex_launches.common.secrets import DatabaseCredentials, parse_credentials
 from spacex_launches.common.settings import Settings, load_settings
 from spacex_launches.exceptions import ConfigError, SecretError, WarehouseError
+from spacex_launches.job.outcomes import WarehouseOutcome
 from spacex_launches.job.run_report import RunReport, to_json
 from spacex_launches.lake.catalog import TableSnapshot
 from spacex_launches.warehouse import (
@@ -135,7 +136,7 @@ def test_the_password_is_only_in_the_password_option(dev_config, credentials, ca
         options = write_options(settings, credentials, PENDING, table, "run-1")
         assert [key for key, value in options.items() if PASSWORD in value] == ["password"]
     report = RunReport.start("run-1", "dev", ["s3://x"], "s3://lake")
-    report.warehouse = {"target": loader.target, "location": loader.describe()}
+    report.warehouse = WarehouseOutcome(loader.target, loader.describe())
     for text in (loader.describe(), repr(loader.credentials), repr(settings), to_json(report), caplog.text):
         assert PASSWORD not in text
     host_port_db = dev_config.redshift.jdbc_url.removeprefix("jdbc:redshift://")

@@ -4,7 +4,7 @@ A leaf: it imports nothing of ours, so every layer can raise and catch these wit
 One base (`SpacexError`), one subclass per layer, the exit code on the class. What a code means to its user is
 in EXIT_MEANINGS (docs/running.md "Exit codes"); `spacex_launches.job.errors` turns any exception, ours or the
 JVM's, into the paragraph and code a run ends with. `python -m spacex_launches.exceptions N` prints what code
-N means (the Makefile's recipes, after a job fails).
+N means.
 
 | exit | meaning |
 | --- | --- |

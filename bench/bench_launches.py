@@ -108,35 +108,21 @@ def raw_scans(event_log_dir: Path, input_dir: str) -> int:
 def spark_command(
     args: argparse.Namespace, input_dir: str, lake: str, event_log: Path, warehouse: str, java_opts: str
 ) -> list:
-    return [
-        str(REPO / ".venv" / "bin" / "spark-submit"),
-        "--master",
-        "local[2]",
-        "--driver-memory",
-        args.driver_memory,
-        "--driver-java-options",
-        f"-Dlog4j2.configurationFile=file:{REPO / 'conf' / 'log4j2.properties'} {java_opts}".strip(),
-        "--conf",
-        "spark.eventLog.enabled=true",
-        "--conf",
-        f"spark.eventLog.dir=file:{event_log}",
-        "--packages",
-        iceberg_packages(),
-        str(REPO / "jobs" / "launches_etl.py"),
-        "--input",
-        input_dir,
-        "--lake",
-        lake,
-        "--warehouse",
-        warehouse,
-    ]
-
-
-def iceberg_packages() -> str:
+    """The job's spark-submit command as `make job` builds it (spacex_launches.job.submit), with Spark's
+    event log on (the bench counts the scans in its plans)."""
     sys.path.insert(0, str(REPO / "lib"))
+    from spacex_launches.job import submit
     from spacex_launches.lake.catalog import ICEBERG_PACKAGES
 
-    return ICEBERG_PACKAGES
+    return submit.spark_submit_command(
+        REPO / "jobs" / "launches_etl.py",
+        ["--input", input_dir, "--lake", lake, "--warehouse", warehouse],
+        packages=ICEBERG_PACKAGES,
+        driver_memory=args.driver_memory,
+        jvm_options=java_opts,
+        conf={"spark.eventLog.enabled": "true", "spark.eventLog.dir": f"file:{event_log}"},
+        spark_submit=REPO / ".venv" / "bin" / "spark-submit",
+    )
 
 
 def cds_options(args: argparse.Namespace) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from integration.lake_helpers import read_report
+from support.lake import read_report
 from spacex_launches.job.run_report import RunReport, summary
 
 pytestmark = pytest.mark.integration

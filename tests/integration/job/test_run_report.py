@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from support.lake import read_report
 from spacex_launches.job.run_report import RunReport, summary
+from support.lake import read_report
 
 pytestmark = pytest.mark.integration
 

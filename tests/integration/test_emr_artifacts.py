@@ -10,6 +10,8 @@ through Airflow, is tests/integration/test_dag_end_to_end.py: one Spark run fewe
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import subprocess
 import uuid
@@ -149,3 +151,50 @@ def test_the_stand_in_runs_with_a_clean_environment(emr_python, tmp_path):
     assert environ["AWS_ENDPOINT_URL"] == "http://127.0.0.1:9"
     assert not {key for key in environ if key.startswith(("VIRTUAL_ENV", "PYTHON", "PYSPARK"))}
     assert set(clean_environ()) <= set(os.environ)
+
+
+# jobs/package.py builds with pip for the EMR Python: here, beside the tests of what it builds.
+def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(tmp_path):
+    spec = importlib.util.spec_from_file_location("package_script", REPO / "jobs" / "package.py")
+    package_script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(package_script)
+
+    assert package_script.main(["--version", "t1", "--dist", str(tmp_path / "dist")]) == 0
+    dist = tmp_path / "dist"
+    manifest = json.loads((dist / "MANIFEST.json").read_text())
+    assert manifest["version"] == "t1"
+    assert manifest["python"] == {
+        "path": "/usr/bin/python3.11",
+        "version": "3.11",
+        "platform": "manylinux2014_x86_64",
+    }
+    assert set(manifest["files"]) == {
+        "launches_etl.py",
+        "maintain_lake.py",  # the weekly maintenance DAG's entry point
+        "spacex_launches.zip",
+        "pydeps.zip",
+        "resources.zip",
+        "pod-templates/driver.yaml",
+        "pod-templates/executor.yaml",
+    }
+    names = set(zipfile.ZipFile(dist / "resources.zip").namelist())
+    assert {"conf/dev.yaml", "conf/prod.yaml", "sql/load_table.sql", "sql/checks/row_counts.sql"} <= names
+    assert {"conf/base.yaml", "conf/aws.yaml"} <= names  # what dev.yaml and prod.yaml extend
+    # The deployed platform's values travel too: the driver reads redshift.jdbc_url from them.
+    assert {"conf/dev.outputs.yaml", "conf/prod.outputs.yaml"} <= names
+    assert (dist / "maintain_lake.py").read_bytes() == (REPO / "jobs" / "maintain_lake.py").read_bytes()
+    ours = zipfile.ZipFile(dist / "spacex_launches.zip").namelist()
+    assert {"spacex_launches/job/pipeline.py", "spacex_launches/lake/maintenance.py"} <= set(ours)
+    assert all(name.startswith("spacex_launches/") for name in ours)
+    # Only the job and what it imports ship: no Airflow, EMR-request or analytics code.
+    assert not [
+        name
+        for name in ours
+        if name.startswith(("spacex_launches/orchestration/", "spacex_launches/analytics/"))
+    ]
+    deps = {name.split("/", 1)[0] for name in zipfile.ZipFile(dist / "pydeps.zip").namelist()}
+    assert {"yaml", "_yaml", "boto3", "botocore", "psycopg", "psycopg_binary"} <= deps
+    assert "bin" not in deps and "pyspark" not in deps  # the image's own Spark is used
+    # Byte-reproducible: a second build gives the same files.
+    assert package_script.main(["--version", "t1", "--dist", str(tmp_path / "again")]) == 0
+    assert json.loads((tmp_path / "again" / "MANIFEST.json").read_text()) == manifest

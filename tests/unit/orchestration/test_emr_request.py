@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import re
 import zipfile
@@ -409,52 +408,6 @@ def test_no_credentials_in_the_request():
         assert value.lower() not in text
     for word in ("password", "secret", "aws_access_key", "akia", "token="):
         assert word not in text
-
-
-def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(tmp_path):
-    spec = importlib.util.spec_from_file_location("package_script", REPO / "jobs" / "package.py")
-    package_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(package_script)
-
-    assert package_script.main(["--version", "t1", "--dist", str(tmp_path / "dist")]) == 0
-    dist = tmp_path / "dist"
-    manifest = json.loads((dist / "MANIFEST.json").read_text())
-    assert manifest["version"] == "t1"
-    assert manifest["python"] == {
-        "path": "/usr/bin/python3.11",
-        "version": "3.11",
-        "platform": "manylinux2014_x86_64",
-    }
-    assert set(manifest["files"]) == {
-        "launches_etl.py",
-        "maintain_lake.py",  # the weekly maintenance DAG's entry point
-        "spacex_launches.zip",
-        "pydeps.zip",
-        "resources.zip",
-        "pod-templates/driver.yaml",
-        "pod-templates/executor.yaml",
-    }
-    names = set(zipfile.ZipFile(dist / "resources.zip").namelist())
-    assert {"conf/dev.yaml", "conf/prod.yaml", "sql/load_table.sql", "sql/checks/row_counts.sql"} <= names
-    assert {"conf/base.yaml", "conf/aws.yaml"} <= names  # what dev.yaml and prod.yaml extend
-    # The deployed platform's values travel too: the driver reads redshift.jdbc_url from them.
-    assert {"conf/dev.outputs.yaml", "conf/prod.outputs.yaml"} <= names
-    assert (dist / "maintain_lake.py").read_bytes() == (REPO / "jobs" / "maintain_lake.py").read_bytes()
-    ours = zipfile.ZipFile(dist / "spacex_launches.zip").namelist()
-    assert {"spacex_launches/job/pipeline.py", "spacex_launches/lake/maintenance.py"} <= set(ours)
-    assert all(name.startswith("spacex_launches/") for name in ours)
-    # Only the job and what it imports ship: no Airflow, EMR-request or analytics code.
-    assert not [
-        name
-        for name in ours
-        if name.startswith(("spacex_launches/orchestration/", "spacex_launches/analytics/"))
-    ]
-    deps = {name.split("/", 1)[0] for name in zipfile.ZipFile(dist / "pydeps.zip").namelist()}
-    assert {"yaml", "_yaml", "boto3", "botocore", "psycopg", "psycopg_binary"} <= deps
-    assert "bin" not in deps and "pyspark" not in deps  # the image's own Spark is used
-    # Byte-reproducible: a second build gives the same files.
-    assert package_script.main(["--version", "t1", "--dist", str(tmp_path / "again")]) == 0
-    assert json.loads((tmp_path / "again" / "MANIFEST.json").read_text()) == manifest
 
 
 def test_every_file_the_request_names_is_an_image_file_or_on_s3():

@@ -6,10 +6,11 @@
 For each size it generates JSON Lines once (bench.synthetic), then runs
 `spark-submit jobs/launches_etl.py --warehouse none` (Spark work only; the warehouse merge is not
 timed), the bare-Spark floor (bench/floor.py: the same read, explode and two Parquet writes with
-nothing else, through the same spark-submit command) and, in its own process, the pandas baseline (`json.loads` per line + `pd.json_normalize` +
-explode `cores` + `to_parquet`) on the same files. The real 205-launch snapshot is run end to end
-(DuckDB warehouse included) when it is present. As `make run` does, every Spark run maps a class-data
-sharing archive of Spark's classes, saved by one unmeasured warm-up run (`--no-cds`: without). Measured:
+nothing else, through the same spark-submit command) and, in its own process, the pandas baseline
+(`json.loads` per line + `pd.json_normalize` + explode `cores` + `to_parquet`) on the same files. The
+real 205-launch snapshot is run end to end (DuckDB warehouse included) when it is present. As `make run`
+does, every Spark run maps a class-data sharing archive of Spark's classes, saved by one unmeasured
+warm-up run (`--no-cds`: without). Measured:
 
 * wall_s: the spark-submit process, JVM start-up included; job_s: the job's own phases from its run
   report (read_parse_validate + commit [+ warehouse_load]), i.e. without JVM start, SparkSession

@@ -1,24 +1,29 @@
 """`make bench`: the real job at several input sizes beside a plain pandas baseline, medians of N runs.
 
     .venv/bin/python bench/bench_launches.py [--sizes 10000,100000,1000000] [--big] [--repeat 3]
-        [--out bench-out] [--driver-memory 768m] [--no-pandas] [--keep-inputs] [--no-cds]
+        [--out bench-out] [--driver-memory 768m] [--no-pandas] [--no-floor] [--keep-inputs] [--no-cds]
 
 For each size it generates JSON Lines once (bench.synthetic), then runs
 `spark-submit jobs/launches_etl.py --warehouse none` (Spark work only; the warehouse merge is not
-timed) and, in its own process, the pandas baseline (`json.loads` per line + `pd.json_normalize` +
-explode `cores` + `to_parquet`) on the same files. The real 205-launch snapshot is run end to end
-(DuckDB warehouse included) when it is present. As `make run` does, every Spark run maps a class-data
-sharing archive of Spark's classes, saved by one unmeasured warm-up run (`--no-cds`: without). Measured:
+timed), the bare-Spark floor (bench/floor.py: the same read, explode and two Parquet writes with
+nothing else, through the same spark-submit command) and, in its own process, the pandas baseline
+(`json.loads` per line + `pd.json_normalize` + explode `cores` + `to_parquet`) on the same files. The
+real 205-launch snapshot is run end to end (DuckDB warehouse included) when it is present. As `make run`
+does, every Spark run maps a class-data sharing archive of Spark's classes, saved by one unmeasured
+warm-up run (`--no-cds`: without). Measured:
 
 * wall_s: the spark-submit process, JVM start-up included; job_s: the job's own phases from its run
   report (read_parse_validate + commit [+ warehouse_load]), i.e. without JVM start, SparkSession
   creation and input discovery; MB/s and rows/s are over job_s;
+* floor_s: the floor's Spark work as it times it (no JVM start, no session creation); job/floor is
+  job_s over floor_s, what the job's checks, lake and report cost on top of reading and writing;
 * peak RSS: the sum over the whole process tree (JVM and Python driver), polled every 100 ms;
 * raw scans: physical-plan scan nodes over the raw input directory in the final (adaptive) plan of
   every SQL execution in the Spark event log;
 * output files: Parquet data files of the lake's Iceberg tables (validated/, quarantine included).
 
-Timings are printed and saved to <out>/results.json; nothing is asserted.
+Timings are printed and saved to <out>/results.json, under the commit (`git rev-parse --short HEAD`,
+"-dirty" with uncommitted changes) and the machine that gave them; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import argparse
 import contextlib
 import json
 import os
+import platform
 import shutil
 import statistics
 import subprocess
@@ -110,19 +116,43 @@ def spark_command(
 ) -> list:
     """The job's spark-submit command as `make job` builds it (spacex_launches.job.submit), with Spark's
     event log on (the bench counts the scans in its plans)."""
+    return submit_command(
+        args,
+        REPO / "jobs" / "launches_etl.py",
+        ["--input", input_dir, "--lake", lake, "--warehouse", warehouse],
+        java_opts,
+        conf={"spark.eventLog.enabled": "true", "spark.eventLog.dir": f"file:{event_log}"},
+    )
+
+
+def floor_command(args: argparse.Namespace, input_dir: str, out: str, java_opts: str) -> list:
+    """bench/floor.py's spark-submit command: the job's master, driver memory, JVM options and jars.
+    The floor needs no Iceberg jar, but the same --packages keep the classpath the class-data sharing
+    archive was saved with (a JVM maps the archive only for that classpath)."""
+    return submit_command(args, REPO / "bench" / "floor.py", ["--input", input_dir, "--out", out], java_opts)
+
+
+def submit_command(
+    args: argparse.Namespace, script: Path, arguments: list[str], java_opts: str, conf: dict | None = None
+) -> list:
     sys.path.insert(0, str(REPO / "lib"))
     from spacex_launches.job import submit
     from spacex_launches.lake.catalog import ICEBERG_PACKAGES
 
     return submit.spark_submit_command(
-        REPO / "jobs" / "launches_etl.py",
-        ["--input", input_dir, "--lake", lake, "--warehouse", warehouse],
+        script,
+        arguments,
         packages=ICEBERG_PACKAGES,
         driver_memory=args.driver_memory,
         jvm_options=java_opts,
-        conf={"spark.eventLog.enabled": "true", "spark.eventLog.dir": f"file:{event_log}"},
+        conf=conf,
         spark_submit=REPO / ".venv" / "bin" / "spark-submit",
     )
+
+
+def spark_environment() -> dict:
+    python = str(REPO / ".venv" / "bin" / "python")
+    return {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python}
 
 
 def cds_options(args: argparse.Namespace) -> str:
@@ -141,8 +171,7 @@ def cds_options(args: argparse.Namespace) -> str:
 def run_spark(
     args: argparse.Namespace, input_dir: Path, warehouse: str = "none", java_opts: str = ""
 ) -> dict:
-    python = str(REPO / ".venv" / "bin" / "python")
-    env = {**os.environ, "PYSPARK_PYTHON": python, "PYSPARK_DRIVER_PYTHON": python}
+    env = spark_environment()
     with tempfile.TemporaryDirectory(prefix="bench-", dir=args.out) as tmp:
         lake, event_log = Path(tmp) / "lake", Path(tmp) / "events"
         event_log.mkdir()
@@ -165,6 +194,17 @@ def run_spark(
             "output_files": len(outputs),
             "counts": report["counts"],
         }
+
+
+def run_floor(args: argparse.Namespace, input_dir: Path, java_opts: str = "") -> dict:
+    """One run of bench/floor.py on `input_dir`: its own floor_s and row counts, wall time, peak RSS."""
+    with tempfile.TemporaryDirectory(prefix="floor-", dir=args.out) as tmp:
+        command = floor_command(args, str(input_dir.resolve()), str(Path(tmp) / "out"), java_opts)
+        run = peak_rss_of(command, spark_environment())
+        if run["returncode"] != 0:
+            raise RuntimeError(f"the floor failed on {input_dir}:\n{run['stdout']}\n{run['stderr'][-3000:]}")
+        (line,) = [text for text in run["stdout"].splitlines() if text.startswith('{"floor_s"')]
+        return {"wall_s": run["wall_s"], "peak_rss": run["peak_rss"], **json.loads(line)}
 
 
 def run_pandas(args: argparse.Namespace, input_dir: Path) -> dict:
@@ -212,7 +252,13 @@ def median(runs: list[dict], key: str):
     return statistics.median(values) if values else None
 
 
-def summarise(name: str, input_bytes: int, spark_runs: list[dict], pandas_runs: list[dict]) -> dict:
+def summarise(
+    name: str,
+    input_bytes: int,
+    spark_runs: list[dict],
+    pandas_runs: list[dict],
+    floor_runs: list[dict] | None = None,
+) -> dict:
     last = spark_runs[-1]
     row = {
         "input": name,
@@ -229,6 +275,17 @@ def summarise(name: str, input_bytes: int, spark_runs: list[dict], pandas_runs: 
     }
     row["mb_per_s"] = row["input_mb"] / row["job_s"]
     row["rows_per_s"] = row["input_records"] / row["job_s"]
+    if floor_runs:
+        row["floor"] = {
+            "floor_s": median(floor_runs, "floor_s"),
+            "wall_s": median(floor_runs, "wall_s"),
+            "peak_rss_mb": median(floor_runs, "peak_rss") / MB,
+            "launches": floor_runs[-1]["launches"],
+            "launch_cores": floor_runs[-1]["launch_cores"],
+            "runs": floor_runs,
+        }
+        row["floor_s"] = row["floor"]["floor_s"]
+        row["job_floor_ratio"] = row["job_s"] / row["floor_s"]
     if pandas_runs:
         pandas = {
             "wall_s": median(pandas_runs, "wall_s"),
@@ -249,7 +306,8 @@ def summarise(name: str, input_bytes: int, spark_runs: list[dict], pandas_runs: 
 def table(rows: list[dict]) -> str:
     header = (
         f"{'input':>9} {'MB':>8} {'launches':>9} {'cores':>9} {'wall s':>7} {'job s':>7} {'MB/s':>6} "
-        f"{'rows/s':>8} {'RSS MB':>7} {'scans':>5} {'files':>5} | {'pd s':>7} {'pd RSS':>7} {'x thru':>6} {'mem':>5}"
+        f"{'rows/s':>8} {'RSS MB':>7} {'scans':>5} {'files':>5} | {'floor s':>7} {'job/fl':>6} "
+        f"| {'pd s':>7} {'pd RSS':>7} {'x thru':>6} {'mem':>5}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
@@ -258,12 +316,34 @@ def table(rows: list[dict]) -> str:
         pd_rss = f"{pandas['peak_rss_mb']:7.0f}" if pandas else f"{'-':>7}"
         ratio = f"{r['throughput_ratio']:5.1f}x" if "throughput_ratio" in r else f"{'-':>6}"
         memory = f"{r['memory_ratio']:5.2f}" if "memory_ratio" in r else f"{'-':>5}"
+        floor_s = f"{r['floor_s']:7.1f}" if "floor_s" in r else f"{'-':>7}"
+        over_floor = f"{r['job_floor_ratio']:5.1f}x" if "job_floor_ratio" in r else f"{'-':>6}"
         lines.append(
             f"{r['input']:>9} {r['input_mb']:8.1f} {r['launches']:9,} {r['launch_cores']:9,} {r['wall_s']:7.1f} "
             f"{r['job_s']:7.1f} {r['mb_per_s']:6.1f} {r['rows_per_s']:8,.0f} {r['peak_rss_mb']:7.0f} "
-            f"{'/'.join(map(str, r['raw_scans'])):>5} {r['output_files']:>5} | {pd_s} {pd_rss} {ratio} {memory}"
+            f"{'/'.join(map(str, r['raw_scans'])):>5} {r['output_files']:>5} | {floor_s} {over_floor} "
+            f"| {pd_s} {pd_rss} {ratio} {memory}"
         )
     return "\n".join(lines)
+
+
+def commit() -> str:
+    """The short commit of the tree the bench ran, "-dirty" when it has uncommitted changes."""
+
+    def git(*arguments: str) -> str:
+        return subprocess.run(["git", *arguments], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    head = git("rev-parse", "--short", "HEAD") or "unknown"
+    return f"{head}-dirty" if git("status", "--porcelain", "--untracked-files=no") else head
+
+
+def cpu_model() -> str:
+    """The CPU's model name from /proc/cpuinfo (Linux), else what `platform` says."""
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
 
 
 def machine() -> dict:
@@ -271,12 +351,23 @@ def machine() -> dict:
     import pyspark
 
     return {
+        "commit": commit(),
+        "platform": platform.platform(),
+        "cpu_model": cpu_model(),
         "cpus": os.cpu_count(),
         "memory_gb": round(psutil.virtual_memory().total / 1e9, 1),
         "java": java[0] if java else None,
         "pyspark": pyspark.__version__,
         "load_average": os.getloadavg(),
     }
+
+
+def provenance(machine: dict) -> str:
+    """The line naming the commit and the machine that gave the table's figures."""
+    return (
+        f"commit {machine['commit']} on {machine['cpus']} CPUs ({machine['cpu_model']}), "
+        f"{machine['memory_gb']} GB, {machine['platform']}; {machine['java']}, pyspark {machine['pyspark']}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -288,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="runs per size; medians are reported")
     parser.add_argument("--pandas-repeat", type=int, help="pandas runs per size (default: --repeat)")
     parser.add_argument("--no-pandas", action="store_true", help="skip the pandas baseline")
+    parser.add_argument("--no-floor", action="store_true", help="skip the bare-Spark floor (bench/floor.py)")
     parser.add_argument(
         "--pandas-cap-gb", type=float, default=14.0, help="kill the pandas run above this RSS"
     )
@@ -338,29 +430,35 @@ def main(argv: list[str] | None = None) -> int:
         input_dir = out / f"input-{size}"
         shutil.rmtree(input_dir, ignore_errors=True)
         generated = generate(size, input_dir, parts=max(2, size // 125_000), seed=7)
-        spark_runs = [
-            run_spark(args, input_dir, java_opts=f"{args.jvm_opts} {cds}") for _ in range(args.repeat)
-        ]
+        java_opts = f"{args.jvm_opts} {cds}"
+        spark_runs = [run_spark(args, input_dir, java_opts=java_opts) for _ in range(args.repeat)]
+        floor_runs = (
+            [] if args.no_floor else [run_floor(args, input_dir, java_opts) for _ in range(args.repeat)]
+        )
         pandas_runs = [] if args.no_pandas else [run_pandas(args, input_dir) for _ in range(pandas_repeat)]
-        row = summarise(f"{size:,}", generated.bytes, spark_runs, pandas_runs)
+        row = summarise(f"{size:,}", generated.bytes, spark_runs, pandas_runs, floor_runs)
         row["generated"] = generated.summary() | {"files": len(generated.files)}
         results["rows"].append(row)
         print(
             f"{size:,} launches: job {row['job_s']:.1f} s, {row['mb_per_s']:.1f} MB/s, "
-            f"RSS {row['peak_rss_mb']:.0f} MB",
+            f"RSS {row['peak_rss_mb']:.0f} MB"
+            + (f"; floor {row['floor_s']:.1f} s ({row['job_floor_ratio']:.1f}x)" if "floor_s" in row else ""),
             flush=True,
         )
         if not args.keep_inputs:
             shutil.rmtree(input_dir)
     results["machine"]["load_average_after"] = os.getloadavg()
     print()
+    print(provenance(results["machine"]))
     print(table(results["rows"]))
     print(
         "\nwall s: spark-submit incl. JVM start; job s: the run report's phases (no JVM/session start); "
         "MB/s, rows/s over job s;\nRSS: peak of the whole process tree; scans: raw-input scan nodes in the "
-        "final plans; files: Parquet files written;\npd: pandas baseline (its own work time, peak RSS); "
-        "x thru: Spark MB/s / pandas MB/s; mem: Spark RSS / pandas RSS."
+        "final plans; files: Parquet files written;\nfloor s: bench/floor.py's Spark work (same read, "
+        "explode and 2 Parquet writes, nothing else); job/fl: job s / floor s;\npd: pandas baseline (its "
+        "own work time, peak RSS); x thru: Spark MB/s / pandas MB/s; mem: Spark RSS / pandas RSS."
     )
+    print(provenance(results["machine"]))
     print(
         f"load average before {results['machine']['load_average']}, after {results['machine']['load_average_after']}"
     )

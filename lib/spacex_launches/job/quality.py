@@ -94,15 +94,17 @@ def _key_check_step(state: Column) -> Column:
                 ),
             )
         )
+        # An array with no `{` in its text holds no object at any depth: it is not handed on.
         nested = F.filter(
-            values, lambda value: F.ltrim(value).startswith("{") | F.ltrim(value).startswith("[")
+            values,
+            lambda value: (
+                F.ltrim(value).startswith("{") | (F.ltrim(value).startswith("[") & value.contains("{"))
+            ),
         )
-        found = state["repeated"] | F.coalesce(repeats, F.lit(False))
+        # Each part once: these are evaluated row by row (no common-subexpression elimination).
         return F.struct(
-            found.alias("repeated"),
-            F.when(found, F.array().cast(_ARRAY))
-            .otherwise(F.coalesce(nested, F.array().cast(_ARRAY)))
-            .alias("frontier"),
+            (state["repeated"] | F.coalesce(repeats, F.lit(False))).alias("repeated"),
+            F.coalesce(nested, F.array().cast(_ARRAY)).alias("frontier"),
         )
 
     return F.transform(F.array(parsed_level), next_state)[0]
@@ -112,7 +114,12 @@ def _repeats_a_key(text: Column) -> Column:
     """True when an object in the JSON text, down to KEY_CHECK_DEPTH levels, holds a key twice."""
     start = F.struct(F.lit(False).alias("repeated"), F.array(text).alias("frontier"))
     levels = F.array_repeat(F.lit(0), KEY_CHECK_DEPTH)
-    return F.aggregate(levels, start, lambda state, _: _key_check_step(state))["repeated"]
+    # CASE WHEN is lazy: once a key repeats or the frontier is empty (a launch record nests 4 deep),
+    # a level costs nothing.
+    done = lambda state: state["repeated"] | (F.size(state["frontier"]) == 0)  # noqa: E731
+    return F.aggregate(
+        levels, start, lambda state, _: F.when(done(state), state).otherwise(_key_check_step(state))
+    )["repeated"]
 
 
 def _no_duplicate_keys() -> Column:

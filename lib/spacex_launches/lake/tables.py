@@ -129,25 +129,27 @@ class Lakehouse:
         """Create the namespace and tables if missing (a concurrent run may create them first), after
         checking that every existing table is readable and belongs to this lake: before any write."""
         self._refuse_old_layout()
-        for table in LAKE_TABLES:
-            self.check_table(table)
-        self._create_if_missing(
-            f"CREATE NAMESPACE IF NOT EXISTS {self.settings.name}.{self.settings.database}"
-        )
+        held = {table: self._checked_table(table) for table in LAKE_TABLES}  # one metadata read each
+        if any(java_table is None for java_table in held.values()):
+            self._create_if_missing(
+                f"CREATE NAMESPACE IF NOT EXISTS {self.settings.name}.{self.settings.database}"
+            )
         properties = ", ".join(f"'{key}' = '{value}'" for key, value in TABLE_PROPERTIES.items())
         for table, (schema, partitioning) in LAKE_TABLES.items():
-            columns = ", ".join(f"{field.name} {field.dataType.simpleString()}" for field in schema.fields)
-            partitioned = f"PARTITIONED BY ({partitioning}) " if partitioning else ""
-            self._create_if_missing(
-                f"CREATE TABLE IF NOT EXISTS {self.name(table)} ({columns}) USING iceberg "
-                f"{partitioned}TBLPROPERTIES ({properties})"
-            )
-            self._upgrade(table, schema)
+            if held[table] is None:
+                columns = ", ".join(
+                    f"{field.name} {field.dataType.simpleString()}" for field in schema.fields
+                )
+                partitioned = f"PARTITIONED BY ({partitioning}) " if partitioning else ""
+                self._create_if_missing(
+                    f"CREATE TABLE IF NOT EXISTS {self.name(table)} ({columns}) USING iceberg "
+                    f"{partitioned}TBLPROPERTIES ({properties})"
+                )
+            self._upgrade(table, schema, self._java_table(table) if held[table] is None else held[table])
 
-    def _upgrade(self, table: str, schema: T.StructType) -> None:
+    def _upgrade(self, table: str, schema: T.StructType, java_table: Any) -> None:
         """A table made by an earlier release gets the columns (NULL in its old rows) and the table
         properties set since."""
-        java_table = self._java_table(table)
         held = {column.name() for column in java_table.schema().columns()}
         for column in schema.fields:
             if column.name not in held:
@@ -189,15 +191,15 @@ class Lakehouse:
         """Where `table` lives in this lake (the Hadoop catalog's layout; Glue: under the warehouse)."""
         return f"{self.settings.warehouse}/{self.settings.database}/{table}"
 
-    def check_table(self, table: str) -> bool:
-        """Whether `table` exists; LakeError when its metadata cannot be read or it belongs to another
-        lake (Iceberg metadata holds absolute paths: a copied, moved or restored lake still points at
-        the original's, and would write there)."""
+    def _checked_table(self, table: str) -> Any:
+        """The table as Iceberg loads it, None when it does not exist; LakeError when its metadata
+        cannot be read or it belongs to another lake (Iceberg metadata holds absolute paths: a copied,
+        moved or restored lake still points at the original's, and would write there)."""
         try:
             java_table = self._java_table(table)
         except Exception as exc:
             if "NoSuchTableException" in str(exc) or "TABLE_OR_VIEW_NOT_FOUND" in str(exc):
-                return False
+                return None
             raise self._unreadable(table, exc) from None
         location = str(java_table.location())
         inside = (
@@ -218,7 +220,7 @@ class Lakehouse:
                 "target_prefix => '<new lake>/validated'), then copy the files it lists, docs/lake.md "
                 '"Lake identity"); or, to write into the original lake, give the run its location as --lake.'
             )
-        return True
+        return java_table
 
     def _unreadable(self, table: str, exc: BaseException) -> LakeError:
         """A LakeError naming the table's damaged metadata file and the ways back."""

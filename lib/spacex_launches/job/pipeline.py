@@ -261,6 +261,7 @@ def commit_records(
             launches,
             lambda current: precedence.row_changes(launches, current, LAUNCH_COLUMNS, sightings=sightings),
             options.run_id,
+            incoming_rows=launches_in.latest,
         )
         outcome.launches = _merge_outcome(merged, first_load=merged.rows_added)
         merged = lake.merge(
@@ -270,6 +271,7 @@ def commit_records(
                 slots, launches, current, lake.read("launches"), SLOT_COLUMNS, sightings
             ),
             options.run_id,
+            incoming_rows=launches_in.slots,
         )
         outcome.launch_cores = _merge_outcome(merged, first_load=launches_in.latest)
         if merged.changes is None and merged.rows_added != launches_in.slots:  # a bug, not input
@@ -284,6 +286,7 @@ def commit_records(
             seen,
             lambda current: precedence.sighting_changes(seen, current),
             options.run_id,
+            incoming_rows=launches_in.latest,
         )
         outcome.launch_sightings = _merge_outcome(merged, first_load=merged.rows_added)
 
@@ -294,6 +297,7 @@ def commit_records(
             boosters,
             lambda current: precedence.row_changes(boosters, current, CORE_COLUMNS, key="core_id"),
             options.run_id,
+            incoming_rows=intake["cores"].latest,
         )
         outcome.cores = _merge_outcome(merged, first_load=merged.rows_added)
     return outcome

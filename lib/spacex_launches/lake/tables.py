@@ -286,13 +286,16 @@ class Lakehouse:
         incoming: DataFrame,
         decide: Callable[[DataFrame], DataFrame],
         run_id: str,
+        incoming_rows: int | None = None,
     ) -> MergeResult:
         """Merge `incoming` (the table's columns but run_id) into `table` by precedence.
 
         `decide(current)` returns the changes per key (precedence.row_changes or slot_set_changes).
         Only the partitions (years) holding changed keys are rewritten (an unpartitioned table whole),
         in one commit that Iceberg validates against the snapshot the decision was made on: if another
-        run committed to the table in between, the commit fails and the merge is decided again."""
+        run committed to the table in between, the commit fails and the merge is decided again.
+        `incoming_rows`: how many rows `incoming` holds, when the caller has counted them already
+        (spares the Spark job that asks whether there are any before a first load)."""
         incoming = incoming.withColumn("run_id", F.lit(run_id))
         schema, partitioning = LAKE_TABLES[table]
         columns, key = schema.fieldNames(), TABLE_KEYS[table]
@@ -300,7 +303,8 @@ class Lakehouse:
             base = self.snapshot(table)
             if base.snapshot_id == 0:
                 # An empty table: every incoming launch is new and the whole table is written.
-                if incoming.isEmpty():  # e.g. launch_cores of launches that all have no cores
+                empty = incoming.isEmpty() if incoming_rows is None else incoming_rows == 0
+                if empty:  # e.g. launch_cores of launches that all have no cores
                     return MergeResult(base, committed=False, changes=dict.fromkeys(precedence.CHANGES, 0))
                 counts, rows, overwritten = None, incoming, F.lit(True)
             else:

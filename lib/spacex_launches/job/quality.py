@@ -114,12 +114,14 @@ def _repeats_a_key(text: Column) -> Column:
     """True when an object in the JSON text, down to KEY_CHECK_DEPTH levels, holds a key twice."""
     start = F.struct(F.lit(False).alias("repeated"), F.array(text).alias("frontier"))
     levels = F.array_repeat(F.lit(0), KEY_CHECK_DEPTH)
-    # CASE WHEN is lazy: once a key repeats or the frontier is empty (a launch record nests 4 deep),
-    # a level costs nothing.
-    done = lambda state: state["repeated"] | (F.size(state["frontier"]) == 0)  # noqa: E731
-    return F.aggregate(
-        levels, start, lambda state, _: F.when(done(state), state).otherwise(_key_check_step(state))
-    )["repeated"]
+    return F.aggregate(levels, start, lambda state, _: _next_level(state))["repeated"]
+
+
+def _next_level(state: Column) -> Column:
+    """The state after one more level. CASE WHEN is lazy: once a key repeats or the frontier is empty
+    (a launch record nests 4 deep), a level costs nothing."""
+    done = state["repeated"] | (F.size(state["frontier"]) == 0)
+    return F.when(done, state).otherwise(_key_check_step(state))
 
 
 def _no_duplicate_keys() -> Column:

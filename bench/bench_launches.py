@@ -136,13 +136,14 @@ def submit_command(
     args: argparse.Namespace, script: Path, arguments: list[str], java_opts: str, conf: dict | None = None
 ) -> list:
     sys.path.insert(0, str(REPO / "lib"))
-    from spacex_launches.job import submit
+    from spacex_launches.job import jvm_functions, submit
     from spacex_launches.lake.catalog import ICEBERG_PACKAGES
 
     return submit.spark_submit_command(
         script,
         arguments,
         packages=ICEBERG_PACKAGES,
+        jars=[jvm_functions.local_jar(submit.java_home(os.environ))],
         driver_memory=args.driver_memory,
         jvm_options=java_opts,
         conf=conf,

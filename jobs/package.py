@@ -11,6 +11,7 @@ dist/ holds what the job request (spacex_launches.orchestration.emr_request) poi
   pydeps.zip               every third-party package the job imports (JOB_REQUIREMENTS and theirs),
                            unpacked as ./pydeps and put on PYTHONPATH (spark.archives)
   resources.zip            conf/ and sql/, unpacked as ./resources in the driver (spark.archives)
+  spacex-launches-jvm.jar  the job's own JVM functions (lib/spacex_launches/job/jvm), for spark.jars
   pod-templates/           driver.yaml and executor.yaml from k8s/
   MANIFEST.json            version, target Python and sha256 of each file
 
@@ -18,7 +19,8 @@ The EMR image provides Spark (pyspark, py4j), the interpreter (emr.python.path) 
 nothing else from it is assumed. pydeps.zip is installed by pip for the image's Python version and CPU
 (emr.python.version / .platform: binary wheels only, so it builds on any machine), at the versions
 constraints.txt pins; unpacked rather than zip-imported, so packages with C extensions (psycopg) load.
-Both zips are byte-reproducible (sorted entries, fixed timestamps). Building needs PyPI or pip's cache.
+The zips and the jar are byte-reproducible (sorted entries, fixed timestamps); the jar is compiled
+against the pyspark wheel's Spark 3.5 and Scala 2.12, the line EMR 7.x runs. Building needs PyPI or pip's cache.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ from spacex_launches.common.redact import redact_location
 from spacex_launches.common.s3 import split_s3_uri
 from spacex_launches.common.settings import PROJECT_DIR, EmrPython, load_settings
 from spacex_launches.exceptions import ConfigError
+from spacex_launches.job import jvm_functions, submit
 from spacex_launches.orchestration.emr_request import (
     ENTRY_POINT,
+    JVM_FUNCTIONS_JAR,
     LIB_ZIP,
     POD_TEMPLATE_DIR,
     PYDEPS_ZIP,
@@ -147,6 +151,7 @@ def build(dist: Path, version: str, pod_templates: dict[str, str], python: EmrPy
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, path.read_bytes())
     build_pydeps(dist / PYDEPS_ZIP, python)
+    shutil.copyfile(jvm_functions.local_jar(submit.java_home(os.environ)), dist / JVM_FUNCTIONS_JAR)
     with zipfile.ZipFile(dist / RESOURCES_ZIP, "w") as archive:
         add_tree(archive, PROJECT_DIR / "conf", "conf", (".yaml", ".properties"))
         add_tree(archive, PROJECT_DIR / "sql", "sql", (".sql",))

@@ -174,6 +174,7 @@ def test_package_builds_our_zip_and_the_third_party_packages_for_the_emr_python(
         "spacex_launches.zip",
         "pydeps.zip",
         "resources.zip",
+        "spacex-launches-jvm.jar",  # the job's own JVM functions, in the request's spark.jars
         "pod-templates/driver.yaml",
         "pod-templates/executor.yaml",
     }

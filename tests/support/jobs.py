@@ -11,7 +11,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from spacex_launches.job import submit
+from spacex_launches.job import jvm_functions, submit
 from spacex_launches.lake.catalog import ICEBERG_PACKAGES
 from support.paths import REPO
 
@@ -44,6 +44,7 @@ def spark_submit_command(
         REPO / "jobs" / script,
         args,
         packages=submit.joined(ICEBERG_PACKAGES, packages),
+        jars=[jvm_functions.local_jar(submit.java_home(os.environ))],
         class_sharing=submit.class_sharing_options(CDS_ARCHIVE, save_classes_to),
         conf={"spark.sql.shuffle.partitions": "2"},
     )

@@ -13,6 +13,7 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
 from spacex_launches.contract import CORE_TEXT_BYTES, ID_PATTERN, LAUNCH_TEXT_BYTES
+from spacex_launches.job.jvm_functions import REPEATS_A_KEY
 from spacex_launches.job.schemas import CORRUPT_RECORD
 
 DATE_PRECISIONS = ("half", "quarter", "year", "month", "day", "hour")
@@ -25,11 +26,6 @@ _PARSER_DEPTH = {"maxNestingDepth": str(1 << 30), "mode": "PERMISSIVE", "columnN
 EARLIEST_LAUNCH, LATEST_LAUNCH = datetime(2000, 1, 1), datetime(2100, 1, 1)
 
 VALID_JSON_OBJECT = "valid_json_object"
-# Objects are checked for a repeated key down to this many levels (a launch record nests 4 deep): a
-# key repeated deeper than that is not seen (docs/data-quality.md "Text rules and their limits").
-KEY_CHECK_DEPTH = 10
-_MAP = "map<string,string>"
-_ARRAY = "array<string>"
 # JSON escapes no warehouse stores as sent: NUL (PostgreSQL and Redshift refuse it) and a UTF-16
 # surrogate without its pair (Spark would store it as `?`). An escape is one preceded by an even
 # number of backslashes (`\\u0000` is a backslash followed by the text u0000).
@@ -65,67 +61,9 @@ def _is_json_object() -> Column:
     return F.col("one_value") & parsed
 
 
-def _key_check_step(state: Column) -> Column:
-    """One level of the key check: parse the level's objects (each once, as a map<string,string>,
-    which keeps a repeated key and a nested value's own text) and arrays; note a repeated key; hand
-    on the nested objects and arrays found as the next level."""
-    parsed_level = F.transform(
-        state["frontier"],
-        lambda text: F.struct(
-            text.alias("text"),
-            F.when(F.ltrim(text).startswith("{"), F.from_json(text, _MAP)).alias("fields"),
-        ),
-    )
-
-    def next_state(level: Column) -> Column:
-        repeats = F.exists(
-            level,
-            lambda item: (
-                F.size(F.map_keys(item["fields"])) != F.size(F.array_distinct(F.map_keys(item["fields"])))
-            ),
-        )
-        values = F.flatten(
-            F.transform(
-                level,
-                lambda item: F.coalesce(
-                    F.map_values(item["fields"]),
-                    F.when(F.ltrim(item["text"]).startswith("["), F.from_json(item["text"], _ARRAY)),
-                    F.array().cast(_ARRAY),
-                ),
-            )
-        )
-        # An array with no `{` in its text holds no object at any depth: it is not handed on.
-        nested = F.filter(
-            values,
-            lambda value: (
-                F.ltrim(value).startswith("{") | (F.ltrim(value).startswith("[") & value.contains("{"))
-            ),
-        )
-        # Each part once: these are evaluated row by row (no common-subexpression elimination).
-        return F.struct(
-            (state["repeated"] | F.coalesce(repeats, F.lit(False))).alias("repeated"),
-            F.coalesce(nested, F.array().cast(_ARRAY)).alias("frontier"),
-        )
-
-    return F.transform(F.array(parsed_level), next_state)[0]
-
-
-def _repeats_a_key(text: Column) -> Column:
-    """True when an object in the JSON text, down to KEY_CHECK_DEPTH levels, holds a key twice."""
-    start = F.struct(F.lit(False).alias("repeated"), F.array(text).alias("frontier"))
-    levels = F.array_repeat(F.lit(0), KEY_CHECK_DEPTH)
-    return F.aggregate(levels, start, lambda state, _: _next_level(state))["repeated"]
-
-
-def _next_level(state: Column) -> Column:
-    """The state after one more level. CASE WHEN is lazy: once a key repeats or the frontier is empty
-    (a launch record nests 4 deep), a level costs nothing."""
-    done = state["repeated"] | (F.size(state["frontier"]) == 0)
-    return F.when(done, state).otherwise(_key_check_step(state))
-
-
 def _no_duplicate_keys() -> Column:
-    return ~F.coalesce(_repeats_a_key(F.col("raw_record")), F.lit(False))
+    """At any depth, in one streaming pass over the text (a JVM function: jvm/RepeatsAKey.scala)."""
+    return ~F.coalesce(F.call_function(REPEATS_A_KEY, F.col("raw_record")), F.lit(False))
 
 
 def _text_storable() -> Column:

@@ -7,6 +7,7 @@ from pyspark.sql import SparkSession
 from spacex_launches.common.s3 import S3Settings
 from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import ConfigError
+from spacex_launches.job import jvm_functions
 
 # S3A's waits, bounded so that an unreachable lake fails in about a minute, not the quarter of an hour
 # its defaults allow (SDK retries x S3A retries x 50 s connection timeout). hadoop-aws 3.3.4 reads the
@@ -51,7 +52,8 @@ def s3a_conf(config: Settings) -> dict[str, str]:
 def build_session(
     config: Settings, app_name: str | None = None, extra_conf: dict[str, str] | None = None
 ) -> SparkSession:
-    """The session for a run; `extra_conf` (e.g. the lake catalog's settings) goes on top."""
+    """The session for a run, with the job's JVM functions registered; `extra_conf` (e.g. the lake
+    catalog's settings) goes on top."""
     builder = SparkSession.builder.appName(app_name or config.spark.app_name or "spacex-launches")
     for key, value in {**spark_conf(config), **(extra_conf or {})}.items():
         builder = builder.config(key, value)
@@ -63,4 +65,20 @@ def build_session(
             f"Spark did not start with the settings of conf/{config.env}.yaml: {reason}"
         ) from None
     spark.sparkContext.setLogLevel("WARN")
+    register_jvm_functions(spark)
     return spark
+
+
+def register_jvm_functions(spark: SparkSession) -> None:
+    """The job's JVM functions (job.jvm_functions), with a clear error when their jar is not on the
+    session's classpath."""
+    for name, (class_name, return_type) in jvm_functions.FUNCTIONS.items():
+        try:
+            spark.udf.registerJavaFunction(name, class_name, return_type)
+        except Exception as exc:  # py4j's error wraps Spark's "Can not load class"
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ConfigError(
+                f"the job's JVM function {name} ({class_name}) is not on Spark's classpath: start Spark "
+                "with the jar of lib/spacex_launches/job/jvm (spark-submit --jars, as `make job` does; on "
+                f"EMR the request's spark.jars): {reason}"
+            ) from None

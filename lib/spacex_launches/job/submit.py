@@ -9,6 +9,7 @@ decided in one place:
   driver or connector (warehouse.spark_packages, or what WAREHOUSE_PACKAGES gives), then hadoop-aws
   and the AWS SDK when a location is on S3 (common.s3.S3A_PACKAGES). A SparkSession builder cannot
   add jars under spark-submit: they must be on the command line (NOTES).
+- jars: the job's own JVM functions (job.jvm_functions), built into build/ on first use.
 - JVM: log4j2 from conf/, C1 JIT only by default (JVM_OPTS; docs/performance.md), and Java's class-data
   sharing: the archive is mapped when it exists; otherwise `make job` has the JVM save the classes it
   loaded at exit (to <archive>.tmp, moved into place once the job succeeded) where the JVM can (a Java
@@ -55,6 +56,7 @@ from spacex_launches.common.redact import command_line, redact_location, redact_
 from spacex_launches.common.s3 import S3A_PACKAGES
 from spacex_launches.common.settings import PROJECT_DIR
 from spacex_launches.exceptions import meaning
+from spacex_launches.job import jvm_functions
 from spacex_launches.lake.catalog import ICEBERG_PACKAGES
 from spacex_launches.warehouse import spark_packages
 
@@ -122,6 +124,7 @@ def spark_submit_command(
     arguments: Sequence[str],
     *,
     packages: str,
+    jars: Sequence[str | Path] = (),
     master: str = "local[2]",
     driver_memory: str | None = None,
     jvm_options: str = JVM_OPTIONS,
@@ -138,6 +141,8 @@ def spark_submit_command(
     command += ["--driver-java-options", java_options]
     for key, value in (conf or {}).items():
         command += ["--conf", f"{key}={value}"]
+    if jars:
+        command += ["--jars", ",".join(map(str, jars))]
     if packages:
         command += ["--packages", packages]
     return [*command, str(script), *arguments]
@@ -268,10 +273,15 @@ def main(argv: list[str] | None = None) -> int:
     warehouse = os.environ.get(WAREHOUSE_VARIABLE)
     script, arguments, locations = job_arguments(args)
     saving = archive_to_save(args)
+    if not jvm_functions.local_jar_path().exists():
+        print(
+            f"first run: compiling the job's JVM functions into {relative(jvm_functions.local_jar_path())} (about 5 s, once)"
+        )
     command = spark_submit_command(
         relative(PROJECT_DIR / "jobs" / script),
         arguments,
         packages=job_packages(locations, warehouse, args.packages, args.warehouse_packages),
+        jars=[relative(jvm_functions.local_jar(java_home(os.environ)))],
         master=args.master,
         driver_memory=args.driver_memory,
         jvm_options=args.jvm_options,

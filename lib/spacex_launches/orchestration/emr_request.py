@@ -34,6 +34,7 @@ ENTRY_POINT = "launches_etl.py"
 LIB_ZIP = "spacex_launches.zip"
 RESOURCES_ZIP = "resources.zip"  # conf/ and sql/, unpacked as ./resources in the driver's working dir
 PYDEPS_ZIP = "pydeps.zip"  # third-party Python packages, unpacked as ./pydeps (on PYTHONPATH)
+JVM_FUNCTIONS_JAR = "spacex-launches-jvm.jar"  # the job's own JVM functions (job/jvm_functions.py)
 POD_TEMPLATE_DIR = "pod-templates"
 
 # Python modules the job imports from the EMR image itself: its Spark. Everything else ships.
@@ -247,8 +248,9 @@ def spark_defaults(config: Settings, base: str, lake: str) -> dict[str, str]:
         "spark.dynamicAllocation.maxExecutors": str(
             instances if config.emr.executors.max_instances is None else config.emr.executors.max_instances
         ),
-        # Jars the EMR image ships: the Redshift connector and JDBC driver, the Iceberg runtime.
-        "spark.jars": ",".join([*(config.emr.jars or []), EMR_ICEBERG_JAR]),
+        # Jars the EMR image ships (the Redshift connector and JDBC driver, the Iceberg runtime) and
+        # the job's own JVM functions, one of the run's artifacts.
+        "spark.jars": ",".join([*(config.emr.jars or []), EMR_ICEBERG_JAR, f"{base}/{JVM_FUNCTIONS_JAR}"]),
         # conf/ and sql/ for the driver (SPACEX_CONF_DIR / SPACEX_SQL_DIR are read by settings.py), and
         # the Python packages; a Kubernetes driver unpacks both in its working directory before it starts.
         "spark.archives": f"{base}/{RESOURCES_ZIP}#resources,{base}/{PYDEPS_ZIP}#pydeps",

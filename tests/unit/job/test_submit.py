@@ -4,17 +4,20 @@ on. `make job` itself runs Spark: tests/integration/test_make_run.py and test_jo
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
 from spacex_launches.common.s3 import S3A_PACKAGES
-from spacex_launches.job import submit
+from spacex_launches.job import jvm_functions, submit
 from spacex_launches.lake.catalog import ICEBERG_PACKAGES
 from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
 
 
 def dry_run(capsys, monkeypatch, *argv: str, warehouse: str | None = None) -> list[str]:
-    """The lines `python -m spacex_launches.job.submit ... --dry-run` prints, run where make runs it."""
+    """The lines `python -m spacex_launches.job.submit ... --dry-run` prints, run where make runs it
+    (after the first run: the job's JVM functions are built)."""
+    jvm_functions.local_jar(submit.java_home(os.environ))
     monkeypatch.chdir(submit.PROJECT_DIR)
     if warehouse is None:
         monkeypatch.delenv("SPACEX_WAREHOUSE", raising=False)
@@ -48,6 +51,7 @@ def test_job_prints_the_warehouse_masked_and_the_command_with_its_jars(capsys, m
     )
     java_options = command[command.index("--driver-java-options") + 1]
     assert java_options.endswith(f"-XX:TieredStopAtLevel=1 -Xlog:cds*=error -XX:SharedArchiveFile={archive}")
+    assert command[command.index("--jars") + 1] == str(jvm_functions.local_jar_path().relative_to(Path.cwd()))
     assert command[command.index("--packages") + 2 :] == [
         "jobs/launches_etl.py",
         "--env",

@@ -91,13 +91,14 @@ def test_request_for_dev_has_the_job_the_logs_and_the_spark_settings():
     assert props["spark.dynamicAllocation.enabled"] == "true"
     assert props["spark.dynamicAllocation.shuffleTracking.enabled"] == "true"
     assert props["spark.dynamicAllocation.maxExecutors"] == "4"
-    *redshift, iceberg = props["spark.jars"].split(",")
+    *redshift, iceberg, jvm_functions = props["spark.jars"].split(",")
     assert redshift == [  # EMR 7.13 ships them; from 6.10 on minimal-json.jar is not needed
         "local:///usr/share/aws/redshift/jdbc/RedshiftJDBC.jar",
         "local:///usr/share/aws/redshift/spark-redshift/lib/spark-redshift.jar",
         "local:///usr/share/aws/redshift/spark-redshift/lib/spark-avro.jar",
     ]
     assert iceberg == "local:///usr/share/aws/iceberg/lib/iceberg-spark3-runtime.jar" == EMR_ICEBERG_JAR
+    assert jvm_functions == f"{base}/spacex-launches-jvm.jar"  # the job's own, an artifact of the run
     assert props["spark.archives"] == f"{base}/resources.zip#resources,{base}/pydeps.zip#pydeps"
     # The runtime: the image's Python 3.11 (its python3 is 3.9), third-party packages from ./pydeps.
     assert props["spark.pyspark.python"] == props["spark.pyspark.driver.python"] == "/usr/bin/python3.11"
@@ -450,8 +451,9 @@ def test_the_rehearsal_maps_image_files_only_and_refuses_a_bare_path():
     request = build_job_run_request(dev_config(), RUN_DATE, version="abc1234")
     jars = request["configurationOverrides"]["applicationConfiguration"][0]["properties"]["spark.jars"]
     for jar in jars.split(","):
-        image_jar_packages(jar)  # every jar of the real request is mapped
-        with pytest.raises(StandInError, match="has no scheme"):
-            image_jar_packages(jar.removeprefix("local://"))
+        image_jar_packages(jar)  # every jar of the real request is mapped, or fetched from S3 as it is
+        if jar.startswith("local://"):
+            with pytest.raises(StandInError, match="has no scheme"):
+                image_jar_packages(jar.removeprefix("local://"))
     with pytest.raises(StandInError, match="no local equivalent"):
         image_jar_packages("local:///usr/share/aws/redshift/spark-redshift/lib/minimal-json.jar")

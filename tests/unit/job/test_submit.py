@@ -95,6 +95,30 @@ def test_maintain_and_history_run_their_scripts_and_never_save_classes(capsys, m
     assert "ArchiveClassesAtExit" not in maintain[0] + history[0]
 
 
+def test_the_jvm_options_follow_the_inputs_size_unless_given(capsys, monkeypatch, tmp_path):
+    """C1 only for a small or remote input (short runs start faster), C2 and the throughput collector
+    from LARGE_INPUT_BYTES of local files on (the parse of millions of records is 2-3x faster)."""
+    small, large = tmp_path / "small", tmp_path / "large"
+    (small / "raw").mkdir(parents=True)
+    (small / "raw" / "l.json").write_text("[]")
+    large.mkdir()
+    with (large / "l.jsonl").open("wb") as sparse:  # its size without its bytes on disk
+        sparse.truncate(submit.LARGE_INPUT_BYTES)
+
+    def java_options(*argv: str) -> tuple[str, list[str]]:
+        lines = dry_run(capsys, monkeypatch, "job", "--lake=l", "--no-class-archive", *argv, warehouse="")
+        command = shlex.split(lines[-1])
+        return command[command.index("--driver-java-options") + 1], lines[:-1]
+
+    assert java_options(f"--input={small}")[0].endswith(" -XX:TieredStopAtLevel=1")
+    assert java_options("--input=s3a://bucket/raw")[0].endswith(" -XX:TieredStopAtLevel=1")
+    options, printed = java_options(f"--input={large}")
+    assert options.endswith(" -XX:+UseParallelGC")
+    assert any("-XX:+UseParallelGC (the C2 JIT) for 128 MiB of input" in line for line in printed)
+    assert java_options(f"--input={small}", f"--cores-input={large}")[0].endswith(" -XX:+UseParallelGC")
+    assert java_options(f"--input={large}", "--jvm-options=-Xss2m")[0].endswith(" -Xss2m")
+
+
 def test_run_passes_on_the_exit_code_and_a_signal_as_128_plus_n():
     environment = {"PATH": "/usr/bin:/bin"}
     assert submit.run(["sh", "-c", "exit 3"], environment) == 3

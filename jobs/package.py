@@ -41,6 +41,7 @@ from pathlib import Path
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from spacex_launches.common.archives import add_file, add_tree
 from spacex_launches.common.redact import redact_location
 from spacex_launches.common.s3 import split_s3_uri
 from spacex_launches.common.settings import PROJECT_DIR, EmrPython, load_settings
@@ -57,21 +58,9 @@ from spacex_launches.orchestration.emr_request import (
 )
 from spacex_launches.orchestration.emr_runs import MAINTENANCE_ENTRY_POINT
 
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 # What the job imports beyond the standard library, pyspark/py4j (the image's) and our own package.
 # The packaged-artifacts test runs the job with nothing else installed: a missing one fails it.
 JOB_REQUIREMENTS = ("PyYAML", "boto3", "psycopg[binary]")
-
-
-def add_tree(archive: zipfile.ZipFile, root: Path, arcroot: str, suffixes: tuple[str, ...] | None) -> None:
-    """Add the files under `root` (those with `suffixes`, or all) as <arcroot>/<relative path>."""
-    for path in sorted(root.rglob("*")):
-        wanted = suffixes is None or path.suffix in suffixes
-        if path.is_file() and wanted and "__pycache__" not in path.parts:
-            name = path.relative_to(root).as_posix()
-            info = zipfile.ZipInfo(f"{arcroot}/{name}" if arcroot else name, ZIP_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            archive.writestr(info, path.read_bytes())
 
 
 def job_modules(entry_points: list[Path], package_root: Path) -> list[Path]:
@@ -134,7 +123,7 @@ def build_pydeps(target: Path, python: EmrPython) -> None:
             )
         shutil.rmtree(Path(scratch) / "bin", ignore_errors=True)  # console scripts: not imported
         with zipfile.ZipFile(target, "w") as archive:
-            add_tree(archive, Path(scratch), "", None)
+            add_tree(archive, Path(scratch))
 
 
 def build(dist: Path, version: str, pod_templates: dict[str, str], python: EmrPython) -> dict[str, str]:
@@ -148,9 +137,7 @@ def build(dist: Path, version: str, pod_templates: dict[str, str], python: EmrPy
         entry_points = [PROJECT_DIR / "jobs" / e for e in (ENTRY_POINT, MAINTENANCE_ENTRY_POINT)]
         for path in [*job_modules(entry_points, package_root), package_root / "py.typed"]:
             if path.is_file():
-                info = zipfile.ZipInfo(path.relative_to(package_root.parent).as_posix(), ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                archive.writestr(info, path.read_bytes())
+                add_file(archive, path.relative_to(package_root.parent).as_posix(), path.read_bytes())
     build_pydeps(dist / PYDEPS_ZIP, python)
     shutil.copyfile(jvm_functions.local_jar(submit.java_home(os.environ)), dist / JVM_FUNCTIONS_JAR)
     with zipfile.ZipFile(dist / RESOURCES_ZIP, "w") as archive:

@@ -27,12 +27,12 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from spacex_launches.common.archives import add_tree
 from spacex_launches.common.settings import PROJECT_DIR
 from spacex_launches.exceptions import ConfigError
 
 SOURCES = sorted((Path(__file__).parent / "jvm").glob("*.scala"))
 BUILD_DIR = PROJECT_DIR / "build"
-ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed entry times: the same sources give the same jar, byte for byte
 # The functions' SQL names -> (class, return type). REPEATS_A_KEY(text): true when an object anywhere
 # in the JSON text holds a key twice, null when the text is not JSON.
 REPEATS_A_KEY = "spacex_repeats_a_key"
@@ -69,10 +69,7 @@ def build_jar(target: Path, java_home: str | None = None) -> Path:
             )
         partial = target.with_name(f".{target.name}.{os.getpid()}.tmp")
         with zipfile.ZipFile(partial, "w") as jar:
-            for path in sorted(p for p in classes.rglob("*") if p.is_file()):
-                info = zipfile.ZipInfo(path.relative_to(classes).as_posix(), ZIP_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                jar.writestr(info, path.read_bytes())
+            add_tree(jar, classes)  # the same sources give the same jar, byte for byte
         os.replace(partial, target)
     return target
 

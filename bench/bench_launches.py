@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/bench_launches.py [--sizes 10000,100000,1000000] [--big] [--repeat 3]
         [--out bench-out] [--driver-memory 768m] [--no-pandas] [--no-floor] [--keep-inputs] [--no-cds]
+        [--refetches 60 [--maintain-every 7]]
 
 For each size it generates JSON Lines once (bench.synthetic), then runs
 `spark-submit jobs/launches_etl.py --warehouse none` (Spark work only; the warehouse merge is not
@@ -385,6 +386,16 @@ def main(argv: list[str] | None = None) -> int:
         "--pandas-cap-gb", type=float, default=14.0, help="kill the pandas run above this RSS"
     )
     parser.add_argument("--no-snapshot", action="store_true", help="skip the real 205-launch snapshot")
+    parser.add_argument(
+        "--refetches",
+        type=int,
+        default=0,
+        help="also land the real snapshot this many days more into one lake and run the daily job each day "
+        "(bench/refetches.py: does a run cost more as the history grows?)",
+    )
+    parser.add_argument(
+        "--maintain-every", type=int, default=7, help="with --refetches: maintain every N days"
+    )
     parser.add_argument("--driver-memory", default="768m")
     parser.add_argument(
         "--snapshot-jvm-opts",
@@ -427,6 +438,10 @@ def main(argv: list[str] | None = None) -> int:
         results["rows"].append(row)
         row["java_opts"] = args.snapshot_jvm_opts
         print(f"snapshot (205 launches, DuckDB included): wall {row['wall_s']:.1f} s median", flush=True)
+    if args.refetches and SNAPSHOT.is_file():
+        from bench.refetches import refetches
+
+        results["refetches"] = refetches(args, SNAPSHOT, f"{args.snapshot_jvm_opts} {cds}")
     for size in sizes:
         input_dir = out / f"input-{size}"
         shutil.rmtree(input_dir, ignore_errors=True)
@@ -451,15 +466,20 @@ def main(argv: list[str] | None = None) -> int:
     results["machine"]["load_average_after"] = os.getloadavg()
     print()
     print(provenance(results["machine"]))
-    print(table(results["rows"]))
-    print(
-        "\nwall s: spark-submit incl. JVM start; job s: the run report's phases (no JVM/session start); "
-        "MB/s, rows/s over job s;\nRSS: peak of the whole process tree; scans: raw-input scan nodes in the "
-        "final plans; files: Parquet files written;\nfloor s: bench/floor.py's Spark work (same read, "
-        "explode and 2 Parquet writes, nothing else); job/fl: job s / floor s;\npd: pandas baseline (its "
-        "own work time, peak RSS); x thru: Spark MB/s / pandas MB/s; mem: Spark RSS / pandas RSS."
-    )
+    if results["rows"]:
+        print(table(results["rows"]))
+        print(
+            "\nwall s: spark-submit incl. JVM start; job s: the run report's phases (no JVM/session start); "
+            "MB/s, rows/s over job s;\nRSS: peak of the whole process tree; scans: raw-input scan nodes in the "
+            "final plans; files: Parquet files written;\nfloor s: bench/floor.py's Spark work (same read, "
+            "explode and 2 Parquet writes, nothing else); job/fl: job s / floor s;\npd: pandas baseline (its "
+            "own work time, peak RSS); x thru: Spark MB/s / pandas MB/s; mem: Spark RSS / pandas RSS."
+        )
     print(provenance(results["machine"]))
+    if "refetches" in results:
+        from bench.refetches import summary
+
+        print(summary(results["refetches"]))
     print(
         f"load average before {results['machine']['load_average']}, after {results['machine']['load_average_after']}"
     )

@@ -144,7 +144,7 @@ def submit_command(
         script,
         arguments,
         packages=ICEBERG_PACKAGES,
-        jars=[jvm_functions.local_jar(submit.java_home(os.environ))],
+        jars=[jvm_functions.local_jar()],
         driver_memory=args.driver_memory,
         jvm_options=java_opts,
         conf=conf,

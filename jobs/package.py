@@ -46,7 +46,7 @@ from spacex_launches.common.redact import redact_location
 from spacex_launches.common.s3 import split_s3_uri
 from spacex_launches.common.settings import PROJECT_DIR, EmrPython, load_settings
 from spacex_launches.exceptions import ConfigError
-from spacex_launches.job import jvm_functions, submit
+from spacex_launches.job import jvm_functions
 from spacex_launches.orchestration.emr_request import (
     ENTRY_POINT,
     JVM_FUNCTIONS_JAR,
@@ -139,7 +139,7 @@ def build(dist: Path, version: str, pod_templates: dict[str, str], python: EmrPy
             if path.is_file():
                 add_file(archive, path.relative_to(package_root.parent).as_posix(), path.read_bytes())
     build_pydeps(dist / PYDEPS_ZIP, python)
-    shutil.copyfile(jvm_functions.local_jar(submit.java_home(os.environ)), dist / JVM_FUNCTIONS_JAR)
+    shutil.copyfile(jvm_functions.local_jar(), dist / JVM_FUNCTIONS_JAR)
     with zipfile.ZipFile(dist / RESOURCES_ZIP, "w") as archive:
         add_tree(archive, PROJECT_DIR / "conf", "conf", (".yaml", ".properties"))
         add_tree(archive, PROJECT_DIR / "sql", "sql", (".sql",))

@@ -5,7 +5,6 @@ tests/support/."""
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +12,7 @@ import pytest
 from pyspark.sql import SparkSession
 
 from spacex_launches.common.settings import load_settings
-from spacex_launches.job import jvm_functions, submit
+from spacex_launches.job import jvm_functions
 from spacex_launches.job.session import register_jvm_functions, spark_conf
 from spacex_launches.lake.catalog import CatalogSettings, catalog_conf
 from support.paths import REPO
@@ -36,7 +35,7 @@ def spark(tmp_path_factory) -> SparkSession:
         **spark_conf(load_settings("local", environ={})),
         **catalog_conf(default_catalog),
         **TEST_SESSION_CONF,
-        "spark.jars": str(jvm_functions.local_jar(submit.java_home(os.environ))),
+        "spark.jars": str(jvm_functions.local_jar()),
     }
     for key, value in conf.items():
         builder = builder.config(key, value)

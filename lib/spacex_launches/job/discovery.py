@@ -33,7 +33,7 @@ from spacex_launches.common.paths import (
     sidecar_of,
 )
 from spacex_launches.exceptions import InputFileError, NoInputFiles
-from spacex_launches.lake.hadoopfs import LakeFS
+from spacex_launches.lake.hadoopfs import GLOB_CHARACTERS, LakeFS
 
 DOCUMENT, LINES = "json_document", "json_lines"
 _DATA_NAME = re.compile(r"\.(?:json|jsonl|ndjson)(\.gz)?$", re.IGNORECASE)
@@ -43,6 +43,8 @@ _WHITESPACE = " \t\r\n"
 # A fetch time may be this far ahead of the clock (clocks of the fetching and the running machine
 # differ a little); one further ahead would win every later precedence decision, so it is refused.
 CLOCK_SKEW = timedelta(minutes=5)
+# A run over at most this many ingest dates lists only their partitions (listed_roots).
+PARTITION_LOOKUPS = 31
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,20 @@ def with_snapshot_time(lakefs: LakeFS, found: InputFile, explicit: datetime | No
     return found
 
 
+def listed_roots(lakefs: LakeFS, root: str, start: date | None, end: date | None) -> list[str]:
+    """Where to list `root` for the ingest dates [start, end]: its own `ingest_date=<day>` partitions
+    of those days when it holds any (a raw zone: a daily run lists its one day, however long the
+    history), else `root` whole. A window longer than PARTITION_LOOKUPS days, or none, lists it whole:
+    one listing is then cheaper than a lookup per day (on S3, each is a request)."""
+    if start is None or end is None or not 0 <= (end - start).days < PARTITION_LOOKUPS:
+        return [root]
+    if any(character in root for character in GLOB_CHARACTERS):
+        return [root]
+    days = [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
+    partitions = [f"{root.rstrip('/')}/ingest_date={day.isoformat()}" for day in days]
+    return [partition for partition in partitions if lakefs.exists(partition)] or [root]
+
+
 def find_input_files(
     lakefs: LakeFS,
     paths: Sequence[str],
@@ -204,16 +220,20 @@ def find_input_files(
     snapshot_time: datetime | None = None,
 ) -> Discovery:
     """Every data file under `paths` (files, directories or globs), classified and timed, in path
-    order, and the files skipped. Raises InputFileError naming the first file that is refused."""
+    order, and the files skipped (of the dates [start, end] when given: listed_roots says where it
+    looks). Raises InputFileError naming the first file that is refused."""
     listed = []
     for path in paths:
-        for link in lakefs.broken_links(normalise_root(path)):
-            if data_file_name(link):
-                raise InputFileError(f"{link}: cannot be read: a symbolic link to a file that does not exist")
-        found = lakefs.list_files(normalise_root(path))
-        if found is None:
-            raise NoInputFiles(f"input not found: {path}")
-        listed += found
+        for root in listed_roots(lakefs, normalise_root(path), start, end):
+            for link in lakefs.broken_links(root):
+                if data_file_name(link):
+                    raise InputFileError(
+                        f"{link}: cannot be read: a symbolic link to a file that does not exist"
+                    )
+            found = lakefs.list_files(root)
+            if found is None:
+                raise NoInputFiles(f"input not found: {path}")
+            listed += found
     selected, skipped = [], []
     for uri, size in sorted(set(listed)):
         if not in_ingest_dates(uri, start, end) or uri.endswith(SIDECAR_SUFFIX):

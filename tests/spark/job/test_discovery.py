@@ -6,7 +6,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -60,6 +60,55 @@ def test_a_broken_link_beside_good_files_is_refused_by_name(spark, tmp_path):
     (tmp_path / "gone.json").symlink_to(tmp_path / "nowhere.json")
     with pytest.raises(InputFileError, match=r"gone\.json: cannot be read"):
         find_input_files(LakeFS(spark), [str(tmp_path)])
+
+
+class ListingCounted(LakeFS):
+    """The real file system, remembering what it was asked to list."""
+
+    def __init__(self, spark):
+        super().__init__(spark)
+        self.listed: list[str] = []
+
+    def list_files(self, path):
+        self.listed.append(path)
+        return super().list_files(path)
+
+
+def raw_zone(root, days: list[str]) -> None:
+    for day in days:
+        folder = root / f"ingest_date={day}"
+        folder.mkdir(parents=True)
+        (folder / f"{day.replace('-', '')}T060000Z-0a1b2c3d4e5f6a7b.json").write_text('[{"id": "a"}]')
+
+
+def test_a_run_over_a_few_ingest_dates_lists_only_their_partitions(spark, tmp_path):
+    """A daily run's listing does not grow with the raw zone's history; what lies in other days'
+    partitions (here a broken link) is no concern of it."""
+    raw = tmp_path / "raw"
+    raw_zone(raw, ["2026-01-01", "2026-01-02", "2026-01-03", "2026-01-05"])
+    (raw / "ingest_date=2026-01-01" / "gone.json").symlink_to(tmp_path / "nowhere.json")
+    lakefs = ListingCounted(spark)
+    daily = find_input_files(lakefs, [str(raw)], date(2026, 1, 2), date(2026, 1, 2))
+    assert [f.path.rsplit("/", 2)[-2] for f in daily.files] == ["ingest_date=2026-01-02"]
+    assert [path.rsplit("/", 1)[-1] for path in lakefs.listed] == ["ingest_date=2026-01-02"]
+    week = find_input_files(lakefs, [str(raw)], date(2026, 1, 2), date(2026, 1, 8))
+    assert [f.path.rsplit("/", 2)[-2] for f in week.files] == [
+        "ingest_date=2026-01-02",
+        "ingest_date=2026-01-03",
+        "ingest_date=2026-01-05",
+    ]
+    with pytest.raises(InputFileError, match=r"gone\.json: cannot be read"):  # listed whole: no window
+        find_input_files(lakefs, [str(raw)])
+
+
+def test_partitions_not_directly_under_the_input_are_found_by_listing_it_whole(spark, tmp_path):
+    raw_zone(tmp_path / "raw" / "launches", ["2026-01-01", "2026-01-02"])
+    lakefs = ListingCounted(spark)
+    found = find_input_files(lakefs, [str(tmp_path / "raw")], date(2026, 1, 2), date(2026, 1, 2))
+    assert [f.path.rsplit("/", 2)[-2] for f in found.files] == ["ingest_date=2026-01-02"]
+    assert [path.rsplit("/", 1)[-1] for path in lakefs.listed] == ["raw"]
+    with pytest.raises(InputFileError, match="for ingest dates 2026-01-04 to 2026-01-04"):
+        find_input_files(lakefs, [str(tmp_path / "raw" / "launches")], date(2026, 1, 4), date(2026, 1, 4))
 
 
 def test_find_input_files_errors_are_clear(spark, tmp_path):

@@ -465,8 +465,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(input_dir)
     results["machine"]["load_average_after"] = os.getloadavg()
     print()
-    print(provenance(results["machine"]))
     if results["rows"]:
+        print(provenance(results["machine"]))
         print(table(results["rows"]))
         print(
             "\nwall s: spark-submit incl. JVM start; job s: the run report's phases (no JVM/session start); "

@@ -43,7 +43,7 @@ _WHITESPACE = " \t\r\n"
 # A fetch time may be this far ahead of the clock (clocks of the fetching and the running machine
 # differ a little); one further ahead would win every later precedence decision, so it is refused.
 CLOCK_SKEW = timedelta(minutes=5)
-# A run over at most this many ingest dates lists only their partitions (listed_roots).
+# A run over at most this many ingest dates lists only their partitions (listings).
 PARTITION_LOOKUPS = 31
 
 
@@ -198,18 +198,28 @@ def with_snapshot_time(lakefs: LakeFS, found: InputFile, explicit: datetime | No
     return found
 
 
-def listed_roots(lakefs: LakeFS, root: str, start: date | None, end: date | None) -> list[str]:
-    """Where to list `root` for the ingest dates [start, end]: its own `ingest_date=<day>` partitions
-    of those days when it holds any (a raw zone: a daily run lists its one day, however long the
-    history), else `root` whole. A window longer than PARTITION_LOOKUPS days, or none, lists it whole:
-    one listing is then cheaper than a lookup per day (on S3, each is a request)."""
-    if start is None or end is None or not 0 <= (end - start).days < PARTITION_LOOKUPS:
-        return [root]
-    if any(character in root for character in GLOB_CHARACTERS):
-        return [root]
+def listings(
+    lakefs: LakeFS, root: str, start: date | None, end: date | None
+) -> dict[str, list[tuple[str, int]] | None]:
+    """Where `root` was listed for the ingest dates [start, end], and what each listing found (None:
+    nothing there): its own `ingest_date=<day>` partitions of those days when it holds any (a raw zone:
+    a daily run lists its one day, however long the history), else `root` whole. A window longer than
+    PARTITION_LOOKUPS days, or none, lists it whole: one listing is then cheaper than a lookup per day
+    (on S3, each is a request)."""
+    if (
+        start is None
+        or end is None
+        or not 0 <= (end - start).days < PARTITION_LOOKUPS
+        or any(character in root for character in GLOB_CHARACTERS)
+    ):
+        return {root: lakefs.list_files(root)}
     days = [start + timedelta(days=offset) for offset in range((end - start).days + 1)]
     partitions = [f"{root.rstrip('/')}/ingest_date={day.isoformat()}" for day in days]
-    return [partition for partition in partitions if lakefs.exists(partition)] or [root]
+    found = {partition: lakefs.list_files(partition) for partition in partitions}
+    held: dict[str, list[tuple[str, int]] | None] = {
+        p: files for p, files in found.items() if files is not None
+    }
+    return held or {root: lakefs.list_files(root)}
 
 
 def find_input_files(
@@ -220,17 +230,16 @@ def find_input_files(
     snapshot_time: datetime | None = None,
 ) -> Discovery:
     """Every data file under `paths` (files, directories or globs), classified and timed, in path
-    order, and the files skipped (of the dates [start, end] when given: listed_roots says where it
+    order, and the files skipped (of the dates [start, end] when given: `listings` says where it
     looks). Raises InputFileError naming the first file that is refused."""
     listed = []
     for path in paths:
-        for root in listed_roots(lakefs, normalise_root(path), start, end):
+        for root, found in listings(lakefs, normalise_root(path), start, end).items():
             for link in lakefs.broken_links(root):
                 if data_file_name(link):
                     raise InputFileError(
                         f"{link}: cannot be read: a symbolic link to a file that does not exist"
                     )
-            found = lakefs.list_files(root)
             if found is None:
                 raise NoInputFiles(f"input not found: {path}")
             listed += found

@@ -63,15 +63,17 @@ def test_a_broken_link_beside_good_files_is_refused_by_name(spark, tmp_path):
 
 
 class ListingCounted(LakeFS):
-    """The real file system, remembering what it was asked to list."""
+    """The real file system, remembering the paths it listed (one with nothing there lists nothing)."""
 
     def __init__(self, spark):
         super().__init__(spark)
         self.listed: list[str] = []
 
     def list_files(self, path):
-        self.listed.append(path)
-        return super().list_files(path)
+        found = super().list_files(path)
+        if found is not None:
+            self.listed.append(path)
+        return found
 
 
 def raw_zone(root, days: list[str]) -> None:

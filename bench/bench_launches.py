@@ -94,6 +94,19 @@ def peak_rss_of(command: list[str], env: dict | None = None, cap_bytes: int | No
     }
 
 
+def checked_run(command: list, env: dict, what: str) -> dict:
+    """peak_rss_of `command`; RuntimeError naming `what` with its output when it fails."""
+    run = peak_rss_of(command, env)
+    if run["returncode"] != 0:
+        raise RuntimeError(f"{what} failed:\n{run['stdout']}\n{run['stderr'][-3000:]}")
+    return run
+
+
+def job_seconds(report: dict) -> float:
+    """The job's own work in a run report: its JOB_PHASES (no JVM start, session or discovery)."""
+    return sum(report["durations_s"].get(phase, 0) for phase in JOB_PHASES)
+
+
 def raw_scans(event_log_dir: Path, input_dir: str) -> int:
     """Scan nodes over `input_dir` in the last plan of each SQL execution of the event log."""
     final_plans: dict[int, dict] = {}
@@ -179,17 +192,14 @@ def run_spark(
         event_log.mkdir()
         if warehouse == "duckdb":
             warehouse = str(Path(tmp) / "launches.duckdb")
-        run = peak_rss_of(
-            spark_command(args, str(input_dir), str(lake), event_log, warehouse, java_opts), env
-        )
-        if run["returncode"] != 0:
-            raise RuntimeError(f"the job failed on {input_dir}:\n{run['stdout']}\n{run['stderr'][-3000:]}")
+        command = spark_command(args, str(input_dir), str(lake), event_log, warehouse, java_opts)
+        run = checked_run(command, env, f"the job on {input_dir}")
         (report_path,) = (lake / "_reports").glob("*.json")
         report = json.loads(report_path.read_text())
         outputs = list((lake / "validated").rglob("*.parquet"))
         return {
             "wall_s": run["wall_s"],
-            "job_s": sum(report["durations_s"].get(phase, 0) for phase in JOB_PHASES),
+            "job_s": job_seconds(report),
             "durations_s": report["durations_s"],
             "peak_rss": run["peak_rss"],
             "raw_scans": raw_scans(event_log, input_dir.resolve().as_posix()),
@@ -202,9 +212,7 @@ def run_floor(args: argparse.Namespace, input_dir: Path, java_opts: str = "") ->
     """One run of bench/floor.py on `input_dir`: its own floor_s and row counts, wall time, peak RSS."""
     with tempfile.TemporaryDirectory(prefix="floor-", dir=args.out) as tmp:
         command = floor_command(args, str(input_dir.resolve()), str(Path(tmp) / "out"), java_opts)
-        run = peak_rss_of(command, spark_environment())
-        if run["returncode"] != 0:
-            raise RuntimeError(f"the floor failed on {input_dir}:\n{run['stdout']}\n{run['stderr'][-3000:]}")
+        run = checked_run(command, spark_environment(), f"the floor on {input_dir}")
         (line,) = [text for text in run["stdout"].splitlines() if text.startswith('{"floor_s"')]
         return {"wall_s": run["wall_s"], "peak_rss": run["peak_rss"], **json.loads(line)}
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import yaml
 
-from bench.bench_launches import JOB_PHASES, REPO, peak_rss_of, spark_environment, submit_command
+from bench.bench_launches import REPO, checked_run, job_seconds, spark_environment, submit_command
 
 
 def land(raw: Path, day: datetime, snapshot: Path) -> None:
@@ -55,14 +55,13 @@ def run_day(
     run_id = f"day-{day:%Y%m%d}"
     job_args = ["--input", str(raw), "--ingest-date", f"{day:%Y-%m-%d}", "--lake", str(lake)]
     job_args += ["--warehouse", str(lake.parent / "launches.duckdb"), "--run-id", run_id]
-    run = peak_rss_of(submit_command(args, REPO / "jobs" / "launches_etl.py", job_args, java_opts), env)
-    if run["returncode"] != 0:
-        raise RuntimeError(f"the job failed on {day:%Y-%m-%d}:\n{run['stdout']}\n{run['stderr'][-3000:]}")
+    command = submit_command(args, REPO / "jobs" / "launches_etl.py", job_args, java_opts)
+    run = checked_run(command, env, f"the job on {day:%Y-%m-%d}")
     report = json.loads((lake / "_reports" / f"{run_id}.json").read_text())
     return {
         "day": f"{day:%Y-%m-%d}",
         "wall_s": run["wall_s"],
-        "job_s": sum(report["durations_s"].get(phase, 0) for phase in JOB_PHASES),
+        "job_s": job_seconds(report),
         "durations_s": report["durations_s"],
         "committed": [table for table, outcome in report["lake"].items() if (outcome or {}).get("committed")],
         "validated_files": files_under(lake / "validated"),
@@ -71,9 +70,8 @@ def run_day(
 
 def maintain(args: argparse.Namespace, lake: Path, env: dict, java_opts: str) -> dict:
     arguments = ["--lake", str(lake), "--warehouse", str(lake.parent / "launches.duckdb")]
-    run = peak_rss_of(submit_command(args, REPO / "jobs" / "maintain_lake.py", arguments, java_opts), env)
-    if run["returncode"] != 0:
-        raise RuntimeError(f"maintenance failed:\n{run['stdout']}\n{run['stderr'][-3000:]}")
+    command = submit_command(args, REPO / "jobs" / "maintain_lake.py", arguments, java_opts)
+    run = checked_run(command, env, "maintenance")
     return {"wall_s": run["wall_s"], "validated_files": files_under(lake / "validated")}
 
 

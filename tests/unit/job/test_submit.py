@@ -138,3 +138,32 @@ def test_class_sharing_maps_an_archive_or_saves_one():
     assert submit.class_sharing_options(Path("/nonexistent.jsa")) == ""
     saving = submit.class_sharing_options(Path("/nonexistent.jsa"), Path("/tmp/x.jsa.tmp"))
     assert saving == "-Xlog:cds*=error -XX:ArchiveClassesAtExit=/tmp/x.jsa.tmp"
+
+
+def test_the_first_re_run_into_a_lake_with_tables_saves_the_class_archive(capsys, monkeypatch, tmp_path):
+    """A first load saves no archive (it never loads the classes of a decision against held tables);
+    the first run into a lake that holds the launches table does, as does any run into a lake on S3
+    (not looked up from here)."""
+    monkeypatch.setattr(submit, "jvm_can_save_class_archives", lambda home: True)
+    archive, lake = tmp_path / "classes.jsa", tmp_path / "lake"
+    job = ["job", f"--lake={lake}", f"--class-archive={archive}"]
+
+    first_load = dry_run(capsys, monkeypatch, *job, warehouse="")
+    assert first_load[0] == (
+        f"no class archive yet: the first run into a lake that holds tables saves {archive} "
+        "(the classes of a daily run; CDS= turns it off)"
+    )
+    assert "cds" not in first_load[-1]
+
+    metadata = lake / "validated" / "spacex" / "launches" / "metadata"
+    metadata.mkdir(parents=True)
+    (metadata / "v1.metadata.json").write_text("{}")
+    re_run = dry_run(capsys, monkeypatch, *job, warehouse="")
+    assert re_run[0].startswith(f"first re-run: the JVM saves Spark's classes to {archive} at exit")
+    assert f"-Xlog:cds*=error -XX:ArchiveClassesAtExit={archive}.tmp" in re_run[-1]
+
+    on_s3 = dry_run(
+        capsys, monkeypatch, "job", "--lake=s3a://bucket/lake", f"--class-archive={archive}", warehouse=""
+    )
+    assert f"-XX:ArchiveClassesAtExit={archive}.tmp" in on_s3[-1]
+    assert not archive.exists() and not Path(f"{archive}.tmp").exists()  # a dry run starts no JVM

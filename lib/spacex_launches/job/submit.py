@@ -44,6 +44,7 @@ from __future__ import annotations
 import argparse
 import functools
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -52,6 +53,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from spacex_launches.common.paths import LakePaths
 from spacex_launches.common.redact import command_line, redact_location, redact_text
 from spacex_launches.common.s3 import S3A_PACKAGES
 from spacex_launches.common.settings import PROJECT_DIR
@@ -285,7 +287,10 @@ def holds_tables(lake: str) -> bool:
     True for a lake on S3, which is not looked up from here."""
     if "://" in lake and not lake.startswith("file://"):
         return True
-    return any(Path(lake.removeprefix("file://")).glob("validated/*/launches/metadata/*.metadata.json"))
+    validated = Path(re.sub(r"^file:(//)?", "", LakePaths.at(lake).validated))
+    return any(
+        validated.glob("*/launches/metadata/*.metadata.json")
+    )  # <database>/<table>: the Hadoop catalog
 
 
 def archive_to_save(args: argparse.Namespace) -> Path | None:

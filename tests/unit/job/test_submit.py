@@ -158,6 +158,7 @@ def test_the_first_re_run_into_a_lake_with_tables_saves_the_class_archive(capsys
     metadata = lake / "validated" / "spacex" / "launches" / "metadata"
     metadata.mkdir(parents=True)
     (metadata / "v1.metadata.json").write_text("{}")
+    assert all(submit.holds_tables(spelling) for spelling in (str(lake), f"file://{lake}", f"file:{lake}"))
     re_run = dry_run(capsys, monkeypatch, *job, warehouse="")
     assert re_run[0].startswith(f"first re-run: the JVM saves Spark's classes to {archive} at exit")
     assert f"-Xlog:cds*=error -XX:ArchiveClassesAtExit={archive}.tmp" in re_run[-1]

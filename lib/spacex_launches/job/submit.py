@@ -255,13 +255,20 @@ def parser() -> argparse.ArgumentParser:
     return top
 
 
+def local_path(location: str) -> Path | None:
+    """The local path of a location (a path, or a file:/ or file:/// URI); None when it is remote."""
+    if "://" in location and not location.startswith("file://"):
+        return None
+    return Path(re.sub(r"^file:(//)?", "", location))
+
+
 def local_bytes(locations: Iterable[str]) -> int | None:
     """The size of the files at local `locations` (files or directories); None when one is remote."""
     total = 0
     for location in filter(None, locations):
-        if "://" in location and not location.startswith("file://"):
+        path = local_path(location)
+        if path is None:
             return None
-        path = Path(location.removeprefix("file://"))
         files = [path] if path.is_file() else (p for p in path.rglob("*") if p.is_file())
         total += sum(f.stat().st_size for f in files)
     return total
@@ -285,12 +292,9 @@ def jvm_options_for(args: argparse.Namespace) -> str:
 def holds_tables(lake: str) -> bool:
     """Whether the lake already holds the launches table (a run into it decides against what is held);
     True for a lake on S3, which is not looked up from here."""
-    if "://" in lake and not lake.startswith("file://"):
-        return True
-    validated = Path(re.sub(r"^file:(//)?", "", LakePaths.at(lake).validated))
-    return any(
-        validated.glob("*/launches/metadata/*.metadata.json")
-    )  # <database>/<table>: the Hadoop catalog
+    validated = local_path(LakePaths.at(lake).validated)
+    # <database>/<table>/metadata: the Hadoop catalog's layout, the one a local lake has
+    return validated is None or any(validated.glob("*/launches/metadata/*.metadata.json"))
 
 
 def archive_to_save(args: argparse.Namespace) -> Path | None:

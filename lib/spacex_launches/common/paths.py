@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 SIDECAR_SUFFIX = ".manifest.json"
 RAW_DATASETS = ("launches", "cores")  # the API's endpoints landed in the raw zone, each under its name
@@ -29,6 +30,13 @@ def normalise_root(path: str) -> str:
     if "://" in path or path.startswith("file:"):
         return path.rstrip("/")
     return os.path.abspath(path)
+
+
+def local_path(location: str) -> Path | None:
+    """The local path of a location (a path, or a file:/ or file:/// URI); None when it is remote."""
+    if "://" in location and not location.startswith("file://"):
+        return None
+    return Path(re.sub(r"^file:(//)?", "", location))
 
 
 @dataclass(frozen=True)

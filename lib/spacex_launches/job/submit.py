@@ -44,7 +44,6 @@ from __future__ import annotations
 import argparse
 import functools
 import os
-import re
 import shlex
 import signal
 import subprocess
@@ -53,7 +52,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
-from spacex_launches.common.paths import LakePaths
+from spacex_launches.common.paths import LakePaths, local_path
 from spacex_launches.common.redact import command_line, redact_location, redact_text
 from spacex_launches.common.s3 import S3A_PACKAGES
 from spacex_launches.common.settings import PROJECT_DIR
@@ -253,13 +252,6 @@ def parser() -> argparse.ArgumentParser:
     history.add_argument("--launch", required=True, help="make: LAUNCH")
     history.add_argument("--all", action="store_true", help="make: ALL=1")
     return top
-
-
-def local_path(location: str) -> Path | None:
-    """The local path of a location (a path, or a file:/ or file:/// URI); None when it is remote."""
-    if "://" in location and not location.startswith("file://"):
-        return None
-    return Path(re.sub(r"^file:(//)?", "", location))
 
 
 def local_bytes(locations: Iterable[str]) -> int | None:

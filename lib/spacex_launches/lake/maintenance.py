@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from pyspark.sql import functions as F
 
 from spacex_launches import contract
+from spacex_launches.common.paths import local_path
 from spacex_launches.common.settings import Settings
 from spacex_launches.exceptions import ConfigError, first_line
 from spacex_launches.lake import history
@@ -47,12 +48,12 @@ class LoadedSnapshots(Protocol):
 def set_aside(lake_root: str, now: datetime | None = None) -> Path | None:
     """Move `<lake>/validated` to `<lake>/_set_aside/validated-<UTC time>`; None when there is none.
     Local lakes only: on S3 a move is a copy of every object (do it with the AWS CLI, then rebuild)."""
-    if "://" in lake_root and not lake_root.startswith("file:"):
+    root = local_path(lake_root)
+    if root is None:
         raise ValueError(
             f"{lake_root}: set the validated zone aside on S3 with the AWS CLI (aws s3 mv --recursive "
             f"{lake_root}/validated {lake_root}/{SET_ASIDE}/validated-<time>), then run the job over the raw zone"
         )
-    root = Path(lake_root.removeprefix("file://").removeprefix("file:"))
     validated = root / "validated"
     if not validated.exists():
         return None

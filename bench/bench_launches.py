@@ -44,6 +44,8 @@ from pathlib import Path
 
 import psutil
 
+from spacex_launches.job.submit import JVM_OPTIONS, LARGE_INPUT_JVM_OPTIONS
+
 REPO = Path(__file__).resolve().parents[1]
 SNAPSHOT = REPO.parent / "shared" / "data" / "spacex" / "launches-v5-snapshot-2025-06-27.json"
 # The run report's phases that are the job's own work (before the Iceberg lake: write_outputs + publish).
@@ -412,13 +414,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--driver-memory", default="768m")
     parser.add_argument(
         "--snapshot-jvm-opts",
-        default="-XX:TieredStopAtLevel=1",
-        help="JVM options for the snapshot run: `make run`'s JVM_OPTS (C1 JIT only: faster start-up)",
+        default=JVM_OPTIONS,
+        help="JVM options for the snapshot run: what `make run` chooses for a small input (C1 JIT only)",
     )
     parser.add_argument(
         "--jvm-opts",
-        default="-XX:+UseParallelGC",
-        help="JVM options for the sized runs (C2 JIT and the throughput collector: what large inputs want)",
+        default=LARGE_INPUT_JVM_OPTIONS,
+        help="JVM options for the sized runs: what `make run` chooses for a large input (the C2 JIT, "
+        "the throughput collector, a small young generation)",
     )
     parser.add_argument("--no-cds", action="store_true", help="no class-data sharing archive (see make run)")
     parser.add_argument("--out", default=str(REPO / "bench-out"))

@@ -69,7 +69,7 @@ JVM_OPTIONS = "-XX:TieredStopAtLevel=1"  # C1 JIT only: on 2 cores C2's threads 
 LARGE_INPUT_BYTES = 128 * 1024 * 1024
 # -Xmn128m: the throughput collector sizes the young generation to a third of the heap (683 MB of
 # make run's 2 GB), and every page of it stays resident; the job's garbage dies young. At 1M launches a
-# 128 MB young generation took peak RSS from 1,717 to 1,076 MB, time unchanged (docs/performance.md).
+# 128 MB young generation took peak RSS from 1,717 to 1,076 MB, time within the noise (docs/performance.md).
 LARGE_INPUT_JVM_OPTIONS = "-XX:+UseParallelGC -Xmn128m"
 QUIET_CDS = "-Xlog:cds*=error"  # a JVM that cannot use the archive says so once per class it skips
 WAREHOUSE_VARIABLE = "SPACEX_WAREHOUSE"

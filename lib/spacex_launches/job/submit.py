@@ -280,7 +280,8 @@ def jvm_options_for(args: argparse.Namespace) -> str:
     if input_bytes is None or input_bytes < LARGE_INPUT_BYTES:
         return JVM_OPTIONS
     print(
-        f"JVM options {LARGE_INPUT_JVM_OPTIONS} (the C2 JIT, a 128 MB young generation) for {input_bytes / 1024**2:,.0f} MiB of input "
+        f"JVM options {LARGE_INPUT_JVM_OPTIONS} (the C2 JIT, a 128 MB young generation) "
+        f"for {input_bytes / 1024**2:,.0f} MiB of input "
         f"(C1 only below {LARGE_INPUT_BYTES // 1024**2} MiB; JVM_OPTS=... chooses them)"
     )
     return LARGE_INPUT_JVM_OPTIONS

